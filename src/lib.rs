@@ -1,0 +1,53 @@
+//! # concur-native
+//!
+//! Obtains SAP Concur OAuth 2 access tokens with Concur's **Native Flow**: a partner application
+//! sends a user's Concur credentials and its consumer key, and gets back a token.
+//!
+//! ```text
+//! GET https://www.concursolutions.com/net2/oauth2/accesstoken.ashx
+//! Authorization: Basic base64(LoginID ":" Password)
+//! X-ConsumerKey: {consumer key}
+//! ```
+//!
+//! ```no_run
+//! use concur_native::{native_token, ErrorKind, Options};
+//!
+//! let password = std::env::var("CONCUR_PASSWORD").unwrap_or_default();
+//! match native_token("my-consumer-key", "user@example.com", &password, &Options::new()) {
+//!     Ok(token) => println!("Authorization: OAuth {}", token.token()),
+//!     Err(e) if e.kind() == ErrorKind::Unauthorized => eprintln!("wrong credentials: {e}"),
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! ```
+//!
+//! The same library is a C shared library (see the [`ffi`] module and
+//! `include/concur_native.h`), a Python package and a Node package.
+//!
+//! ## Promises
+//! - TLS only, except `http://` to loopback hosts for tests; redirects are never followed.
+//! - The answer is read up to 64 KiB and no further; XML DTDs and entities are refused.
+//! - Credentials are encoded once, wiped from memory when the request is dropped, and never
+//!   appear in an error message or `Debug` output. Tokens are masked in `Debug` and wiped on drop.
+
+#![warn(missing_docs)]
+
+mod client;
+mod credentials;
+mod date;
+mod document;
+mod error;
+pub mod ffi;
+mod native;
+mod options;
+mod token;
+mod transport;
+
+pub use client::Client;
+pub use error::{Error, ErrorKind};
+pub use native::{NATIVE_TOKEN_PATH, native_token};
+pub use options::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_TIMEOUT, Options};
+pub use token::Token;
+pub use transport::MAX_ANSWER_BYTES;
+
+/// The library's version, as in `Cargo.toml`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

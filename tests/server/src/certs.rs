@@ -1,0 +1,73 @@
+//! A certificate authority and a server certificate made when the server starts.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+pub(crate) struct TestCerts {
+    pub(crate) ca_pem: String,
+    leaf_der: CertificateDer<'static>,
+    ca_der: CertificateDer<'static>,
+    leaf_key: Vec<u8>,
+}
+
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl TestCerts {
+    pub(crate) fn generate() -> io::Result<TestCerts> {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "concur-native test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().map_err(other)?;
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(other)?;
+
+        let names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+        let mut leaf_params = CertificateParams::new(names).map_err(other)?;
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_key = KeyPair::generate().map_err(other)?;
+        let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(other)?;
+
+        Ok(TestCerts {
+            ca_pem: ca.pem(),
+            ca_der: ca.der().clone(),
+            leaf_der: leaf.der().clone(),
+            leaf_key: leaf_key.serialize_der(),
+        })
+    }
+
+    pub(crate) fn server_config(&self) -> io::Result<rustls::ServerConfig> {
+        let provider = rustls::crypto::ring::default_provider();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
+        rustls::ServerConfig::builder_with_provider(provider.into())
+            .with_safe_default_protocol_versions()
+            .map_err(other)?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.leaf_der.clone(), self.ca_der.clone()], key)
+            .map_err(other)
+    }
+}
+
+/// Random enough for test tokens: std seeds each `RandomState` from the OS.
+pub(crate) fn random_u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(0x5eed);
+    h.finish()
+}

@@ -1,0 +1,140 @@
+//! Just enough HTTP/1.1 to serve one request after another on a connection.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use crate::{Shared, scenario};
+
+/// A request as it came off the wire.
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Request {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to do with the connection after an answer.
+pub(crate) enum After {
+    KeepAlive,
+    Close,
+}
+
+pub(crate) fn serve_connection(
+    tcp: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shared: &Shared,
+) {
+    match tls {
+        Some(config) => {
+            let Ok(conn) = rustls::ServerConnection::new(config) else {
+                return;
+            };
+            serve(rustls::StreamOwned::new(conn, tcp), true, shared);
+        }
+        None => serve(tcp, false, shared),
+    }
+}
+
+fn serve<S: Read + Write>(stream: S, tls: bool, shared: &Shared) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let request = match read_request(&mut reader) {
+            Ok(Some(request)) => request,
+            _ => return,
+        };
+        match scenario::respond(&request, reader.get_mut(), tls, shared) {
+            Ok(After::KeepAlive) => continue,
+            Ok(After::Close) | Err(_) => return,
+        }
+    }
+}
+
+const MAX_HEAD: usize = 64 * 1024;
+
+fn read_request<R: BufRead>(reader: &mut R) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    let mut head_len = 0;
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    head_len += line.len();
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad request line"));
+    };
+    let (method, target) = (method.to_string(), target.to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        head_len += line.len();
+        if head_len > MAX_HEAD {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "head too large"));
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let mut request = Request {
+        method,
+        target,
+        headers,
+        body: Vec::new(),
+    };
+    let length: usize = request
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    request.body.resize(length.min(MAX_HEAD), 0);
+    reader.read_exact(&mut request.body)?;
+    Ok(Some(request))
+}
+
+/// Writes a whole answer with a Content-Length.
+pub(crate) fn write_response(
+    out: &mut dyn Write,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> io::Result<()> {
+    let mut head = status_line(status);
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    out.write_all(head.as_bytes())?;
+    out.write_all(body)?;
+    out.flush()
+}
+
+pub(crate) fn status_line(status: u16) -> String {
+    let reason = match status {
+        200 => "OK",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+    format!("HTTP/1.1 {status} {reason}\r\n")
+}

@@ -1,0 +1,224 @@
+//! A loopback HTTPS server that speaks Concur's Native Flow, for the tests of every language.
+//!
+//! It listens on 127.0.0.1 twice: once with real TLS (a certificate signed by a CA generated
+//! when the server starts, written to a PEM file the client can trust) and once in plain HTTP
+//! (the library accepts `http://` for loopback hosts only). The same server serves every test:
+//! a request chooses its behaviour through a path prefix, so a client pointed at the base URL
+//! `{base}/s/{scenario}` asks for `{base}/s/{scenario}/net2/oauth2/accesstoken.ashx` and gets
+//! that scenario's answer. [`SCENARIOS`] lists them. Without a prefix the server behaves like
+//! Concur: it checks the consumer key and the Basic credentials against its accounts and
+//! answers with a token document or an error document.
+
+mod certs;
+mod http;
+mod scenario;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+pub use scenario::SCENARIOS;
+
+/// The consumer key the server accepts.
+pub const CONSUMER_KEY: &str = "demo-consumer-key-0001";
+
+/// An account the server knows: a login ID and its password.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The login ID (user name) sent before the `:` of the Basic credentials.
+    pub login_id: &'static str,
+    /// The password sent after the `:`; empty for an account without one.
+    pub password: &'static str,
+}
+
+/// The accounts every server knows. The first is the one examples use.
+pub const ACCOUNTS: &[Account] = &[
+    Account {
+        login_id: "demo.user@example.com",
+        password: "correct horse battery staple",
+    },
+    Account {
+        login_id: "nopassword@example.com",
+        password: "",
+    },
+    Account {
+        login_id: "jürgen.müller@example.com",
+        password: "pässwörd ✓ with spaces",
+    },
+];
+
+/// What the server saw of one request and what it answered, for tests that must check what
+/// reached the wire (which headers, which credentials, which host).
+#[derive(Clone, Debug, Default)]
+pub struct RecordedRequest {
+    /// The request method.
+    pub method: String,
+    /// The request target as sent (path and query).
+    pub target: String,
+    /// The headers as sent, names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The scenario chosen by the path prefix; empty for the default behaviour.
+    pub scenario: String,
+    /// Whether the request came over TLS.
+    pub tls: bool,
+    /// The token the server issued in its answer, if it issued one.
+    pub issued: Option<IssuedToken>,
+}
+
+impl RecordedRequest {
+    /// The value of the first header with this (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A token document the server handed out.
+#[derive(Clone, Debug, Default)]
+pub struct IssuedToken {
+    /// The access token.
+    pub token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The expiration date as written in the document.
+    pub expiration_date: String,
+    /// The same date as Unix seconds (UTC).
+    pub expires_at: i64,
+    /// The instance URL written in the document.
+    pub instance_url: String,
+}
+
+pub(crate) struct Shared {
+    pub(crate) https_base: String,
+    pub(crate) log: Mutex<Vec<RecordedRequest>>,
+    pub(crate) counter: AtomicU64,
+    pub(crate) seed: u64,
+    pub(crate) stop: AtomicBool,
+}
+
+/// A running server. Dropping it stops the listeners and removes the CA file.
+pub struct TestServer {
+    https_addr: SocketAddr,
+    http_addr: SocketAddr,
+    ca_pem: String,
+    ca_file: PathBuf,
+    shared: Arc<Shared>,
+}
+
+impl TestServer {
+    /// Generates a CA and a certificate for `localhost`, `127.0.0.1` and `::1`, writes the CA
+    /// to a fresh PEM file in the temporary directory, and starts both listeners.
+    pub fn start() -> io::Result<TestServer> {
+        let certs = certs::TestCerts::generate()?;
+        let https = TcpListener::bind("127.0.0.1:0")?;
+        let http = TcpListener::bind("127.0.0.1:0")?;
+        let https_addr = https.local_addr()?;
+        let http_addr = http.local_addr()?;
+        let seed = certs::random_u64();
+        let ca_file =
+            std::env::temp_dir().join(format!("concur-test-ca-{}-{seed:016x}.pem", std::process::id()));
+        std::fs::write(&ca_file, &certs.ca_pem)?;
+        let shared = Arc::new(Shared {
+            https_base: format!("https://{https_addr}"),
+            log: Mutex::new(Vec::new()),
+            counter: AtomicU64::new(0),
+            seed,
+            stop: AtomicBool::new(false),
+        });
+        let tls = Arc::new(certs.server_config()?);
+        spawn_acceptor(https, Some(tls), shared.clone());
+        spawn_acceptor(http, None, shared.clone());
+        Ok(TestServer {
+            https_addr,
+            http_addr,
+            ca_pem: certs.ca_pem,
+            ca_file,
+            shared,
+        })
+    }
+
+    /// `https://127.0.0.1:{port}`, with no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("https://{}", self.https_addr)
+    }
+
+    /// `https://localhost:{port}`: the same listener reached by name.
+    pub fn localhost_url(&self) -> String {
+        format!("https://localhost:{}", self.https_addr.port())
+    }
+
+    /// `http://127.0.0.1:{port}`: the plain-HTTP listener.
+    pub fn plain_base_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The base URL that selects a scenario: `https://127.0.0.1:{port}/s/{name}`.
+    pub fn scenario_url(&self, name: &str) -> String {
+        format!("{}/s/{name}", self.base_url())
+    }
+
+    /// The path of the PEM file holding the CA that signed the server's certificate.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
+    /// The CA certificate in PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The port of the TLS listener.
+    pub fn port(&self) -> u16 {
+        self.https_addr.port()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.log.lock().expect("request log poisoned").clone()
+    }
+
+    /// The number of requests received so far.
+    pub fn request_count(&self) -> usize {
+        self.shared.log.lock().expect("request log poisoned").len()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake both acceptors so they see the flag.
+        let _ = TcpStream::connect(self.https_addr);
+        let _ = TcpStream::connect(self.http_addr);
+        let _ = std::fs::remove_file(&self.ca_file);
+    }
+}
+
+fn spawn_acceptor(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shared: Arc<Shared>,
+) {
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            if shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else { continue };
+            let tls = tls.clone();
+            let shared = shared.clone();
+            thread::spawn(move || {
+                // A test that walks away must not leave this thread blocked for ever.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let _ = stream.set_nodelay(true);
+                http::serve_connection(stream, tls, &shared);
+            });
+        }
+    });
+}

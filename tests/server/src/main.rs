@@ -1,0 +1,72 @@
+//! `concur-test-server`: the loopback test server on its own, for examples and for the Python
+//! and Node tests. It prints one JSON line (base URLs, CA file, the demo account) to stdout,
+//! then serves until killed, or until its standard input closes with `--exit-on-stdin-eof`.
+
+use std::io::{Read, Write};
+
+use concur_test_server::{ACCOUNTS, CONSUMER_KEY, SCENARIOS, TestServer};
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("usage: concur-test-server [--exit-on-stdin-eof]\n\nScenarios ({{base}}/s/NAME):");
+        for (name, what) in SCENARIOS {
+            println!("  {name:<18} {what}");
+        }
+        return;
+    }
+    let server = match TestServer::start() {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("concur-test-server: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let demo = &ACCOUNTS[0];
+    let accounts: Vec<String> = ACCOUNTS
+        .iter()
+        .map(|a| {
+            format!(
+                "{{\"login_id\":{},\"password\":{}}}",
+                json_string(a.login_id),
+                json_string(a.password)
+            )
+        })
+        .collect();
+    println!(
+        "{{\"base_url\":{},\"plain_base_url\":{},\"localhost_url\":{},\"port\":{},\"ca_file\":{},\
+         \"consumer_key\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}]}}",
+        json_string(&server.base_url()),
+        json_string(&server.plain_base_url()),
+        json_string(&server.localhost_url()),
+        server.port(),
+        json_string(&server.ca_file().to_string_lossy()),
+        json_string(CONSUMER_KEY),
+        json_string(demo.login_id),
+        json_string(demo.password),
+        accounts.join(",")
+    );
+    let _ = std::io::stdout().flush();
+    if args.iter().any(|a| a == "--exit-on-stdin-eof") {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    } else {
+        loop {
+            std::thread::park();
+        }
+    }
+}
