@@ -36,7 +36,9 @@ pub(crate) fn basic_authorization(login_id: &str, password: &str) -> Result<Head
         return Err(Error::invalid("the login ID contains ':'"));
     }
     if login_id.contains('\0') || password.contains('\0') {
-        return Err(Error::invalid("the login ID or password contains a NUL character"));
+        return Err(Error::invalid(
+            "the login ID or password contains a NUL character",
+        ));
     }
 
     let mut plain = Zeroizing::new(Vec::with_capacity(login_id.len() + 1 + password.len()));

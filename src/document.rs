@@ -37,6 +37,11 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Document,
         return Err(Error::protocol("the answer is empty"));
     }
     let says_json = content_type.is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    if looks_like_html(text) {
+        return Err(Error::protocol(
+            "the answer is an HTML page, not a token document (is the base URL right?)",
+        ));
+    }
     let (root, fields) = if says_json || text.starts_with('{') {
         json_fields(text)?
     } else if text.starts_with('<') {
@@ -51,13 +56,19 @@ pub(crate) fn parse(body: &[u8], content_type: Option<&str>) -> Result<Document,
             message: field(&fields, "Message").map(str::to_string),
             id: field(&fields, "Id").map(str::to_string),
         }))
-    } else if root.eq_ignore_ascii_case("html") {
-        Err(Error::protocol(
-            "the answer is an HTML page, not a token document (is the base URL right?)",
-        ))
     } else {
         Err(Error::protocol("the answer is not a token document"))
     }
+}
+
+/// Sign-in and error pages come as HTML, often with a DOCTYPE that the XML reader refuses.
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(15)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
 fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
@@ -69,8 +80,8 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 }
 
 fn token_from(fields: &Fields) -> Result<Token, Error> {
-    let token = field(fields, "Token")
-        .ok_or_else(|| Error::protocol("the token document has no Token"))?;
+    let token =
+        field(fields, "Token").ok_or_else(|| Error::protocol("the token document has no Token"))?;
     let refresh_token = field(fields, "Refresh_Token");
     // Both travel in HTTP headers and query strings later: refuse what could split a header.
     for value in [Some(token), refresh_token].into_iter().flatten() {
@@ -83,7 +94,9 @@ fn token_from(fields: &Fields) -> Result<Token, Error> {
     let expiration_date = field(fields, "Expiration_Date");
     let instance_url = field(fields, "Instance_Url");
     if instance_url.is_some_and(|u| u.chars().any(char::is_control)) {
-        return Err(Error::protocol("the token document holds a malformed Instance_Url"));
+        return Err(Error::protocol(
+            "the token document holds a malformed Instance_Url",
+        ));
     }
     Ok(Token {
         token: token.to_string(),
@@ -106,9 +119,7 @@ fn xml_fields(text: &str) -> Result<(String, Fields), Error> {
         roxmltree::Error::DtdDetected => {
             Error::protocol("the answer has a document type declaration, which is refused")
         }
-        roxmltree::Error::NodesLimitReached => {
-            Error::protocol("the answer has too many XML nodes")
-        }
+        roxmltree::Error::NodesLimitReached => Error::protocol("the answer has too many XML nodes"),
         _ => Error::protocol("the answer is malformed XML"),
     })?;
     let root = doc.root_element();
@@ -224,13 +235,20 @@ mod tests {
     fn refusals() {
         assert!(protocol_error(b"").contains("empty"));
         assert!(protocol_error(b"  \r\n ").contains("empty"));
-        assert!(protocol_error(b"<Access_Token><Token>\xff</Token></Access_Token>").contains("UTF-8"));
+        assert!(
+            protocol_error(b"<Access_Token><Token>\xff</Token></Access_Token>").contains("UTF-8")
+        );
         assert!(protocol_error(b"<Access_Token></Access_Token>").contains("no Token"));
-        assert!(protocol_error(b"<Access_Token><Token> </Token></Access_Token>").contains("no Token"));
-        assert!(protocol_error(b"<Access_Token><Token>a b</Token></Access_Token>").contains("spaces"));
+        assert!(
+            protocol_error(b"<Access_Token><Token> </Token></Access_Token>").contains("no Token")
+        );
+        assert!(
+            protocol_error(b"<Access_Token><Token>a b</Token></Access_Token>").contains("spaces")
+        );
         assert!(protocol_error(b"<Access_Token><Token>a").contains("malformed XML"));
         assert!(protocol_error(b"<html><body>Sign in</body></html>").contains("HTML"));
-        assert!(protocol_error(b"<!DOCTYPE html><html></html>").contains("document type"));
+        assert!(protocol_error(b"<!DOCTYPE html><html></html>").contains("HTML"));
+        assert!(protocol_error(b"<!DOCTYPE x><x/>").contains("document type"));
         assert!(protocol_error(b"<Envelope/>").contains("not a token document"));
         assert!(protocol_error(b"hello").contains("neither"));
         assert!(protocol_error(b"{\"Access_Token\":").contains("malformed JSON"));
@@ -247,7 +265,11 @@ mod tests {
 
     #[test]
     fn node_flood_is_refused() {
-        let deep = format!("<Access_Token>{}{}</Access_Token>", "<a>".repeat(5000), "</a>".repeat(5000));
+        let deep = format!(
+            "<Access_Token>{}{}</Access_Token>",
+            "<a>".repeat(5000),
+            "</a>".repeat(5000)
+        );
         assert!(protocol_error(deep.as_bytes()).contains("too many"));
     }
 

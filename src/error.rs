@@ -185,6 +185,9 @@ mod tests {
     fn server_text_is_capped() {
         let long = "x".repeat(5000);
         let e = Error::protocol("p").with_concur_error(Some(&long), None);
-        assert_eq!(e.concur_message().unwrap().chars().count(), MAX_SERVER_TEXT + 1);
+        assert_eq!(
+            e.concur_message().unwrap().chars().count(),
+            MAX_SERVER_TEXT + 1
+        );
     }
 }

@@ -50,7 +50,10 @@ impl Client {
         password: &str,
     ) -> Result<Token, Error> {
         let headers = vec![
-            (HeaderName::from_static("x-consumerkey"), consumer_key_header(consumer_key)?),
+            (
+                HeaderName::from_static("x-consumerkey"),
+                consumer_key_header(consumer_key)?,
+            ),
             (
                 ureq::http::header::AUTHORIZATION,
                 basic_authorization(login_id, password)?,
@@ -80,8 +83,9 @@ pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
                 .with_concur_error(e.message.as_deref(), e.id.as_deref())),
         },
         401 | 403 => Err(refusal(status, concur_error)),
-        300..=399 => Err(Error::new(ErrorKind::HttpStatus, "redirects are not followed")
-            .with_status(status)),
+        300..=399 => {
+            Err(Error::new(ErrorKind::HttpStatus, "redirects are not followed").with_status(status))
+        }
         _ => Err(Error::new(ErrorKind::HttpStatus, "")
             .with_status(status)
             .with_concur_error(concur_error.message.as_deref(), concur_error.id.as_deref())),
@@ -89,9 +93,12 @@ pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
 }
 
 fn refusal(status: u16, e: &ConcurError) -> Error {
-    Error::new(ErrorKind::Unauthorized, "Concur refused the credentials or the consumer key")
-        .with_status(status)
-        .with_concur_error(e.message.as_deref(), e.id.as_deref())
+    Error::new(
+        ErrorKind::Unauthorized,
+        "Concur refused the credentials or the consumer key",
+    )
+    .with_status(status)
+    .with_concur_error(e.message.as_deref(), e.id.as_deref())
 }
 
 /// Whether an error document sent with a success status says the credentials or key are wrong.
@@ -130,7 +137,10 @@ mod tests {
     fn statuses_map_to_classes() {
         let e = answer(401, ERROR_DOC).unwrap_err();
         assert_eq!((e.kind(), e.status()), (ErrorKind::Unauthorized, Some(401)));
-        assert_eq!((e.concur_message(), e.error_id()), (Some("Invalid login"), Some("E7")));
+        assert_eq!(
+            (e.concur_message(), e.error_id()),
+            (Some("Invalid login"), Some("E7"))
+        );
 
         let e = answer(403, "not xml").unwrap_err();
         assert_eq!((e.kind(), e.status()), (ErrorKind::Unauthorized, Some(403)));
@@ -146,7 +156,11 @@ mod tests {
         let e = answer(200, ERROR_DOC).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unauthorized);
 
-        let e = answer(200, "<Error><Message>Down for maintenance</Message></Error>").unwrap_err();
+        let e = answer(
+            200,
+            "<Error><Message>Down for maintenance</Message></Error>",
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol);
         assert_eq!(e.concur_message(), Some("Down for maintenance"));
 

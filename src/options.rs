@@ -117,7 +117,9 @@ impl Options {
     /// slash, and whether it is a plain-HTTP loopback URL.
     pub(crate) fn validate(&self) -> Result<BaseUrl, Error> {
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
-            return Err(Error::invalid("the timeout must be between 1 ms and 1 hour"));
+            return Err(Error::invalid(
+                "the timeout must be between 1 ms and 1 hour",
+            ));
         }
         if let Some(suffix) = &self.user_agent_suffix {
             if !suffix.bytes().all(|b| (0x20..0x7f).contains(&b)) {
@@ -169,7 +171,9 @@ impl BaseUrl {
             Some(s) if s.eq_ignore_ascii_case("https") => false,
             Some(s) if s.eq_ignore_ascii_case("http") && is_loopback(authority.host()) => true,
             Some(s) if s.eq_ignore_ascii_case("http") => {
-                return Err(bad("must use https:// (http:// is accepted for loopback hosts only)"));
+                return Err(bad(
+                    "must use https:// (http:// is accepted for loopback hosts only)",
+                ));
             }
             _ => return Err(bad("must start with https://")),
         };
@@ -198,9 +202,21 @@ mod tests {
     #[test]
     fn accepted_base_urls() {
         for (url, plain, expect) in [
-            ("https://www.concursolutions.com", false, "https://www.concursolutions.com"),
-            ("https://www.concursolutions.com/", false, "https://www.concursolutions.com"),
-            ("HTTPS://x.example:8443/prefix/", false, "HTTPS://x.example:8443/prefix"),
+            (
+                "https://www.concursolutions.com",
+                false,
+                "https://www.concursolutions.com",
+            ),
+            (
+                "https://www.concursolutions.com/",
+                false,
+                "https://www.concursolutions.com",
+            ),
+            (
+                "HTTPS://x.example:8443/prefix/",
+                false,
+                "HTTPS://x.example:8443/prefix",
+            ),
             ("http://127.0.0.1:8080", true, "http://127.0.0.1:8080"),
             ("http://127.8.9.10", true, "http://127.8.9.10"),
             ("http://localhost:1", true, "http://localhost:1"),
@@ -239,8 +255,18 @@ mod tests {
     #[test]
     fn timeouts_are_bounded() {
         assert!(Options::new().timeout(Duration::ZERO).validate().is_err());
-        assert!(Options::new().timeout(Duration::from_secs(7200)).validate().is_err());
-        assert!(Options::new().timeout(Duration::from_millis(1)).validate().is_ok());
+        assert!(
+            Options::new()
+                .timeout(Duration::from_secs(7200))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            Options::new()
+                .timeout(Duration::from_millis(1))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -254,7 +280,10 @@ mod tests {
         let o = Options::new().user_agent_suffix("expense-sync/2.1");
         assert_eq!(
             o.user_agent(),
-            format!("concur-native/{} expense-sync/2.1", env!("CARGO_PKG_VERSION"))
+            format!(
+                "concur-native/{} expense-sync/2.1",
+                env!("CARGO_PKG_VERSION")
+            )
         );
         assert!(Options::new().user_agent_suffix("a\nb").validate().is_err());
     }

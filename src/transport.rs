@@ -150,12 +150,22 @@ fn classify(error: ureq::Error) -> Error {
 fn classify_io(error: &io::Error) -> Error {
     use io::ErrorKind as K;
     // ureq wraps its own errors in io::Error when they cross a reader.
-    if let Some(inner) = error.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+    if let Some(inner) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ureq::Error>())
+    {
         return match inner {
             ureq::Error::Timeout(_) => classify(ureq::Error::Timeout(ureq::Timeout::Global)),
             ureq::Error::BodyExceedsLimit(n) => classify(ureq::Error::BodyExceedsLimit(*n)),
             _ => Error::protocol("the answer could not be read"),
         };
+    }
+    // A failed handshake surfaces as the TLS stream's io::Error around a rustls::Error.
+    if let Some(tls) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        return Error::new(ErrorKind::Tls, tls.to_string());
     }
     match error.kind() {
         K::TimedOut | K::WouldBlock => {

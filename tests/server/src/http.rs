@@ -70,7 +70,10 @@ fn read_request<R: BufRead>(reader: &mut R) -> io::Result<Option<Request>> {
     head_len += line.len();
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad request line"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
     };
     let (method, target) = (method.to_string(), target.to_string());
     let mut headers = Vec::new();

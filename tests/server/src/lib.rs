@@ -122,8 +122,10 @@ impl TestServer {
         let https_addr = https.local_addr()?;
         let http_addr = http.local_addr()?;
         let seed = certs::random_u64();
-        let ca_file =
-            std::env::temp_dir().join(format!("concur-test-ca-{}-{seed:016x}.pem", std::process::id()));
+        let ca_file = std::env::temp_dir().join(format!(
+            "concur-test-ca-{}-{seed:016x}.pem",
+            std::process::id()
+        ));
         std::fs::write(&ca_file, &certs.ca_pem)?;
         let shared = Arc::new(Shared {
             https_base: format!("https://{https_addr}"),
@@ -181,7 +183,11 @@ impl TestServer {
 
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.log.lock().expect("request log poisoned").clone()
+        self.shared
+            .log
+            .lock()
+            .expect("request log poisoned")
+            .clone()
     }
 
     /// The number of requests received so far.

@@ -15,18 +15,42 @@ use crate::{ACCOUNTS, CONSUMER_KEY, IssuedToken, RecordedRequest, Shared};
 /// Every scenario a base URL `{base}/s/{name}` can select, with what it does. `NNN`, `MS` and
 /// `PORT` stand for numbers chosen by the test.
 pub const SCENARIOS: &[(&str, &str)] = &[
-    ("(none)", "behave like Concur: check key and credentials, answer an XML token document"),
-    ("json", "as (none), in JSON with Content-Type application/json"),
-    ("casing", "as (none), with other letter cases, padded values and XML escapes"),
-    ("legacy", "as (none), without Instance_Url and Refresh_Token"),
-    ("bad-date", "as (none), with an Expiration_date that is not a date"),
+    (
+        "(none)",
+        "behave like Concur: check key and credentials, answer an XML token document",
+    ),
+    (
+        "json",
+        "as (none), in JSON with Content-Type application/json",
+    ),
+    (
+        "casing",
+        "as (none), with other letter cases, padded values and XML escapes",
+    ),
+    (
+        "legacy",
+        "as (none), without Instance_Url and Refresh_Token",
+    ),
+    (
+        "bad-date",
+        "as (none), with an Expiration_date that is not a date",
+    ),
     ("gzip", "as (none), gzip-encoded"),
     ("chunked", "as (none), in chunked transfer encoding"),
-    ("error-200", "HTTP 200 with an Error document saying the credentials are wrong"),
-    ("error-200-other", "HTTP 200 with an Error document about something else"),
+    (
+        "error-200",
+        "HTTP 200 with an Error document saying the credentials are wrong",
+    ),
+    (
+        "error-200-other",
+        "HTTP 200 with an Error document about something else",
+    ),
     ("status-NNN", "HTTP NNN with an Error document"),
     ("json-error-NNN", "HTTP NNN with a JSON Error document"),
-    ("redirect-PORT", "HTTP 302 to https://localhost:PORT/net2/oauth2/accesstoken.ashx"),
+    (
+        "redirect-PORT",
+        "HTTP 302 to https://localhost:PORT/net2/oauth2/accesstoken.ashx",
+    ),
     ("slow-headers-MS", "wait MS ms before answering"),
     ("trickle-MS", "the token document one byte every MS ms"),
     ("huge", "a 64 MiB body with Content-Length"),
@@ -39,8 +63,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("no-token", "a token document without Token"),
     ("empty-token", "a token document whose Token is empty"),
     ("bad-utf8", "a token document with invalid UTF-8"),
-    ("unknown-document", "HTTP 200 with an XML document of another kind"),
-    ("short-body", "a Content-Length longer than the body, then close"),
+    (
+        "unknown-document",
+        "HTTP 200 with an XML document of another kind",
+    ),
+    (
+        "short-body",
+        "a Content-Length longer than the body, then close",
+    ),
     ("close", "close the connection without answering"),
 ];
 
@@ -80,7 +110,11 @@ pub(crate) fn respond(
         issued: None,
     };
     let result = answer(request, scenario, endpoint, out, shared, &mut record);
-    shared.log.lock().expect("request log poisoned").push(record);
+    shared
+        .log
+        .lock()
+        .expect("request log poisoned")
+        .push(record);
     result
 }
 
@@ -107,7 +141,8 @@ fn answer(
             server_time(),
             error_id(shared)
         );
-        return write_response(out, status, &json_headers(), body.as_bytes()).map(|_| After::KeepAlive);
+        return write_response(out, status, &json_headers(), body.as_bytes())
+            .map(|_| After::KeepAlive);
     }
     if let Some(port) = scenario.strip_prefix("redirect-") {
         let location = format!("https://localhost:{port}{NATIVE_PATH}");
@@ -172,7 +207,10 @@ fn answer(
 fn hostile(scenario: &str, out: &mut dyn Write, shared: &Shared) -> io::Result<After> {
     let xml = |body: String| (vec![xml_type()], body.into_bytes());
     let (headers, body) = match scenario {
-        "error-200" => xml(error_xml(shared, "Invalid login credentials or consumer key.")),
+        "error-200" => xml(error_xml(
+            shared,
+            "Invalid login credentials or consumer key.",
+        )),
         "error-200-other" => xml(error_xml(shared, "The service is in maintenance mode.")),
         "entity-bomb" => {
             let mut dtd = String::from("<!ENTITY a0 \"lol\">");
@@ -367,7 +405,10 @@ fn xml_type() -> (&'static str, String) {
 }
 
 fn json_headers() -> Vec<(&'static str, String)> {
-    vec![("Content-Type", "application/json; charset=utf-8".to_string())]
+    vec![(
+        "Content-Type",
+        "application/json; charset=utf-8".to_string(),
+    )]
 }
 
 fn now() -> i64 {
