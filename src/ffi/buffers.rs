@@ -1,0 +1,165 @@
+//! Caller-owned output buffers: the only memory the library writes for a C caller.
+
+use std::ffi::c_char;
+
+/// One output field: `capacity` bytes at `data`, owned by the caller, and the length written
+/// back by the library.
+///
+/// The library reads `data` and `capacity` and writes `len` (and the bytes at `data`).
+/// A value of `n` bytes needs `capacity >= n + 1`: it is always NUL-terminated. A buffer with
+/// `data == NULL` and `capacity == 0` means "I do not want this field": it is skipped, though
+/// its `len` is still reported. `data == NULL` with a non-zero capacity is an invalid argument.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct concur_buffer {
+    /// Where the value goes; NULL (with `capacity` 0) to skip the field.
+    pub data: *mut c_char,
+    /// How many bytes `data` can hold, the terminating NUL included.
+    pub capacity: usize,
+    /// Written by the library: the value's length in bytes, without the NUL. After
+    /// `CONCUR_ERR_BUFFER_TOO_SMALL`, the length the value needs; 0 after any other error.
+    pub len: usize,
+}
+
+/// The outputs of `concur_native_token`. Fill in each buffer's `data` and `capacity`
+/// (`CONCUR_NATIVE_RECOMMENDED_CAPACITY` bytes each is plenty; `CONCUR_NATIVE_MAX_FIELD_LEN + 1`
+/// always suffices); the library writes the rest.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct concur_token_buffers {
+    /// The access token, for `Authorization: OAuth {token}` on later calls.
+    pub token: concur_buffer,
+    /// The refresh token; empty when the answer carried none.
+    pub refresh_token: concur_buffer,
+    /// The expiry exactly as Concur wrote it (`6/1/2014 8:00:00 AM`, UTC); may be empty.
+    pub expiration_date: concur_buffer,
+    /// The data-centre base URL for later calls; empty when the answer carried none.
+    pub instance_url: concur_buffer,
+    /// Written by the library: the expiry as Unix seconds (UTC), 0 when unknown or on failure.
+    pub expires_at: i64,
+    /// Written by the library: on failure, the HTTP status of Concur's answer, 0 when no answer
+    /// arrived (and 0 on success).
+    pub http_status: u32,
+}
+
+impl concur_buffer {
+    pub(crate) fn is_skipped(&self) -> bool {
+        self.data.is_null() && self.capacity == 0
+    }
+
+    pub(crate) fn is_malformed(&self) -> bool {
+        self.data.is_null() && self.capacity != 0
+    }
+
+    pub(crate) fn fits(&self, value: &[u8]) -> bool {
+        self.is_skipped() || value.len() < self.capacity
+    }
+
+    /// Empties the buffer: `len` 0 and, where there is room, a lone NUL.
+    ///
+    /// # Safety
+    /// `data` must be NULL or point to `capacity` writable bytes.
+    pub(crate) unsafe fn clear(&mut self) {
+        self.len = 0;
+        if !self.data.is_null() && self.capacity > 0 {
+            // SAFETY: the caller promises `capacity` (> 0) writable bytes at `data`.
+            unsafe { *self.data = 0 };
+        }
+    }
+
+    /// Writes `value` and its NUL. The caller has checked `fits`.
+    ///
+    /// # Safety
+    /// `data` must be NULL or point to `capacity` writable bytes, and `fits(value)` must hold.
+    pub(crate) unsafe fn write(&mut self, value: &[u8]) {
+        self.len = value.len();
+        if self.is_skipped() {
+            return;
+        }
+        debug_assert!(value.len() < self.capacity);
+        // SAFETY: `value.len() + 1 <= capacity` bytes are writable at `data`, and a caller's
+        // buffer cannot overlap a value the library owns.
+        unsafe {
+            std::ptr::copy_nonoverlapping(value.as_ptr(), self.data.cast::<u8>(), value.len());
+            *self.data.add(value.len()) = 0;
+        }
+    }
+}
+
+/// Writes a message into a caller's error buffer: truncated at a UTF-8 character boundary if it
+/// must be, always NUL-terminated when `capacity > 0`, never a byte past `capacity`.
+///
+/// # Safety
+/// `buffer` must be NULL or point to `capacity` writable bytes.
+pub(crate) unsafe fn write_message(buffer: *mut c_char, capacity: usize, message: &str) {
+    if buffer.is_null() || capacity == 0 {
+        return;
+    }
+    let mut end = message.len().min(capacity - 1);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    // SAFETY: `end + 1 <= capacity` bytes are writable at `buffer`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), buffer.cast::<u8>(), end);
+        *buffer.add(end) = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message_into(capacity: usize, message: &str) -> Vec<u8> {
+        let mut storage = vec![0xAAu8; capacity + 4];
+        unsafe { write_message(storage.as_mut_ptr().cast(), capacity, message) };
+        assert!(
+            storage[capacity..].iter().all(|&b| b == 0xAA),
+            "wrote past capacity"
+        );
+        storage.truncate(capacity);
+        storage
+    }
+
+    #[test]
+    fn messages_truncate_on_character_boundaries() {
+        assert_eq!(message_into(6, "abc"), b"abc\0\xAA\xAA");
+        assert_eq!(message_into(4, "abc"), b"abc\0");
+        assert_eq!(message_into(3, "abc"), b"ab\0");
+        assert_eq!(message_into(1, "abc"), b"\0");
+        assert_eq!(message_into(0, "abc"), b"");
+        // 'é' is two bytes: never split it.
+        assert_eq!(message_into(3, "aé"), b"a\0\xAA");
+    }
+
+    #[test]
+    fn buffers_hold_value_and_nul_or_nothing() {
+        let mut storage = [0xAAu8; 8];
+        let mut b = concur_buffer {
+            data: storage.as_mut_ptr().cast(),
+            capacity: 4,
+            len: 99,
+        };
+        assert!(b.fits(b"abc"));
+        assert!(!b.fits(b"abcd"));
+        unsafe { b.write(b"abc") };
+        assert_eq!((&storage[..5], b.len), (&b"abc\0\xAA"[..], 3));
+        unsafe { b.clear() };
+        assert_eq!((storage[0], b.len), (0, 0));
+
+        let skipped = concur_buffer {
+            data: std::ptr::null_mut(),
+            capacity: 0,
+            len: 0,
+        };
+        assert!(skipped.is_skipped() && skipped.fits(b"anything"));
+        let malformed = concur_buffer {
+            data: std::ptr::null_mut(),
+            capacity: 3,
+            len: 0,
+        };
+        assert!(malformed.is_malformed());
+    }
+}

@@ -1,0 +1,330 @@
+/*
+ * The C ABI contract, checked from C against the loopback test server.
+ * Run by tests/c_abi.rs, which starts the server and passes it through the environment:
+ * CONCUR_TEST_BASE_URL, CONCUR_TEST_PLAIN_URL, CONCUR_TEST_CLOSED_URL, CONCUR_TEST_CA_FILE,
+ * CONCUR_TEST_CONSUMER_KEY, CONCUR_TEST_LOGIN_ID, CONCUR_TEST_PASSWORD.
+ * Prints one line per check and ends with "N passed, N failed".
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "concur_native.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (cond) {                                        \
+            passed++;                                      \
+        } else {                                           \
+            failed++;                                      \
+            printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            printf(__VA_ARGS__);                           \
+            printf("\n");                                  \
+        }                                                  \
+    } while (0)
+
+static const char *base_url, *plain_url, *closed_url, *ca_file, *consumer_key, *login_id, *password;
+
+static const char *env(const char *name) {
+    const char *value = getenv(name);
+    if (value == NULL) {
+        fprintf(stderr, "missing %s\n", name);
+        exit(2);
+    }
+    return value;
+}
+
+/* Four buffers with sentinels after their capacity, to catch any write past it. */
+#define ROOM 512
+#define SENTINEL 0x5A
+struct outputs {
+    char token[ROOM + 16], refresh[ROOM + 16], expiration[ROOM + 16], instance[ROOM + 16];
+    char error[ROOM + 16];
+    concur_token_buffers out;
+};
+
+static void prepare(struct outputs *o, size_t token_cap) {
+    memset(o, SENTINEL, sizeof *o);
+    o->out.token.data = o->token;
+    o->out.token.capacity = token_cap;
+    o->out.refresh_token.data = o->refresh;
+    o->out.refresh_token.capacity = ROOM;
+    o->out.expiration_date.data = o->expiration;
+    o->out.expiration_date.capacity = ROOM;
+    o->out.instance_url.data = o->instance;
+    o->out.instance_url.capacity = ROOM;
+    o->out.token.len = o->out.refresh_token.len = 12345;
+    o->out.expires_at = 777;
+    o->out.http_status = 777;
+}
+
+static int untouched_after(const char *buffer, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++)
+        if ((unsigned char)buffer[i] != SENTINEL) return 0;
+    return 1;
+}
+
+static concur_status call(struct outputs *o, const char *key, const char *login, const char *pw,
+                          const concur_options *options) {
+    return concur_native_token(key, login, pw, options, &o->out, o->error, ROOM);
+}
+
+static concur_options options_for(const char *url) {
+    concur_options options;
+    memset(&options, 0, sizeof options);
+    options.base_url = url;
+    options.ca_file = ca_file;
+    options.timeout_ms = 10000;
+    return options;
+}
+
+static char scenario_buffer[1024];
+static concur_options scenario(const char *name) {
+    snprintf(scenario_buffer, sizeof scenario_buffer, "%s/s/%s", base_url, name);
+    return options_for(scenario_buffer);
+}
+
+static void test_success(void) {
+    struct outputs o;
+    concur_options options = options_for(base_url);
+    prepare(&o, ROOM);
+    concur_status status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_OK, "status %u: %s", (unsigned)status, o.error);
+    CHECK(o.error[0] == '\0', "error buffer emptied on success");
+    CHECK(o.out.token.len > 0 && o.out.token.len == strlen(o.token), "token len %zu", o.out.token.len);
+    CHECK(o.out.refresh_token.len == strlen(o.refresh) && o.out.refresh_token.len > 0, "refresh");
+    CHECK(o.out.expiration_date.len == strlen(o.expiration), "expiration len");
+    CHECK(strncmp(o.instance, "https://127.0.0.1:", 18) == 0, "instance %s", o.instance);
+    CHECK(o.out.expires_at > (int64_t)time(NULL) + 300 * 86400, "expires_at %lld", (long long)o.out.expires_at);
+    CHECK(o.out.http_status == 0, "http_status %u", o.out.http_status);
+    CHECK(untouched_after(o.token, o.out.token.len + 1, sizeof o.token), "no write past the NUL");
+
+    /* NULL password means an empty one. */
+    prepare(&o, ROOM);
+    status = call(&o, consumer_key, "nopassword@example.com", NULL, &options);
+    CHECK(status == CONCUR_OK, "NULL password: status %u: %s", (unsigned)status, o.error);
+
+    /* Plain HTTP to loopback is accepted. */
+    concur_options plain = options_for(plain_url);
+    prepare(&o, ROOM);
+    status = call(&o, consumer_key, login_id, password, &plain);
+    CHECK(status == CONCUR_OK, "plain loopback: %s", o.error);
+
+    /* Fields not wanted: (NULL, 0) skips them but still reports their length. */
+    prepare(&o, ROOM);
+    o.out.refresh_token.data = NULL;
+    o.out.refresh_token.capacity = 0;
+    o.out.instance_url.data = NULL;
+    o.out.instance_url.capacity = 0;
+    status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_OK, "skipped fields: %s", o.error);
+    CHECK(o.out.refresh_token.len > 0 && o.out.instance_url.len > 0, "skipped lengths reported");
+
+    /* A NULL error buffer is fine. */
+    prepare(&o, ROOM);
+    status = concur_native_token(consumer_key, login_id, password, &options, &o.out, NULL, 0);
+    CHECK(status == CONCUR_OK, "NULL error buffer");
+}
+
+static void test_buffer_edges(void) {
+    struct outputs o;
+    concur_options options = options_for(base_url);
+    prepare(&o, ROOM);
+    CHECK(call(&o, consumer_key, login_id, password, &options) == CONCUR_OK, "%s", o.error);
+    size_t need = o.out.token.len; /* token lengths are constant on the test server */
+    size_t need_refresh = o.out.refresh_token.len;
+
+    /* Exact fit: need + 1 bytes. */
+    prepare(&o, need + 1);
+    concur_status status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_OK, "exact fit: %s", o.error);
+    CHECK(strlen(o.token) == need && o.token[need] == '\0', "exact fit is NUL-terminated");
+    CHECK(untouched_after(o.token, need + 1, sizeof o.token), "exact fit: nothing past capacity");
+
+    /* One short: need bytes. */
+    prepare(&o, need);
+    status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_ERR_BUFFER_TOO_SMALL, "one short: status %u", (unsigned)status);
+    CHECK(o.out.token.len == need, "one short: len %zu, need %zu", o.out.token.len, need);
+    CHECK(o.out.refresh_token.len == need_refresh, "every len is set");
+    CHECK(o.token[0] == '\0', "one short: token buffer emptied");
+    CHECK(o.refresh[0] == '\0' && o.expiration[0] == '\0' && o.instance[0] == '\0',
+          "one short: no other field holds part of the token");
+    CHECK(untouched_after(o.token, 1, sizeof o.token), "one short: only the NUL was written");
+    CHECK(strstr(o.error, "token needs") != NULL, "message says which: %s", o.error);
+    CHECK(o.out.expires_at == 0, "no expiry on failure");
+
+    /* Capacity 0 with a buffer: too small, and not a byte written. */
+    prepare(&o, 0);
+    status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_ERR_BUFFER_TOO_SMALL, "capacity 0: status %u", (unsigned)status);
+    CHECK(o.out.token.len == need, "capacity 0: len %zu", o.out.token.len);
+    CHECK(untouched_after(o.token, 0, sizeof o.token), "capacity 0: nothing written");
+
+    /* NULL data with a capacity is refused before any request. */
+    prepare(&o, ROOM);
+    o.out.expiration_date.data = NULL;
+    status = call(&o, consumer_key, login_id, password, &options);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "NULL data: status %u", (unsigned)status);
+
+    /* The error buffer: truncated, NUL-terminated, never past capacity. */
+    char small[8 + 8];
+    memset(small, SENTINEL, sizeof small);
+    prepare(&o, ROOM);
+    status = concur_native_token(consumer_key, login_id, "wrong", &options, &o.out, small, 8);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED, "status %u", (unsigned)status);
+    CHECK(strlen(small) == 7, "truncated to 7 + NUL: %zu", strlen(small));
+    CHECK(untouched_after(small, 8, sizeof small), "error buffer: nothing past capacity");
+    memset(small, SENTINEL, sizeof small);
+    status = concur_native_token(consumer_key, login_id, "wrong", &options, &o.out, small, 1);
+    CHECK(small[0] == '\0' && untouched_after(small, 1, sizeof small), "capacity 1: just the NUL");
+    memset(small, SENTINEL, sizeof small);
+    status = concur_native_token(consumer_key, login_id, "wrong", &options, &o.out, small, 0);
+    CHECK(untouched_after(small, 0, sizeof small), "capacity 0: nothing");
+}
+
+static void expect_invalid(const char *what, const char *key, const char *login, const char *pw,
+                           const concur_options *options) {
+    struct outputs o;
+    prepare(&o, ROOM);
+    concur_status status = call(&o, key, login, pw, options);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "%s: status %u", what, (unsigned)status);
+    CHECK(strncmp(o.error, "invalid argument", 16) == 0, "%s: message %s", what, o.error);
+    CHECK(o.token[0] == '\0' && o.out.token.len == 0, "%s: outputs emptied", what);
+    CHECK(o.out.expires_at == 0 && o.out.http_status == 0, "%s: numbers zeroed", what);
+}
+
+static void test_bad_arguments(void) {
+    concur_options options = options_for(base_url);
+    expect_invalid("NULL key", NULL, login_id, password, &options);
+    expect_invalid("NULL login", consumer_key, NULL, password, &options);
+    expect_invalid("empty key", "", login_id, password, &options);
+    expect_invalid("empty login", consumer_key, "", password, &options);
+    expect_invalid("login with ':'", consumer_key, "a:b", password, &options);
+    expect_invalid("invalid UTF-8 login", consumer_key, "user\xff\xfe", password, &options);
+    expect_invalid("invalid UTF-8 password", consumer_key, login_id, "\xc3\x28", &options);
+    expect_invalid("invalid UTF-8 key", "\x80key", login_id, password, &options);
+
+    concur_options http = options;
+    http.base_url = "http://www.concursolutions.com";
+    expect_invalid("http to a public host", consumer_key, login_id, password, &http);
+    concur_options bad_url = options;
+    bad_url.base_url = "not a url";
+    expect_invalid("malformed base URL", consumer_key, login_id, password, &bad_url);
+    concur_options long_timeout = options;
+    long_timeout.timeout_ms = 3600001;
+    expect_invalid("timeout above an hour", consumer_key, login_id, password, &long_timeout);
+    concur_options missing_ca = options;
+    missing_ca.ca_file = "/nonexistent/ca.pem";
+    expect_invalid("missing CA file", consumer_key, login_id, password, &missing_ca);
+    concur_options bad_utf8_option = options;
+    bad_utf8_option.proxy = "\xff";
+    expect_invalid("invalid UTF-8 option", consumer_key, login_id, password, &bad_utf8_option);
+
+    /* NULL options means the defaults; an empty key is refused before they matter, so this
+       sends nothing to the real host. */
+    expect_invalid("NULL options, empty key", "", login_id, password, NULL);
+
+    char error[ROOM];
+    concur_status status =
+        concur_native_token(consumer_key, login_id, password, &options, NULL, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "NULL out: status %u", (unsigned)status);
+    CHECK(strstr(error, "out is NULL") != NULL, "NULL out: %s", error);
+}
+
+static void expect_status(const char *what, concur_status expected, unsigned http_status,
+                          const char *login, const char *pw, const concur_options *options,
+                          const char *message_part) {
+    struct outputs o;
+    prepare(&o, ROOM);
+    concur_status status = call(&o, consumer_key, login, pw, options);
+    CHECK(status == expected, "%s: status %s, expected %s: %s", what, concur_native_status_name(status),
+          concur_native_status_name(expected), o.error);
+    CHECK(o.out.http_status == http_status, "%s: http_status %u", what, o.out.http_status);
+    CHECK(o.token[0] == '\0' && o.out.token.len == 0, "%s: no token", what);
+    CHECK(message_part == NULL || strstr(o.error, message_part) != NULL, "%s: message %s", what, o.error);
+    CHECK(pw == NULL || pw[0] == '\0' || strstr(o.error, pw) == NULL, "%s: password in message", what);
+}
+
+static void test_error_classes(void) {
+    concur_options options = options_for(base_url);
+    expect_status("wrong password", CONCUR_ERR_UNAUTHORIZED, 401, login_id, "hunter2-wrong", &options,
+                  "Invalid login ID or password.");
+    expect_status("error id", CONCUR_ERR_UNAUTHORIZED, 401, login_id, "hunter2-wrong", &options,
+                  "ERR-401-0001");
+    concur_options s = scenario("status-503");
+    expect_status("503", CONCUR_ERR_HTTP_STATUS, 503, login_id, password, &s, "HTTP 503");
+    s = scenario("redirect-9");
+    expect_status("redirect", CONCUR_ERR_HTTP_STATUS, 302, login_id, password, &s, "redirect");
+    s = scenario("html");
+    expect_status("html", CONCUR_ERR_PROTOCOL, 200, login_id, password, &s, "HTML");
+    s = scenario("huge");
+    expect_status("huge", CONCUR_ERR_PROTOCOL, 200, login_id, password, &s, "64 KiB");
+    s = scenario("slow-headers-3000");
+    s.timeout_ms = 300;
+    expect_status("slow", CONCUR_ERR_TIMEOUT, 0, login_id, password, &s, NULL);
+    concur_options closed = options_for(closed_url);
+    expect_status("refused", CONCUR_ERR_CONNECT, 0, login_id, password, &closed, NULL);
+    concur_options untrusted = options_for(base_url);
+    untrusted.ca_file = NULL;
+    expect_status("untrusted", CONCUR_ERR_TLS, 0, login_id, password, &untrusted, "certificate");
+}
+
+static void *thread_body(void *arg) {
+    int *ok = arg;
+    concur_options options = options_for(base_url);
+    for (int i = 0; i < 5; i++) {
+        struct outputs o;
+        prepare(&o, ROOM);
+        if (call(&o, consumer_key, login_id, password, &options) == CONCUR_OK) (*ok)++;
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    pthread_t threads[8];
+    int ok[8] = {0};
+    for (int i = 0; i < 8; i++) pthread_create(&threads[i], NULL, thread_body, &ok[i]);
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        total += ok[i];
+    }
+    CHECK(total == 40, "8 threads x 5 calls: %d succeeded", total);
+}
+
+static void test_version_and_names(void) {
+    char expected[64];
+    snprintf(expected, sizeof expected, "%d.%d.%d", CONCUR_NATIVE_VERSION_MAJOR,
+             CONCUR_NATIVE_VERSION_MINOR, CONCUR_NATIVE_VERSION_PATCH);
+    CHECK(strcmp(concur_native_version(), expected) == 0, "version %s vs header %s",
+          concur_native_version(), expected);
+    CHECK(strcmp(concur_native_status_name(CONCUR_OK), "CONCUR_OK") == 0, "name of OK");
+    CHECK(strcmp(concur_native_status_name(CONCUR_ERR_BUFFER_TOO_SMALL), "CONCUR_ERR_BUFFER_TOO_SMALL") == 0,
+          "name of BUFFER_TOO_SMALL");
+    CHECK(strcmp(concur_native_status_name(4242), "CONCUR_UNKNOWN_STATUS") == 0, "unknown status");
+}
+
+int main(void) {
+    base_url = env("CONCUR_TEST_BASE_URL");
+    plain_url = env("CONCUR_TEST_PLAIN_URL");
+    closed_url = env("CONCUR_TEST_CLOSED_URL");
+    ca_file = env("CONCUR_TEST_CA_FILE");
+    consumer_key = env("CONCUR_TEST_CONSUMER_KEY");
+    login_id = env("CONCUR_TEST_LOGIN_ID");
+    password = env("CONCUR_TEST_PASSWORD");
+
+    test_version_and_names();
+    test_success();
+    test_buffer_edges();
+    test_bad_arguments();
+    test_error_classes();
+    test_threads();
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

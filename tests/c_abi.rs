@@ -1,0 +1,223 @@
+//! The C ABI as C and C++ programs see it: the header compiles as C99 and C++17 with every
+//! warning an error, the contract test (`tests/c/abi_test.c`) passes against the loopback
+//! server, and the examples print a token. With `--ignored`, the same programs run under
+//! valgrind (the test command in the README does that).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use concur_test_server::{ACCOUNTS, CONSUMER_KEY, TestServer};
+
+fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
+}
+
+/// `target/<profile>`, where cargo put `libconcur_native.so` next to this test's `deps/`.
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles one C or C++ file against the header and the shared library.
+fn compile(source: &str, cplusplus: bool) -> PathBuf {
+    let target = env!("CONCUR_NATIVE_TARGET");
+    let mut build = cc::Build::new();
+    build
+        .target(target)
+        .host(target)
+        .opt_level(0)
+        .debug(true)
+        .cargo_metadata(false)
+        .cpp(cplusplus);
+    let mut cmd = build.get_compiler().to_command();
+    let stem = Path::new(source)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    // Tests run in parallel: each compile gets its own file, or one would run another's
+    // half-written binary.
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::SeqCst);
+    let out = library_dir().join(format!("c-{stem}-{}-{n}", std::process::id()));
+    let lib = library_dir();
+    cmd.arg(if cplusplus { "-std=c++17" } else { "-std=c99" })
+        .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join(source))
+        .arg("-o")
+        .arg(&out)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lconcur_native")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-lpthread");
+    let status = cmd.status().expect("the C compiler runs");
+    assert!(status.success(), "compiling {source} failed");
+    out
+}
+
+fn closed_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("https://{}", listener.local_addr().unwrap())
+}
+
+fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
+    let a = &ACCOUNTS[0];
+    let mut cmd = match wrapper {
+        Some(args) => {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    if example_env {
+        cmd.env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
+            .env("CONCUR_LOGIN_ID", a.login_id)
+            .env("CONCUR_PASSWORD", a.password)
+            .env("CONCUR_BASE_URL", server().base_url())
+            .env("CONCUR_CA_FILE", server().ca_file());
+    } else {
+        cmd.env("CONCUR_TEST_BASE_URL", server().base_url())
+            .env("CONCUR_TEST_PLAIN_URL", server().plain_base_url())
+            .env("CONCUR_TEST_CLOSED_URL", closed_url())
+            .env("CONCUR_TEST_CA_FILE", server().ca_file())
+            .env("CONCUR_TEST_CONSUMER_KEY", CONSUMER_KEY)
+            .env("CONCUR_TEST_LOGIN_ID", a.login_id)
+            .env("CONCUR_TEST_PASSWORD", a.password);
+    }
+    cmd.output().expect("the program runs")
+}
+
+fn issued_tokens() -> Vec<String> {
+    server()
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.issued.map(|i| i.token))
+        .collect()
+}
+
+fn check_example(output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Token:"))
+        .expect("a Token line")
+        .trim()
+        .to_string();
+    assert!(
+        issued_tokens().contains(&token),
+        "the server issued {token}"
+    );
+    assert!(!stdout.contains(ACCOUNTS[0].password));
+}
+
+#[test]
+fn contract_test_in_c() {
+    let program = compile("tests/c/abi_test.c", false);
+    let output = run(&program, None, false);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn c_example_prints_a_token() {
+    check_example(&run(&compile("examples/native_token.c", false), None, true));
+}
+
+#[test]
+fn cpp_example_prints_a_token() {
+    check_example(&run(
+        &compile("examples/native_token.cpp", true),
+        None,
+        true,
+    ));
+}
+
+#[test]
+fn c_example_explains_a_refusal() {
+    let program = compile("examples/native_token.c", false);
+    let output = Command::new(&program)
+        .env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
+        .env("CONCUR_LOGIN_ID", ACCOUNTS[0].login_id)
+        .env("CONCUR_PASSWORD", "definitely-wrong")
+        .env("CONCUR_BASE_URL", server().base_url())
+        .env("CONCUR_CA_FILE", server().ca_file())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("CONCUR_ERR_UNAUTHORIZED: unauthorized (HTTP 401)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("definitely-wrong"));
+}
+
+const VALGRIND: &[&str] = &[
+    "valgrind",
+    "--quiet",
+    "--error-exitcode=99",
+    "--leak-check=full",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--show-leak-kinds=definite,indirect",
+    concat!(
+        "--suppressions=",
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/valgrind.supp"
+    ),
+];
+
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_c_example() {
+    let output = run(
+        &compile("examples/native_token.c", false),
+        Some(VALGRIND),
+        true,
+    );
+    println!("{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "valgrind found errors or leaks"
+    );
+    check_example(&output);
+}
+
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_contract_test() {
+    let output = run(&compile("tests/c/abi_test.c", false), Some(VALGRIND), false);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "valgrind found errors or leaks"
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
