@@ -86,6 +86,12 @@ impl Error {
         Error::new(ErrorKind::InvalidArgument, detail)
     }
 
+    /// An [`ErrorKind::InvalidArgument`] error, for wrappers (the bindings) that check
+    /// arguments of their own before calling the library. `detail` must not quote a secret.
+    pub fn invalid_argument(detail: impl Into<String>) -> Error {
+        Error::invalid(detail)
+    }
+
     pub(crate) fn protocol(detail: impl Into<String>) -> Error {
         Error::new(ErrorKind::Protocol, detail)
     }

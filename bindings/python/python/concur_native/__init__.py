@@ -1,0 +1,40 @@
+"""SAP Concur OAuth 2 access tokens with Concur's Native Flow.
+
+    >>> import os, concur_native
+    >>> token = concur_native.native_token(
+    ...     "my-consumer-key", "user@example.com", os.environ["CONCUR_PASSWORD"])
+    >>> headers = {"Authorization": f"OAuth {token.token}"}
+
+``native_token`` returns a ``Token`` (``token``, ``refresh_token``, ``expiration_date``,
+``expires_at``, ``instance_url``) or raises a ``ConcurError`` subclass. The work is done by
+a Rust core shared with the C library and the Node package: TLS only, redirects never
+followed, answers capped at 64 KiB, credentials wiped from memory after use and never quoted
+in an error.
+"""
+
+from ._errors import (
+    ConcurConnectionError,
+    ConcurError,
+    ConcurTimeoutError,
+    HTTPStatusError,
+    InvalidArgumentError,
+    ProtocolError,
+    TLSError,
+    UnauthorizedError,
+)
+from ._native import DEFAULT_BASE_URL, Token, __version__, native_token
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ConcurConnectionError",
+    "ConcurError",
+    "ConcurTimeoutError",
+    "HTTPStatusError",
+    "InvalidArgumentError",
+    "ProtocolError",
+    "TLSError",
+    "Token",
+    "UnauthorizedError",
+    "__version__",
+    "native_token",
+]
