@@ -1,0 +1,76 @@
+/** The class of a failure: the same names as the core's error classes. */
+export type ConcurErrorCode =
+  | 'UNAUTHORIZED'
+  | 'HTTP_STATUS'
+  | 'TIMEOUT'
+  | 'CONNECT'
+  | 'TLS'
+  | 'PROTOCOL'
+  | 'INVALID_ARGUMENT';
+
+/** Every code, in a stable order. */
+export declare const CODES: readonly ConcurErrorCode[];
+
+export interface NativeTokenOptions {
+  /** The application's consumer key, sent as X-ConsumerKey. */
+  consumerKey: string;
+  /** The user's login ID; must not contain ':'. */
+  loginId: string;
+  /** The user's password; null or absent for an account without one. */
+  password?: string | null;
+  /** Base URL; defaults to https://www.concursolutions.com. https only (http for loopback). */
+  baseUrl?: string;
+  /** Deadline for the whole exchange in milliseconds (default 30000). */
+  timeoutMs?: number;
+  /** A PEM file of CA certificates to trust in addition to Mozilla's roots. */
+  caFile?: string;
+  /** An HTTP(S) proxy URL; environment variables are never read. */
+  proxy?: string;
+  /** Text appended to the User-Agent header. */
+  userAgentSuffix?: string;
+}
+
+/** An access token and what came with it. inspect() and JSON.stringify() mask the secrets. */
+export declare class Token {
+  private constructor();
+  /** The access token, for `Authorization: OAuth {token}`. */
+  readonly token: string;
+  readonly refreshToken: string | null;
+  /** The expiry exactly as Concur wrote it (`6/1/2014 8:00:00 AM`, UTC). */
+  readonly expirationDate: string | null;
+  /** The expiry, or null when Concur's text could not be read. */
+  readonly expiresAt: Date | null;
+  /** The data-centre base URL for later calls. */
+  readonly instanceUrl: string | null;
+  toJSON(): {
+    token: '***';
+    refreshToken: '***' | null;
+    expirationDate: string | null;
+    expiresAt: Date | null;
+    instanceUrl: string | null;
+  };
+}
+
+/** Every failure of this package. No field ever holds the password or the token. */
+export declare class ConcurError extends Error {
+  readonly name: 'ConcurError';
+  readonly code: ConcurErrorCode;
+  /** The HTTP status, when an answer arrived. */
+  readonly statusCode: number | null;
+  /** The Message of Concur's error document, when the answer was one. */
+  readonly concurMessage: string | null;
+  /** The Id of Concur's error document: quote it to Concur support. */
+  readonly errorId: string | null;
+}
+
+/**
+ * Obtains an access token with Concur's Native Flow. The network call runs off the JS thread.
+ * Rejects with a ConcurError; throws a TypeError at once for an argument of the wrong type.
+ */
+export declare function nativeToken(options: NativeTokenOptions): Promise<Token>;
+
+/** The library's version. */
+export declare const version: string;
+
+/** Concur's default base URL. */
+export declare const DEFAULT_BASE_URL: string;

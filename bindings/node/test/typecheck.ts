@@ -1,0 +1,37 @@
+// Compiled (never run) by `npm run typecheck`: the shipped declarations must describe the API
+// as users write it, and reject what they must not write.
+import { nativeToken, ConcurError, Token, ConcurErrorCode, version, DEFAULT_BASE_URL } from '..';
+
+async function example(): Promise<string> {
+  const token: Token = await nativeToken({
+    consumerKey: 'key',
+    loginId: 'user@example.com',
+    password: process.env.CONCUR_PASSWORD ?? null,
+    baseUrl: DEFAULT_BASE_URL,
+    timeoutMs: 10_000,
+  });
+  const expires: Date | null = token.expiresAt;
+  const refresh: string | null = token.refreshToken;
+  void expires;
+  void refresh;
+  return `OAuth ${token.token} (${version})`;
+}
+
+function classify(e: unknown): ConcurErrorCode | undefined {
+  if (e instanceof ConcurError) {
+    const status: number | null = e.statusCode;
+    void status;
+    return e.code;
+  }
+  return undefined;
+}
+
+// @ts-expect-error consumerKey is required
+void nativeToken({ loginId: 'u' });
+// @ts-expect-error timeoutMs is a number
+void nativeToken({ consumerKey: 'k', loginId: 'u', timeoutMs: '10' });
+// @ts-expect-error tokens are read-only
+declare const t: Token; t.token = 'x';
+
+void example;
+void classify;
