@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The demo: starts the bundled loopback HTTPS test server and fetches a token from it with the
+# C, C++, Python and Node examples. Name languages to run fewer: `bash examples/demo.sh c`.
+# Needs cargo, cc/c++, and python3/npm for those two. The first run builds for a minute or two.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/common.sh
+languages=" ${*:-c cpp python node} "
+wants() { [[ "$languages" == *" $1 "* ]]; }
+
+echo "Building the library and the test server..."
+cargo build --quiet -p concur-native -p concur-test-server
+build_c_examples
+if wants python; then echo "Installing the Python package..."; install_python_package; fi
+if wants node; then echo "Installing the Node package..."; install_node_package; fi
+
+start_test_server
+echo "Test server at $CONCUR_BASE_URL (CA: $CONCUR_CA_FILE), user $CONCUR_LOGIN_ID"
+if wants c; then echo; echo "== C (examples/native_token.c)"; "$BIN_DIR/native_token"; fi
+if wants cpp; then echo; echo "== C++ (examples/native_token.cpp)"; "$BIN_DIR/native_token_cpp"; fi
+if wants python; then echo; echo "== Python (examples/native_token.py)"; "$VENV/bin/python" examples/native_token.py; fi
+if wants node; then echo; echo "== Node (examples/native_token.mjs)"; node examples/native_token.mjs; fi
+echo
+echo "With a wrong password, the C example explains the refusal:"
+CONCUR_PASSWORD=wrong "$BIN_DIR/native_token" || true

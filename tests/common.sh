@@ -1,0 +1,45 @@
+# Shared by examples/demo.sh and tests/run.sh: one cargo target dir for the core, the test
+# server, maturin and napi. napi always passes --target <host>, so everything builds for the
+# host triple explicitly and lands in target/<triple>/.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+BIN_DIR="$TARGET_DIR/$CARGO_BUILD_TARGET/debug"
+VENV="$TARGET_DIR/venv"
+
+# Starts the loopback test server and exports the demo account for the examples:
+# CONCUR_BASE_URL, CONCUR_CA_FILE, CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD.
+start_test_server() {
+  local info="$TARGET_DIR/test-server.json"
+  "$BIN_DIR/concur-test-server" >"$info" &
+  SERVER_PID=$!
+  # Killed, the server cannot remove its CA file: do it here.
+  trap 'kill "$SERVER_PID" 2>/dev/null || true; rm -f "${CONCUR_CA_FILE:-}"' EXIT
+  for _ in $(seq 100); do
+    [ -s "$info" ] && break
+    sleep 0.05
+  done
+  # The first occurrence: the demo account precedes the list of all accounts.
+  field() { grep -o "\"$1\":\"[^\"]*\"" "$info" | head -n 1 | cut -d'"' -f4; }
+  CONCUR_BASE_URL=$(field base_url)
+  CONCUR_CA_FILE=$(field ca_file)
+  CONCUR_CONSUMER_KEY=$(field consumer_key)
+  CONCUR_LOGIN_ID=$(field login_id)
+  CONCUR_PASSWORD=$(field password)
+  export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
+}
+
+# Compiles examples/native_token.c and .cpp against the header and the shared library.
+build_c_examples() {
+  local link=(-I include -L"$BIN_DIR" -lconcur_native -Wl,-rpath,"$BIN_DIR")
+  cc -std=c99 -Wall -Wextra -Werror examples/native_token.c "${link[@]}" -o "$BIN_DIR/native_token"
+  c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"
+}
+
+install_python_package() {
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check ./bindings/python "$@"
+}
+
+install_node_package() {
+  (cd bindings/node && npm install --no-audit --no-fund --loglevel=error)
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every check of concur-native, as CI runs it: formatting, lints, docs, the Rust tests (core,
+# test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
+# C programs, the Python and Node packages built from source and their tests, and both
+# packages built the way users install them (an sdist, an npm tarball).
+# Needs: cargo, cc/c++, valgrind, python3 with venv, node >= 20.17 and npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tests/common.sh
+step() { printf '\n=== %s\n' "$*"; }
+
+step "formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "API docs build without warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native
+
+step "Rust: core, test server, C ABI contract, C and C++ examples"
+cargo test --locked
+
+step "the committed header is the generated one"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git diff --exit-code -- include/ || { echo "include/concur_native.h is stale: commit the regenerated header"; exit 1; }
+fi
+
+step "valgrind: the C example and the C contract test"
+cargo test --locked --test c_abi -- --ignored
+
+export CONCUR_TEST_SERVER="$BIN_DIR/concur-test-server"
+
+step "Python: build the abi3 wheel from source, run pytest"
+install_python_package pytest
+(cd bindings/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
+
+step "Node: build the addon from source, run node --test, check the declarations"
+install_node_package
+(cd bindings/node && npm test && npm run --silent typecheck)
+
+step "packaging: the Python sdist and the npm tarball install elsewhere and work"
+bash tests/packaging.sh
