@@ -16,13 +16,42 @@ fn server() -> &'static TestServer {
     SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
 }
 
-/// `target/<profile>`, where cargo put `libconcur_native.so` next to this test's `deps/`.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
+/// The folder holding `libconcur_native.so`. `cargo test` builds the crate only as an rlib, so
+/// the shared library is built here, once, with the same cargo, target and profile.
+fn library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args([
+                "build",
+                "--lib",
+                "-p",
+                "concur-native",
+                "--message-format=json-render-diagnostics",
+            ])
+            .arg("--target")
+            .arg(env!("CONCUR_NATIVE_TARGET"))
+            .current_dir(root());
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        let output = cargo.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the shared library failed"
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            .filter_map(|m| m["filenames"].as_array().cloned())
+            .flatten()
+            .filter_map(|f| f.as_str().map(PathBuf::from))
+            .find(|f| f.extension().is_some_and(|e| e == "so" || e == "dylib"))
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .expect("cargo reported the shared library")
+    })
 }
 
 fn root() -> PathBuf {
@@ -50,8 +79,8 @@ fn compile(source: &str, cplusplus: bool) -> PathBuf {
     // half-written binary.
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let n = COUNT.fetch_add(1, Ordering::SeqCst);
-    let out = library_dir().join(format!("c-{stem}-{}-{n}", std::process::id()));
     let lib = library_dir();
+    let out = lib.join(format!("c-{stem}-{}-{n}", std::process::id()));
     cmd.arg(if cplusplus { "-std=c++17" } else { "-std=c99" })
         .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror"])
         .arg("-I")
