@@ -44,7 +44,10 @@ fn library_dir() -> &'static Path {
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact")
+            // Proc-macro crates are shared libraries too: pick this crate's artifact.
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "concur_native"
+            })
             .filter_map(|m| m["filenames"].as_array().cloned())
             .flatten()
             .filter_map(|f| f.as_str().map(PathBuf::from))
@@ -93,7 +96,7 @@ fn compile(source: &str, cplusplus: bool) -> PathBuf {
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .arg("-lpthread");
     let status = cmd.status().expect("the C compiler runs");
-    assert!(status.success(), "compiling {source} failed");
+    assert!(status.success(), "compiling {source} failed: {cmd:?}");
     out
 }
 
