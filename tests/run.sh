@@ -27,6 +27,8 @@ fi
 step "valgrind: the C example and the C contract test"
 cargo test --locked --test c_abi -- --ignored
 
+# The Python and Node suites start the test server as a program.
+cargo build --locked --quiet -p concur-test-server
 export CONCUR_TEST_SERVER="$BIN_DIR/concur-test-server"
 
 step "Python: build the abi3 wheel from source, run pytest"
