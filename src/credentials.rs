@@ -62,16 +62,47 @@ pub(crate) fn basic_authorization(login_id: &str, password: &str) -> Result<Head
     Ok(value)
 }
 
+/// `OAuth {access_token}`, as a sensitive header value whose bytes are wiped when dropped.
+pub(crate) fn oauth_authorization(access_token: &str) -> Result<HeaderValue, Error> {
+    require_visible("the access token", access_token)?;
+    const PREFIX: &[u8] = b"OAuth ";
+    let mut header = WipedOnDrop(Vec::with_capacity(PREFIX.len() + access_token.len()));
+    header.0.extend_from_slice(PREFIX);
+    header.0.extend_from_slice(access_token.as_bytes());
+    let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(header))
+        .map_err(|_| Error::invalid("the access token is malformed"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Keys, tokens and codes: non-empty, printable ASCII, no spaces. The message names the
+/// argument, never its value.
+pub(crate) fn require_visible(what: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(format!(
+            "{what} must be printable ASCII without spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Secrets that travel percent-encoded in a query: non-empty, no NUL.
+pub(crate) fn require_secret(what: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if value.contains('\0') {
+        return Err(Error::invalid(format!("{what} contains a NUL character")));
+    }
+    Ok(())
+}
+
 /// Checks the consumer key: it is sent verbatim in a header, so it must be one visible line.
 pub(crate) fn consumer_key_header(consumer_key: &str) -> Result<HeaderValue, Error> {
-    if consumer_key.is_empty() {
-        return Err(Error::invalid("the consumer key is empty"));
-    }
-    if !consumer_key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid(
-            "the consumer key must be printable ASCII without spaces",
-        ));
-    }
+    require_visible("the consumer key", consumer_key)?;
     HeaderValue::from_str(consumer_key).map_err(|_| Error::invalid("the consumer key is malformed"))
 }
 
@@ -107,6 +138,15 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidArgument);
             assert!(!e.to_string().contains("pw"), "{e}");
         }
+    }
+
+    #[test]
+    fn oauth_header() {
+        let v = oauth_authorization("tok-123").unwrap();
+        assert_eq!(v.as_bytes(), b"OAuth tok-123");
+        assert!(v.is_sensitive());
+        assert!(oauth_authorization("").is_err());
+        assert!(oauth_authorization("a\r\nb").is_err());
     }
 
     #[test]

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod answer;
 mod client;
 mod credentials;
 mod date;
@@ -39,15 +40,24 @@ mod error;
 pub mod ffi;
 mod native;
 mod options;
+mod query;
+mod refresh;
+mod revoke;
 mod token;
 mod transport;
+mod web_flow;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};
 pub use native::{NATIVE_TOKEN_PATH, native_token};
 pub use options::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_TIMEOUT, Options};
+pub use refresh::REFRESH_TOKEN_PATH;
+pub use revoke::REVOKE_TOKEN_PATH;
 pub use token::Token;
 pub use transport::MAX_ANSWER_BYTES;
+pub use web_flow::{
+    AUTHORIZE_PATH, AuthorizationRequest, CODE_EXCHANGE_PATH, authorization_url, parse_callback,
+};
 
 /// The library's version, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

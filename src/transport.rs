@@ -4,7 +4,7 @@
 use std::io;
 use std::sync::Arc;
 
-use ureq::http::{HeaderName, HeaderValue};
+use ureq::http::{HeaderName, HeaderValue, Method};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::error::{Error, ErrorKind};
@@ -54,18 +54,23 @@ impl Transport {
         })
     }
 
-    /// Sends a GET with these headers and reads the answer. The headers are dropped (and the
-    /// credentials in them wiped) when this returns.
-    pub(crate) fn get(
+    /// Sends a request without a body and reads the answer. The headers (and the URL, which
+    /// may carry secrets in its query) are dropped, and the credentials in them wiped, when
+    /// this returns.
+    pub(crate) fn send(
         &self,
+        method: Method,
         url: &str,
         headers: Vec<(HeaderName, HeaderValue)>,
     ) -> Result<Answer, Error> {
-        let mut request = self.agent.get(url);
+        let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let mut response = request.call().map_err(classify)?;
+        let request = request
+            .body(())
+            .map_err(|_| Error::invalid("the request could not be built"))?;
+        let mut response = self.agent.run(request).map_err(classify)?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()

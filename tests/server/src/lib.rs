@@ -7,10 +7,15 @@
 //! `{base}/s/{scenario}` asks for `{base}/s/{scenario}/net2/oauth2/accesstoken.ashx` and gets
 //! that scenario's answer. [`SCENARIOS`] lists them. Without a prefix the server behaves like
 //! Concur: it checks the consumer key and the Basic credentials against its accounts and
-//! answers with a token document or an error document.
+//! answers with a token document or an error document. It also plays the companions of the
+//! Native Flow: refresh and code exchange (`getaccesstoken.ashx`, checked against
+//! [`CLIENT_SECRET`]), revocation (`revoketoken.ashx`, for administrators' tokens), and the
+//! Web flow's `Login.aspx`, which sends the caller straight back to its `redirect_uri` with a
+//! fresh code (or, with `deny=1`, with `error=access_denied`).
 
 mod certs;
 mod http;
+mod oauth;
 mod scenario;
 
 use std::io;
@@ -26,6 +31,10 @@ pub use scenario::SCENARIOS;
 /// The consumer key the server accepts.
 pub const CONSUMER_KEY: &str = "demo-consumer-key-0001";
 
+/// The client secret that goes with [`CONSUMER_KEY`] for refresh and code exchange. It holds
+/// characters that must be percent-encoded, so that tests prove the client encodes them.
+pub const CLIENT_SECRET: &str = "demo-secret/with+special&chars=%";
+
 /// An account the server knows: a login ID and its password.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -33,6 +42,8 @@ pub struct Account {
     pub login_id: &'static str,
     /// The password sent after the `:`; empty for an account without one.
     pub password: &'static str,
+    /// Whether the account is a Web Services Administrator, who may revoke tokens.
+    pub admin: bool,
 }
 
 /// The accounts every server knows. The first is the one examples use.
@@ -40,14 +51,17 @@ pub const ACCOUNTS: &[Account] = &[
     Account {
         login_id: "demo.user@example.com",
         password: "correct horse battery staple",
+        admin: true,
     },
     Account {
         login_id: "nopassword@example.com",
         password: "",
+        admin: false,
     },
     Account {
         login_id: "jürgen.müller@example.com",
         password: "pässwörd ✓ with spaces",
+        admin: false,
     },
 ];
 
@@ -101,6 +115,7 @@ pub(crate) struct Shared {
     pub(crate) counter: AtomicU64,
     pub(crate) seed: u64,
     pub(crate) stop: AtomicBool,
+    pub(crate) grants: Mutex<oauth::Grants>,
 }
 
 /// A running server. Dropping it stops the listeners and removes the CA file.
@@ -133,6 +148,7 @@ impl TestServer {
             counter: AtomicU64::new(0),
             seed,
             stop: AtomicBool::new(false),
+            grants: Mutex::default(),
         });
         let tls = Arc::new(certs.server_config()?);
         spawn_acceptor(https, Some(tls), shared.clone());

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use concur_test_server::{ACCOUNTS, CONSUMER_KEY, SCENARIOS, TestServer};
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, SCENARIOS, TestServer};
 
 fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -49,13 +49,14 @@ fn main() {
         .collect();
     println!(
         "{{\"base_url\":{},\"plain_base_url\":{},\"localhost_url\":{},\"port\":{},\"ca_file\":{},\
-         \"consumer_key\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}]}}",
+         \"consumer_key\":{},\"client_secret\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}]}}",
         json_string(&server.base_url()),
         json_string(&server.plain_base_url()),
         json_string(&server.localhost_url()),
         server.port(),
         json_string(&server.ca_file().to_string_lossy()),
         json_string(CONSUMER_KEY),
+        json_string(CLIENT_SECRET),
         json_string(demo.login_id),
         json_string(demo.password),
         accounts.join(",")

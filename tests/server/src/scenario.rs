@@ -1,16 +1,15 @@
 //! The answers: Concur's own behaviour, and the hostile ones a client must survive.
 
 use std::io::{self, Write};
-use std::sync::atomic::Ordering;
 use std::thread::sleep;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::http::{After, Request, status_line, write_response};
-use crate::{ACCOUNTS, CONSUMER_KEY, IssuedToken, RecordedRequest, Shared};
+use crate::oauth::{self, Endpoint, Reply, issue};
+use crate::{IssuedToken, RecordedRequest, Shared};
 
 /// Every scenario a base URL `{base}/s/{name}` can select, with what it does. `NNN`, `MS` and
 /// `PORT` stand for numbers chosen by the test.
@@ -126,9 +125,9 @@ fn answer(
     shared: &Shared,
     record: &mut RecordedRequest,
 ) -> io::Result<After> {
-    if !format!("/{endpoint}").eq_ignore_ascii_case(NATIVE_PATH) {
+    let Some(endpoint) = Endpoint::from_path(&format!("/{endpoint}")) else {
         return error_document(out, 404, "The requested resource was not found.");
-    }
+    };
     if let Some(code) = scenario.strip_prefix("status-") {
         let status = code.parse().unwrap_or(500);
         return error_document(out, status, message_for(status));
@@ -152,14 +151,14 @@ fn answer(
     }
     if let Some(ms) = scenario.strip_prefix("slow-headers-") {
         sleep(Duration::from_millis(ms.parse().unwrap_or(5000)));
-        let issued = issue(shared);
+        let issued = issue(shared, "anonymous", None);
         let body = token_document(&issued, Style::Xml);
         record.issued = Some(issued);
         return write_response(out, 200, &[xml_type()], body.as_bytes()).map(|_| After::Close);
     }
     if let Some(ms) = scenario.strip_prefix("trickle-") {
         let pause = Duration::from_millis(ms.parse().unwrap_or(1000));
-        let body = token_document(&issue(shared), Style::Xml);
+        let body = token_document(&issue(shared, "anonymous", None), Style::Xml);
         let head = format!(
             "{}Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
             status_line(200),
@@ -182,11 +181,15 @@ fn answer(
         "gzip" | "chunked" => Style::Xml,
         other => return hostile(other, out, shared),
     };
-    if let Some(refusal) = check_credentials(request) {
-        let (status, message) = refusal;
-        return error_document(out, status, message);
-    }
-    let issued = issue(shared);
+    let issued = match oauth::handle(endpoint, request, shared) {
+        Reply::Token(issued) => issued,
+        Reply::Refuse(status, message) => return error_document(out, status, message),
+        Reply::Empty => return write_response(out, 200, &[], b"").map(|_| After::KeepAlive),
+        Reply::Redirect(location) => {
+            return write_response(out, 302, &[("Location", location)], b"")
+                .map(|_| After::KeepAlive);
+        }
+    };
     let body = token_document(&issued, style);
     record.issued = Some(issued);
     match scenario {
@@ -288,7 +291,7 @@ fn hostile(scenario: &str, out: &mut dyn Write, shared: &Shared) -> io::Result<A
             return Ok(After::Close);
         }
         "short-body" => {
-            let body = token_document(&issue(shared), Style::Xml);
+            let body = token_document(&issue(shared, "anonymous", None), Style::Xml);
             let head = format!(
                 "{}Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
                 status_line(200),
@@ -332,34 +335,6 @@ fn write_chunked(out: &mut dyn Write, body: &[u8], size: usize) -> io::Result<()
     wire.extend_from_slice(b"0\r\n\r\n");
     out.write_all(&wire)?;
     out.flush()
-}
-
-/// `None` when the key and the Basic credentials name a known account, else the refusal.
-fn check_credentials(request: &Request) -> Option<(u16, &'static str)> {
-    if request.method != "GET" {
-        return Some((405, "Only GET is supported."));
-    }
-    if request.header("x-consumerkey") != Some(CONSUMER_KEY) {
-        return Some((403, "Invalid consumer key."));
-    }
-    let bad_login = Some((401, "Invalid login ID or password."));
-    let Some(encoded) = request
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Basic "))
-    else {
-        return bad_login;
-    };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-        return bad_login;
-    };
-    let Ok(decoded) = String::from_utf8(decoded) else {
-        return bad_login;
-    };
-    let (login, password) = decoded.split_once(':')?;
-    let known = ACCOUNTS
-        .iter()
-        .any(|a| a.login_id == login && a.password == password);
-    if known { None } else { bad_login }
 }
 
 fn message_for(status: u16) -> &'static str {
@@ -411,7 +386,7 @@ fn json_headers() -> Vec<(&'static str, String)> {
     )]
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -422,32 +397,31 @@ fn server_time() -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")
 }
 
-/// A fresh token, valid for a year as Concur's native-flow tokens are.
-fn issue(shared: &Shared) -> IssuedToken {
-    let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
-    let mix = shared.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let expires_at = now() + 365 * 86_400;
-    IssuedToken {
-        token: format!("0_{mix:016x}{n:06}"),
-        refresh_token: format!("R_{:016x}{n:06}", mix.rotate_left(29)),
-        expiration_date: concur_date(expires_at),
-        expires_at,
-        instance_url: format!("{}/", shared.https_base),
-    }
-}
-
 fn token_document(t: &IssuedToken, style: Style) -> String {
     match style {
         Style::Xml => format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<Access_Token>\r\n  \
              <Instance_Url>{}</Instance_Url>\r\n  <Token>{}</Token>\r\n  \
-             <Expiration_date>{}</Expiration_date>\r\n  <Refresh_Token>{}</Refresh_Token>\r\n\
-             </Access_Token>",
-            t.instance_url, t.token, t.expiration_date, t.refresh_token
+             <Expiration_date>{}</Expiration_date>\r\n{}</Access_Token>",
+            t.instance_url,
+            t.token,
+            t.expiration_date,
+            if t.refresh_token.is_empty() {
+                String::new()
+            } else {
+                format!("  <Refresh_Token>{}</Refresh_Token>\r\n", t.refresh_token)
+            }
         ),
         Style::Json => format!(
-            r#"{{"Access_Token":{{"Instance_Url":"{}","Token":"{}","Expiration_date":"{}","Refresh_Token":"{}"}}}}"#,
-            t.instance_url, t.token, t.expiration_date, t.refresh_token
+            r#"{{"Access_Token":{{"Instance_Url":"{}","Token":"{}","Expiration_date":"{}"{}}}}}"#,
+            t.instance_url,
+            t.token,
+            t.expiration_date,
+            if t.refresh_token.is_empty() {
+                String::new()
+            } else {
+                format!(r#","Refresh_Token":"{}""#, t.refresh_token)
+            }
         ),
         Style::Casing => format!(
             "<access_token>\n <INSTANCE_URL>\n  {}\n </INSTANCE_URL>\n <token>  {}  </token>\n \
