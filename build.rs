@@ -3,15 +3,13 @@
 
 use std::path::Path;
 
-/// The sources cbindgen reads: the C ABI, and nothing else.
-const FFI_SOURCES: &[&str] = &["src/ffi/mod.rs", "src/ffi/status.rs", "src/ffi/buffers.rs"];
+/// The folder cbindgen reads: the C ABI, and nothing else.
+const FFI_DIR: &str = "src/ffi";
 const HEADER: &str = "include/concur_native.h";
 
 fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    for source in FFI_SOURCES {
-        println!("cargo:rerun-if-changed={source}");
-    }
+    println!("cargo:rerun-if-changed={FFI_DIR}");
     // The C tests compile with the same compiler and flags cargo uses for this target.
     let target = std::env::var("TARGET").expect("cargo sets TARGET");
     println!("cargo:rustc-env=CONCUR_NATIVE_TARGET={target}");
@@ -29,9 +27,15 @@ fn main() {
         version("MINOR"),
         version("PATCH")
     ));
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    for source in FFI_SOURCES {
-        builder = builder.with_src(dir.join(source));
+    // cbindgen follows the `mod` declarations of src/ffi/mod.rs to the other files.
+    let builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(dir.join(FFI_DIR).join("mod.rs"));
+    for entry in std::fs::read_dir(dir.join(FFI_DIR)).expect("src/ffi is readable") {
+        println!(
+            "cargo:rerun-if-changed={}",
+            entry.expect("src/ffi entry").path().display()
+        );
     }
     let bindings = builder.generate().expect("cbindgen can read src/ffi");
     let mut generated = Vec::new();

@@ -90,6 +90,14 @@ typedef uint32_t concur_status;
 #endif // __cplusplus
 
 /**
+ * A reusable client: it holds checked options and keeps TLS connections alive between calls,
+ * so that a job fetching tokens for many users pays one handshake, not one per user.
+ * Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
+ * use from several threads at once: every call takes a `const concur_client *`.
+ */
+typedef struct concur_client concur_client;
+
+/**
  * Options for a call. Zero-initialise it (`concur_options opts = {0};`) and set what you need:
  * every NULL or 0 field takes its default.
  */
@@ -181,6 +189,119 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The library's version (`"0.1.0"`), as a static NUL-terminated string. Never NULL; do not
+ * free it.
+ */
+const char *concur_native_version(void);
+
+/**
+ * The name of a status value (`"CONCUR_ERR_TIMEOUT"`), as a static NUL-terminated string;
+ * `"CONCUR_UNKNOWN_STATUS"` for a value this version does not know. Never NULL; do not free it.
+ */
+const char *concur_native_status_name(uint32_t status);
+
+/**
+ * Creates a client from `options` (NULL for the defaults) and stores it in `*client_out`.
+ * Nothing is sent until the first call. On failure `*client_out` is set to NULL.
+ *
+ * # Safety
+ * `options` must be NULL or valid, with NULL or NUL-terminated strings; `client_out` must be
+ * NULL or point to writable storage for a pointer; `error_message` must be NULL or point to
+ * `error_capacity` writable bytes.
+ */
+concur_status concur_client_new(const struct concur_options *options,
+                                struct concur_client **client_out,
+                                char *error_message,
+                                size_t error_capacity);
+
+/**
+ * Releases a client. NULL is accepted and does nothing. The client must not be in use by
+ * another thread, nor used again.
+ *
+ * # Safety
+ * `client` must be NULL or come from `concur_client_new`, and not be freed already.
+ */
+void concur_client_free(struct concur_client *client);
+
+/**
+ * The Native Flow over the client's connections; arguments and outputs as for
+ * `concur_native_token`.
+ *
+ * # Safety
+ * `client` must come from `concur_client_new`; the rest as for `concur_native_token`.
+ */
+concur_status concur_client_native_token(const struct concur_client *client,
+                                         const char *consumer_key,
+                                         const char *login_id,
+                                         const char *password,
+                                         struct concur_token_buffers *out,
+                                         char *error_message,
+                                         size_t error_capacity);
+
+/**
+ * Refreshes a token: `GET {base}/net2/oauth2/getaccesstoken.ashx?refresh_token=…&client_id=…
+ * &client_secret=…`. Create the client with the token's instance URL as its base. When the
+ * answer carries no refresh token, `out->refresh_token` receives the one given. The client
+ * secret and the refresh token never appear in the error text.
+ *
+ * # Safety
+ * `client` must come from `concur_client_new`; strings NUL-terminated; `out` and
+ * `error_message` as for `concur_native_token`.
+ */
+concur_status concur_client_refresh_token(const struct concur_client *client,
+                                          const char *client_id,
+                                          const char *client_secret,
+                                          const char *refresh_token,
+                                          struct concur_token_buffers *out,
+                                          char *error_message,
+                                          size_t error_capacity);
+
+/**
+ * Exchanges a request token (`code`, from the Web flow's callback, App Center's listener call
+ * or an Auto-Connect connection request) for an access token:
+ * `GET {base}/net2/oauth2/GetAccessToken.ashx?code=…&client_id=…&client_secret=…`.
+ *
+ * # Safety
+ * As for `concur_client_refresh_token`.
+ */
+concur_status concur_client_exchange_code(const struct concur_client *client,
+                                          const char *client_id,
+                                          const char *client_secret,
+                                          const char *code,
+                                          struct concur_token_buffers *out,
+                                          char *error_message,
+                                          size_t error_capacity);
+
+/**
+ * Revokes one access token: `POST {base}/net2/oauth2/revoketoken.ashx?token=…` with
+ * `Authorization: OAuth {admin_access_token}` (a Web Services Administrator's token).
+ *
+ * # Safety
+ * `client` must come from `concur_client_new`; strings NUL-terminated; `error_message` NULL
+ * or `error_capacity` writable bytes.
+ */
+concur_status concur_client_revoke_token(const struct concur_client *client,
+                                         const char *admin_access_token,
+                                         const char *token,
+                                         char *error_message,
+                                         size_t error_capacity);
+
+/**
+ * Revokes every token a user granted the application:
+ * `POST {base}/net2/oauth2/revoketoken.ashx?consumerKey=…&user=…`, authorised as for
+ * `concur_client_revoke_token`.
+ *
+ * # Safety
+ * As for `concur_client_revoke_token`.
+ */
+concur_status concur_client_revoke_user_tokens(const struct concur_client *client,
+                                               const char *admin_access_token,
+                                               const char *consumer_key,
+                                               const char *login_id,
+                                               char *error_message,
+                                               size_t error_capacity);
+
+/**
  * Obtains an access token with Concur's Native Flow and writes it into caller-owned buffers.
  *
  * `consumer_key` and `login_id` are required; `password` may be NULL or "" for an account
@@ -193,9 +314,10 @@ extern "C" {
  * Returns `CONCUR_OK` with every requested field written, or an error status with every
  * field emptied (after `CONCUR_ERR_BUFFER_TOO_SMALL`, each `len` says what its field needs).
  *
- * The call blocks for at most the deadline of `options` (30 s by default). The library
- * keeps no copy of the credentials: the encoded form it sends is wiped from memory once
- * the request is done; wiping the caller's own copies is up to the caller.
+ * The call blocks for at most the deadline of `options` (30 s by default) and opens a fresh
+ * connection; a `concur_client` keeps connections between calls. The library keeps no copy
+ * of the credentials: the encoded form it sends is wiped from memory once the request is
+ * done; wiping the caller's own copies is up to the caller.
  *
  * # Safety
  * Every non-NULL string argument must be NUL-terminated and stay valid for the call; `out`
@@ -212,16 +334,43 @@ concur_status concur_native_token(const char *consumer_key,
                                   size_t error_capacity);
 
 /**
- * The library's version (`"0.1.0"`), as a static NUL-terminated string. Never NULL; do not
- * free it.
+ * Builds the URL that starts the Web flow:
+ * `{base_url}/net2/oauth2/Login.aspx?client_id=…&scope=…&redirect_uri=…&state=…`, every part
+ * percent-encoded. `base_url` NULL means `https://www.concursolutions.com`; `scope` is a
+ * comma-separated list such as `"EXPRPT,LIST"` (NULL or "" for none); `state` NULL means one
+ * is drawn from the operating system's CSPRNG. The URL goes to `url`, the state sent to
+ * `state_out` (keep it for `concur_parse_callback`); both all-or-nothing as for tokens.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `url` and `state_out` must point to valid `concur_buffer`s
+ * whose `data` is NULL or holds `capacity` writable bytes; `error_message` NULL or
+ * `error_capacity` writable bytes.
  */
-const char *concur_native_version(void);
+concur_status concur_authorization_url(const char *base_url,
+                                       const char *client_id,
+                                       const char *scope,
+                                       const char *redirect_uri,
+                                       const char *state,
+                                       struct concur_buffer *url,
+                                       struct concur_buffer *state_out,
+                                       char *error_message,
+                                       size_t error_capacity);
 
 /**
- * The name of a status value (`"CONCUR_ERR_TIMEOUT"`), as a static NUL-terminated string;
- * `"CONCUR_UNKNOWN_STATUS"` for a value this version does not know. Never NULL; do not free it.
+ * Reads the callback URL Concur redirected the user to (or App Center called the listener
+ * with) and writes its `code` into `code`. With `expected_state` (NULL to skip, as for App
+ * Center), the callback's state must match: a mismatch is `CONCUR_ERR_INVALID_ARGUMENT`. A
+ * callback with `error=` is `CONCUR_ERR_UNAUTHORIZED`, its description in the error text.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `code` must point to a valid `concur_buffer`;
+ * `error_message` NULL or `error_capacity` writable bytes.
  */
-const char *concur_native_status_name(uint32_t status);
+concur_status concur_parse_callback(const char *callback_url,
+                                    const char *expected_state,
+                                    struct concur_buffer *code,
+                                    char *error_message,
+                                    size_t error_capacity);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use concur_test_server::{ACCOUNTS, CONSUMER_KEY, TestServer};
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
 
 fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
@@ -105,6 +105,21 @@ fn closed_url() -> String {
     format!("https://{}", listener.local_addr().unwrap())
 }
 
+/// A Web-flow callback with a fresh code, as Login.aspx sends the browser back with it.
+fn approved_callback(state: &str) -> String {
+    let agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let url = format!(
+        "{}/net2/oauth2/Login.aspx?client_id={CONSUMER_KEY}&redirect_uri=https%3A%2F%2Fpartner.example%2Fcb&state={state}",
+        server().plain_base_url()
+    );
+    let response = agent.get(&url).call().expect("Login.aspx answers");
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
 fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
     let a = &ACCOUNTS[0];
     let mut cmd = match wrapper {
@@ -128,7 +143,12 @@ fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
             .env("CONCUR_TEST_CA_FILE", server().ca_file())
             .env("CONCUR_TEST_CONSUMER_KEY", CONSUMER_KEY)
             .env("CONCUR_TEST_LOGIN_ID", a.login_id)
-            .env("CONCUR_TEST_PASSWORD", a.password);
+            .env("CONCUR_TEST_PASSWORD", a.password)
+            .env("CONCUR_TEST_CLIENT_SECRET", CLIENT_SECRET)
+            .env("CONCUR_TEST_CALLBACK_URL", approved_callback("st4te"))
+            .env("CONCUR_TEST_CALLBACK_STATE", "st4te")
+            .env("CONCUR_TEST_OTHER_LOGIN_ID", ACCOUNTS[2].login_id)
+            .env("CONCUR_TEST_OTHER_PASSWORD", ACCOUNTS[2].password);
     }
     cmd.output().expect("the program runs")
 }

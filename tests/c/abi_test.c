@@ -2,7 +2,9 @@
  * The C ABI contract, checked from C against the loopback test server.
  * Run by tests/c_abi.rs, which starts the server and passes it through the environment:
  * CONCUR_TEST_BASE_URL, CONCUR_TEST_PLAIN_URL, CONCUR_TEST_CLOSED_URL, CONCUR_TEST_CA_FILE,
- * CONCUR_TEST_CONSUMER_KEY, CONCUR_TEST_LOGIN_ID, CONCUR_TEST_PASSWORD.
+ * CONCUR_TEST_CONSUMER_KEY, CONCUR_TEST_LOGIN_ID, CONCUR_TEST_PASSWORD, CONCUR_TEST_CLIENT_SECRET,
+ * CONCUR_TEST_CALLBACK_URL and CONCUR_TEST_CALLBACK_STATE (a Web-flow callback the harness
+ * obtained from the server's Login.aspx), CONCUR_TEST_OTHER_LOGIN_ID, CONCUR_TEST_OTHER_PASSWORD.
  * Prints one line per check and ends with "N passed, N failed".
  */
 #include <pthread.h>
@@ -28,6 +30,7 @@ static int passed, failed;
     } while (0)
 
 static const char *base_url, *plain_url, *closed_url, *ca_file, *consumer_key, *login_id, *password;
+static const char *client_secret, *approved_callback, *approved_state, *other_login, *other_password;
 
 static const char *env(const char *name) {
     const char *value = getenv(name);
@@ -297,6 +300,146 @@ static void test_threads(void) {
     CHECK(total == 40, "8 threads x 5 calls: %d succeeded", total);
 }
 
+static concur_client *shared_client;
+
+static void *client_thread(void *arg) {
+    int *ok = arg;
+    for (int i = 0; i < 5; i++) {
+        struct outputs o;
+        prepare(&o, ROOM);
+        if (concur_client_native_token(shared_client, consumer_key, login_id, password, &o.out, o.error,
+                                       ROOM) == CONCUR_OK)
+            (*ok)++;
+    }
+    return NULL;
+}
+
+static void test_client(void) {
+    char error[ROOM];
+    concur_options options = options_for(base_url);
+    concur_client *client = (concur_client *)&error; /* must be overwritten */
+    concur_status status = concur_client_new(&options, &client, error, sizeof error);
+    CHECK(status == CONCUR_OK && client != NULL, "client_new: %s", error);
+
+    struct outputs o;
+    prepare(&o, ROOM);
+    status = concur_client_native_token(client, consumer_key, login_id, password, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_OK, "client native: %s", o.error);
+    char first_refresh[ROOM];
+    memcpy(first_refresh, o.refresh, ROOM);
+
+    /* Many threads, one client. */
+    shared_client = client;
+    pthread_t threads[8];
+    int ok[8] = {0};
+    for (int i = 0; i < 8; i++) pthread_create(&threads[i], NULL, client_thread, &ok[i]);
+    int total = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        total += ok[i];
+    }
+    CHECK(total == 40, "8 threads x 5 calls on one client: %d", total);
+
+    /* Refresh keeps the refresh token the answer leaves out. */
+    prepare(&o, ROOM);
+    status = concur_client_refresh_token(client, consumer_key, client_secret, first_refresh, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_OK, "refresh: %s", o.error);
+    CHECK(strcmp(o.refresh, first_refresh) == 0, "refresh token kept: %s", o.refresh);
+    CHECK(o.out.expires_at > 0, "refreshed expiry");
+
+    prepare(&o, ROOM);
+    status = concur_client_refresh_token(client, consumer_key, "wrong-secret-qq", first_refresh, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED && o.out.http_status == 401, "bad secret: %u %s", (unsigned)status, o.error);
+    CHECK(strstr(o.error, "wrong-secret-qq") == NULL && strstr(o.error, first_refresh) == NULL, "no secret in %s", o.error);
+    prepare(&o, ROOM);
+    status = concur_client_refresh_token(client, consumer_key, NULL, first_refresh, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "NULL secret");
+
+    /* The code the harness obtained from Login.aspx, through the callback, for a token. */
+    char code[ROOM];
+    concur_buffer code_buffer = {code, sizeof code, 0};
+    status = concur_parse_callback(approved_callback, approved_state, &code_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && code_buffer.len > 0, "parse callback: %s", error);
+    prepare(&o, ROOM);
+    status = concur_client_exchange_code(client, consumer_key, client_secret, code, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_OK && o.out.token.len > 0, "exchange: %s", o.error);
+    prepare(&o, ROOM);
+    status = concur_client_exchange_code(client, consumer_key, client_secret, code, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED, "a code is good once: %u", (unsigned)status);
+
+    /* Revocation: the demo user is an administrator. */
+    struct outputs admin, victim;
+    prepare(&admin, ROOM);
+    prepare(&victim, ROOM);
+    concur_client_native_token(client, consumer_key, login_id, password, &admin.out, admin.error, ROOM);
+    concur_client_native_token(client, consumer_key, other_login, other_password, &victim.out, victim.error, ROOM);
+    status = concur_client_revoke_token(client, victim.token, admin.token, error, sizeof error);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED, "a non-admin cannot revoke: %u %s", (unsigned)status, error);
+    status = concur_client_revoke_token(client, admin.token, victim.token, error, sizeof error);
+    CHECK(status == CONCUR_OK && error[0] == '\0', "revoke: %s", error);
+    prepare(&o, ROOM);
+    status = concur_client_refresh_token(client, consumer_key, client_secret, victim.refresh, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED, "revoked token's refresh fails: %u", (unsigned)status);
+    status = concur_client_revoke_user_tokens(client, admin.token, consumer_key, other_login, error, sizeof error);
+    CHECK(status == CONCUR_OK, "revoke all: %s", error);
+    status = concur_client_revoke_token(NULL, admin.token, victim.token, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "client is NULL"), "NULL client: %s", error);
+
+    concur_client_free(client);
+    concur_client_free(NULL);
+
+    /* A client with bad options is not made, and the out pointer is NULLed. */
+    concur_options bad = options_for("http://example.com");
+    client = (concur_client *)&error;
+    status = concur_client_new(&bad, &client, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && client == NULL, "bad options: %u", (unsigned)status);
+    status = concur_client_new(&options, NULL, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "NULL client_out");
+}
+
+static void test_web_flow_helpers(void) {
+    char url[ROOM + 16], state[ROOM + 16], error[ROOM];
+    memset(url, SENTINEL, sizeof url);
+    concur_buffer url_buffer = {url, ROOM, 0}, state_buffer = {state, ROOM, 0};
+    concur_status status = concur_authorization_url(base_url, consumer_key, "EXPRPT,LIST",
+                                                    "https://partner.example/cb", NULL, &url_buffer,
+                                                    &state_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK, "authorization url: %s", error);
+    CHECK(strstr(url, "/net2/oauth2/Login.aspx?client_id=") != NULL, "url %s", url);
+    CHECK(strstr(url, "scope=EXPRPT%2CLIST&redirect_uri=https%3A%2F%2Fpartner.example%2Fcb") != NULL, "url %s", url);
+    CHECK(state_buffer.len == 32 && strlen(state) == 32, "generated state %s", state);
+    CHECK(url_buffer.len == strlen(url), "url len");
+
+    status = concur_authorization_url(base_url, consumer_key, NULL, "https://partner.example/cb", "fixed",
+                                      &url_buffer, &state_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(state, "fixed") == 0, "caller's state kept: %s", state);
+    size_t need = url_buffer.len;
+    memset(url, SENTINEL, sizeof url);
+    url_buffer.capacity = need; /* one short */
+    status = concur_authorization_url(base_url, consumer_key, NULL, "https://partner.example/cb", "fixed",
+                                      &url_buffer, &state_buffer, error, sizeof error);
+    CHECK(status == CONCUR_ERR_BUFFER_TOO_SMALL, "url one short: %u", (unsigned)status);
+    CHECK(url[0] == '\0' && state[0] == '\0' && untouched_after(url, 1, sizeof url), "nothing half-written");
+    CHECK(state_buffer.len == 5, "state len reported: %zu", state_buffer.len);
+
+    url_buffer.capacity = ROOM;
+    status = concur_authorization_url("http://example.com", consumer_key, NULL, "https://p/cb", NULL,
+                                      &url_buffer, &state_buffer, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "http base refused");
+
+    char code[64];
+    concur_buffer code_buffer = {code, sizeof code, 0};
+    status = concur_parse_callback("https://p/cb?code=C%2B1&state=s", "s", &code_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(code, "C+1") == 0, "code %s", code);
+    status = concur_parse_callback("https://p/cb?code=C1&state=evil", "s", &code_buffer, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && code[0] == '\0', "forged state");
+    status = concur_parse_callback("https://p/cb?error=access_denied&error_description=No", NULL, &code_buffer,
+                                   error, sizeof error);
+    CHECK(status == CONCUR_ERR_UNAUTHORIZED && strstr(error, "No") != NULL, "denied: %s", error);
+    status = concur_parse_callback("https://p/listen?code=xyz", NULL, &code_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(code, "xyz") == 0, "App Center listener");
+}
+
 static void test_version_and_names(void) {
     char expected[64];
     snprintf(expected, sizeof expected, "%d.%d.%d", CONCUR_NATIVE_VERSION_MAJOR,
@@ -317,6 +460,11 @@ int main(void) {
     consumer_key = env("CONCUR_TEST_CONSUMER_KEY");
     login_id = env("CONCUR_TEST_LOGIN_ID");
     password = env("CONCUR_TEST_PASSWORD");
+    client_secret = env("CONCUR_TEST_CLIENT_SECRET");
+    approved_callback = env("CONCUR_TEST_CALLBACK_URL");
+    approved_state = env("CONCUR_TEST_CALLBACK_STATE");
+    other_login = env("CONCUR_TEST_OTHER_LOGIN_ID");
+    other_password = env("CONCUR_TEST_OTHER_PASSWORD");
 
     test_version_and_names();
     test_success();
@@ -324,6 +472,8 @@ int main(void) {
     test_bad_arguments();
     test_error_classes();
     test_threads();
+    test_client();
+    test_web_flow_helpers();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

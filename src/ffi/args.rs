@@ -1,0 +1,93 @@
+//! Reading C arguments, and the failure value every export carries back to its boundary.
+
+use std::ffi::{CStr, c_char};
+use std::time::Duration;
+
+use super::status::concur_status;
+use crate::{Error, Options};
+
+/// A failure on its way to the caller: the status, the message for the error buffer, and the
+/// HTTP status for the outputs that report one.
+pub(crate) struct Failure {
+    pub(crate) status: concur_status,
+    pub(crate) message: String,
+    pub(crate) http_status: u32,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure {
+            status: concur_status::from_kind(e.kind()),
+            message: e.to_string(),
+            http_status: e.status().map_or(0, u32::from),
+        }
+    }
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> Failure {
+    Failure {
+        status: concur_status::CONCUR_ERR_INVALID_ARGUMENT,
+        message: format!("invalid argument: {}", message.into()),
+        http_status: 0,
+    }
+}
+
+/// Reads a required NUL-terminated UTF-8 argument without copying it.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn required<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return Err(invalid(format!("{name} is NULL")));
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's promise.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// Like [`required`], with NULL meaning "not given".
+///
+/// # Safety
+/// As for [`required`].
+pub(crate) unsafe fn optional<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { required(ptr, name) }.map(Some)
+    }
+}
+
+/// # Safety
+/// `options` must be NULL or point to a valid `concur_options` whose strings are NULL or
+/// NUL-terminated.
+pub(crate) unsafe fn read_options(
+    options: *const super::concur_options,
+) -> Result<Options, Failure> {
+    let mut result = Options::new();
+    // SAFETY: NULL or valid by the caller's promise.
+    let Some(o) = (unsafe { options.as_ref() }) else {
+        return Ok(result);
+    };
+    // SAFETY (all four): the strings are NULL or NUL-terminated by the caller's promise.
+    if let Some(url) = unsafe { optional(o.base_url, "options.base_url") }? {
+        result = result.base_url(url);
+    }
+    if o.timeout_ms != 0 {
+        result = result.timeout(Duration::from_millis(u64::from(o.timeout_ms)));
+    }
+    if let Some(path) = unsafe { optional(o.ca_file, "options.ca_file") }? {
+        result = result.ca_file(path);
+    }
+    if let Some(proxy) = unsafe { optional(o.proxy, "options.proxy") }? {
+        result = result.proxy(proxy);
+    }
+    if let Some(suffix) = unsafe { optional(o.user_agent_suffix, "options.user_agent_suffix") }? {
+        result = result.user_agent_suffix(suffix);
+    }
+    Ok(result)
+}

@@ -1,0 +1,210 @@
+//! `concur_client`: options checked once, connections kept, shared between threads.
+
+use std::ffi::c_char;
+
+use super::args::{Failure, invalid, optional, read_options, required};
+use super::boundary::boundary;
+use super::buffers::concur_token_buffers;
+use super::concur_options;
+use super::status::concur_status;
+use super::token_out::token_export;
+use crate::Client;
+
+/// A reusable client: it holds checked options and keeps TLS connections alive between calls,
+/// so that a job fetching tokens for many users pays one handshake, not one per user.
+/// Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
+/// use from several threads at once: every call takes a `const concur_client *`.
+#[allow(non_camel_case_types)]
+pub struct concur_client {
+    inner: Client,
+}
+
+/// # Safety
+/// `client` must be NULL or come from `concur_client_new` and not be freed.
+unsafe fn client_ref<'a>(client: *const concur_client) -> Result<&'a Client, Failure> {
+    // SAFETY: NULL or valid by the caller's promise.
+    unsafe { client.as_ref() }
+        .map(|c| &c.inner)
+        .ok_or_else(|| invalid("client is NULL"))
+}
+
+/// Creates a client from `options` (NULL for the defaults) and stores it in `*client_out`.
+/// Nothing is sent until the first call. On failure `*client_out` is set to NULL.
+///
+/// # Safety
+/// `options` must be NULL or valid, with NULL or NUL-terminated strings; `client_out` must be
+/// NULL or point to writable storage for a pointer; `error_message` must be NULL or point to
+/// `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_new(
+    options: *const concur_options,
+    client_out: *mut *mut concur_client,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let Some(slot) = client_out.as_mut() else {
+                return Err(invalid("client_out is NULL"));
+            };
+            *slot = std::ptr::null_mut();
+            let options = read_options(options)?;
+            let inner = Client::new(&options)?;
+            *slot = Box::into_raw(Box::new(concur_client { inner }));
+            Ok(())
+        })
+    }
+}
+
+/// Releases a client. NULL is accepted and does nothing. The client must not be in use by
+/// another thread, nor used again.
+///
+/// # Safety
+/// `client` must be NULL or come from `concur_client_new`, and not be freed already.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_free(client: *mut concur_client) {
+    if client.is_null() {
+        return;
+    }
+    // SAFETY: from Box::into_raw in concur_client_new, freed once by the caller's promise.
+    // Dropping only releases memory and sockets, which cannot panic in a way worth catching.
+    drop(unsafe { Box::from_raw(client) });
+}
+
+/// The Native Flow over the client's connections; arguments and outputs as for
+/// `concur_native_token`.
+///
+/// # Safety
+/// `client` must come from `concur_client_new`; the rest as for `concur_native_token`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_native_token(
+    client: *const concur_client,
+    consumer_key: *const c_char,
+    login_id: *const c_char,
+    password: *const c_char,
+    out: *mut concur_token_buffers,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        token_export(out, error_message, error_capacity, || {
+            let client = client_ref(client)?;
+            let consumer_key = required(consumer_key, "consumer_key")?;
+            let login_id = required(login_id, "login_id")?;
+            let password = optional(password, "password")?.unwrap_or("");
+            Ok(client.native_token(consumer_key, login_id, password)?)
+        })
+    }
+}
+
+/// Refreshes a token: `GET {base}/net2/oauth2/getaccesstoken.ashx?refresh_token=…&client_id=…
+/// &client_secret=…`. Create the client with the token's instance URL as its base. When the
+/// answer carries no refresh token, `out->refresh_token` receives the one given. The client
+/// secret and the refresh token never appear in the error text.
+///
+/// # Safety
+/// `client` must come from `concur_client_new`; strings NUL-terminated; `out` and
+/// `error_message` as for `concur_native_token`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_refresh_token(
+    client: *const concur_client,
+    client_id: *const c_char,
+    client_secret: *const c_char,
+    refresh_token: *const c_char,
+    out: *mut concur_token_buffers,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        token_export(out, error_message, error_capacity, || {
+            let client = client_ref(client)?;
+            let client_id = required(client_id, "client_id")?;
+            let client_secret = required(client_secret, "client_secret")?;
+            let refresh_token = required(refresh_token, "refresh_token")?;
+            Ok(client.refresh_token(client_id, client_secret, refresh_token)?)
+        })
+    }
+}
+
+/// Exchanges a request token (`code`, from the Web flow's callback, App Center's listener call
+/// or an Auto-Connect connection request) for an access token:
+/// `GET {base}/net2/oauth2/GetAccessToken.ashx?code=…&client_id=…&client_secret=…`.
+///
+/// # Safety
+/// As for `concur_client_refresh_token`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_exchange_code(
+    client: *const concur_client,
+    client_id: *const c_char,
+    client_secret: *const c_char,
+    code: *const c_char,
+    out: *mut concur_token_buffers,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        token_export(out, error_message, error_capacity, || {
+            let client = client_ref(client)?;
+            let client_id = required(client_id, "client_id")?;
+            let client_secret = required(client_secret, "client_secret")?;
+            let code = required(code, "code")?;
+            Ok(client.exchange_code(client_id, client_secret, code)?)
+        })
+    }
+}
+
+/// Revokes one access token: `POST {base}/net2/oauth2/revoketoken.ashx?token=…` with
+/// `Authorization: OAuth {admin_access_token}` (a Web Services Administrator's token).
+///
+/// # Safety
+/// `client` must come from `concur_client_new`; strings NUL-terminated; `error_message` NULL
+/// or `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_revoke_token(
+    client: *const concur_client,
+    admin_access_token: *const c_char,
+    token: *const c_char,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let client = client_ref(client)?;
+            let admin = required(admin_access_token, "admin_access_token")?;
+            let token = required(token, "token")?;
+            Ok(client.revoke_token(admin, token)?)
+        })
+    }
+}
+
+/// Revokes every token a user granted the application:
+/// `POST {base}/net2/oauth2/revoketoken.ashx?consumerKey=…&user=…`, authorised as for
+/// `concur_client_revoke_token`.
+///
+/// # Safety
+/// As for `concur_client_revoke_token`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_client_revoke_user_tokens(
+    client: *const concur_client,
+    admin_access_token: *const c_char,
+    consumer_key: *const c_char,
+    login_id: *const c_char,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let client = client_ref(client)?;
+            let admin = required(admin_access_token, "admin_access_token")?;
+            let consumer_key = required(consumer_key, "consumer_key")?;
+            let login_id = required(login_id, "login_id")?;
+            Ok(client.revoke_user_tokens(admin, consumer_key, login_id)?)
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Writing results into caller-owned buffers: all fields or none.
+
+use std::ffi::c_char;
+
+use super::args::{Failure, invalid};
+use super::boundary::boundary;
+use super::buffers::{concur_buffer, concur_token_buffers};
+use super::status::concur_status;
+use crate::Token;
+
+/// Refuses buffers with a NULL `data` and a capacity, before anything is sent.
+pub(crate) fn check_buffers<'a>(
+    buffers: impl IntoIterator<Item = (&'a str, &'a concur_buffer)>,
+) -> Result<(), Failure> {
+    for (name, buffer) in buffers {
+        if buffer.is_malformed() {
+            return Err(invalid(format!(
+                "{name}.data is NULL with a non-zero capacity"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes every value into its buffer, or, when one does not fit, none of them: then each
+/// `len` says what its field needs and the status is `CONCUR_ERR_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// Every buffer must be NULL or point to its `capacity` writable bytes.
+pub(crate) unsafe fn deliver(
+    fields: &mut [(&str, &mut concur_buffer, &[u8])],
+) -> Result<(), Failure> {
+    let too_small: Vec<String> = fields
+        .iter()
+        .filter(|(_, buffer, value)| !buffer.fits(value))
+        .map(|(name, buffer, value)| {
+            format!(
+                "{name} needs {} bytes (capacity {})",
+                value.len() + 1,
+                buffer.capacity
+            )
+        })
+        .collect();
+    if !too_small.is_empty() {
+        for (_, buffer, value) in fields.iter_mut() {
+            buffer.len = value.len();
+        }
+        return Err(Failure {
+            status: concur_status::CONCUR_ERR_BUFFER_TOO_SMALL,
+            message: format!("buffer too small: {}", too_small.join(", ")),
+            http_status: 0,
+        });
+    }
+    for (_, buffer, value) in fields.iter_mut() {
+        // SAFETY: every value fits (checked above); the buffers are valid by the caller's
+        // promise.
+        unsafe { buffer.write(value) };
+    }
+    Ok(())
+}
+
+/// Empties every buffer, so that a failure leaves nothing of a secret behind.
+///
+/// # Safety
+/// Every buffer must be NULL or point to its `capacity` writable bytes; `clear` writes nothing
+/// through a NULL `data`.
+pub(crate) unsafe fn clear<'a>(buffers: impl IntoIterator<Item = &'a mut concur_buffer>) {
+    for buffer in buffers {
+        // SAFETY: forwarded from the caller.
+        unsafe { buffer.clear() };
+    }
+}
+
+fn token_buffers(out: &mut concur_token_buffers) -> [(&'static str, &mut concur_buffer); 4] {
+    [
+        ("out->token", &mut out.token),
+        ("out->refresh_token", &mut out.refresh_token),
+        ("out->expiration_date", &mut out.expiration_date),
+        ("out->instance_url", &mut out.instance_url),
+    ]
+}
+
+/// The shape shared by every export that returns a token: empty the outputs, check them, get
+/// the token, write it (all fields or none), and report the HTTP status of a failed answer.
+///
+/// # Safety
+/// `out` must be NULL or point to a valid `concur_token_buffers` whose buffers are NULL or
+/// point to `capacity` writable bytes; `error_message` must be NULL or point to
+/// `error_capacity` writable bytes.
+pub(crate) unsafe fn token_export(
+    out: *mut concur_token_buffers,
+    error_message: *mut c_char,
+    error_capacity: usize,
+    produce: impl FnOnce() -> Result<Token, Failure>,
+) -> concur_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let Some(out) = out.as_mut() else {
+                return Err(invalid("out is NULL"));
+            };
+            clear(token_buffers(out).into_iter().map(|(_, b)| b));
+            out.expires_at = 0;
+            out.http_status = 0;
+            let result = check_buffers(token_buffers(out).iter().map(|(n, b)| (*n, &**b)))
+                .and_then(|()| produce())
+                .and_then(|token| {
+                    let values = [
+                        token.token().as_bytes(),
+                        token.refresh_token().unwrap_or("").as_bytes(),
+                        token.expiration_date().unwrap_or("").as_bytes(),
+                        token.instance_url().unwrap_or("").as_bytes(),
+                    ];
+                    let mut fields: Vec<_> = token_buffers(out)
+                        .into_iter()
+                        .zip(values)
+                        .map(|((name, buffer), value)| (name, buffer, value))
+                        .collect();
+                    deliver(&mut fields)?;
+                    out.expires_at = token.expires_at().unwrap_or(0);
+                    Ok(())
+                });
+            if let Err(failure) = &result {
+                out.http_status = failure.http_status;
+            }
+            result
+        })
+    }
+}

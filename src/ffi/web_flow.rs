@@ -1,0 +1,89 @@
+//! The Web flow's two local steps: the URL that sends the user to Concur, and the callback
+//! that brings back the code. Neither touches the network.
+
+use std::ffi::c_char;
+
+use super::args::{invalid, optional, required};
+use super::boundary::boundary;
+use super::buffers::concur_buffer;
+use super::status::concur_status;
+use super::token_out::{check_buffers, clear, deliver};
+
+/// Builds the URL that starts the Web flow:
+/// `{base_url}/net2/oauth2/Login.aspx?client_id=…&scope=…&redirect_uri=…&state=…`, every part
+/// percent-encoded. `base_url` NULL means `https://www.concursolutions.com`; `scope` is a
+/// comma-separated list such as `"EXPRPT,LIST"` (NULL or "" for none); `state` NULL means one
+/// is drawn from the operating system's CSPRNG. The URL goes to `url`, the state sent to
+/// `state_out` (keep it for `concur_parse_callback`); both all-or-nothing as for tokens.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `url` and `state_out` must point to valid `concur_buffer`s
+/// whose `data` is NULL or holds `capacity` writable bytes; `error_message` NULL or
+/// `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_authorization_url(
+    base_url: *const c_char,
+    client_id: *const c_char,
+    scope: *const c_char,
+    redirect_uri: *const c_char,
+    state: *const c_char,
+    url: *mut concur_buffer,
+    state_out: *mut concur_buffer,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let (Some(url), Some(state_out)) = (url.as_mut(), state_out.as_mut()) else {
+                return Err(invalid("url or state_out is NULL"));
+            };
+            clear([&mut *url, &mut *state_out]);
+            check_buffers([("url", &*url), ("state_out", &*state_out)])?;
+            let base_url = optional(base_url, "base_url")?.unwrap_or(crate::DEFAULT_BASE_URL);
+            let client_id = required(client_id, "client_id")?;
+            let scope = optional(scope, "scope")?.unwrap_or("");
+            let scopes: Vec<&str> = scope.split(',').filter(|s| !s.is_empty()).collect();
+            let redirect_uri = required(redirect_uri, "redirect_uri")?;
+            let state = optional(state, "state")?;
+            let request =
+                crate::authorization_url(base_url, client_id, &scopes, redirect_uri, state)?;
+            deliver(&mut [
+                ("url", url, request.url.as_bytes()),
+                ("state_out", state_out, request.state.as_bytes()),
+            ])
+        })
+    }
+}
+
+/// Reads the callback URL Concur redirected the user to (or App Center called the listener
+/// with) and writes its `code` into `code`. With `expected_state` (NULL to skip, as for App
+/// Center), the callback's state must match: a mismatch is `CONCUR_ERR_INVALID_ARGUMENT`. A
+/// callback with `error=` is `CONCUR_ERR_UNAUTHORIZED`, its description in the error text.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `code` must point to a valid `concur_buffer`;
+/// `error_message` NULL or `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_parse_callback(
+    callback_url: *const c_char,
+    expected_state: *const c_char,
+    code: *mut concur_buffer,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let Some(code) = code.as_mut() else {
+                return Err(invalid("code is NULL"));
+            };
+            clear([&mut *code]);
+            check_buffers([("code", &*code)])?;
+            let callback_url = required(callback_url, "callback_url")?;
+            let expected_state = optional(expected_state, "expected_state")?;
+            let value = crate::parse_callback(callback_url, expected_state)?;
+            deliver(&mut [("code", code, value.as_bytes())])
+        })
+    }
+}
