@@ -117,6 +117,40 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
     build().unwrap_or_else(|e| e)
 }
 
+/// Builds core options from the keyword arguments every entry point takes.
+fn options_from(
+    py: Python<'_>,
+    base_url: Option<String>,
+    timeout: f64,
+    ca_file: Option<PathBuf>,
+    proxy: Option<String>,
+    user_agent_suffix: Option<String>,
+) -> PyResult<Options> {
+    let Ok(timeout) = Duration::try_from_secs_f64(timeout) else {
+        let e = Error::invalid_argument("the timeout must be a positive number of seconds");
+        return Err(to_py_err(py, &e));
+    };
+    let mut options = Options::new().timeout(timeout);
+    if let Some(url) = base_url {
+        options = options.base_url(url);
+    }
+    if let Some(path) = ca_file {
+        options = options.ca_file(path);
+    }
+    if let Some(url) = proxy {
+        options = options.proxy(url);
+    }
+    if let Some(suffix) = user_agent_suffix {
+        options = options.user_agent_suffix(suffix);
+    }
+    Ok(options)
+}
+
+/// Runs a core call with the GIL released and converts its outcome.
+fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    py.detach(call).map_err(|e| to_py_err(py, &e))
+}
+
 /// Obtain an access token with Concur's Native Flow.
 ///
 /// Sends ``GET {base_url}/net2/oauth2/accesstoken.ashx`` with the login ID and password as
@@ -127,7 +161,8 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
 /// proxy URL (environment variables are never read).
 ///
 /// The GIL is released during the network call. Raises a ``ConcurError`` subclass on failure;
-/// no message ever contains the password or the token.
+/// no message ever contains the password or the token. For many calls, a ``Client`` keeps
+/// connections alive between them.
 #[pyfunction]
 #[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None))]
 #[allow(clippy::too_many_arguments)]
@@ -146,29 +181,164 @@ fn native_token(
     // objects are the caller's to drop.
     let login_id = Zeroizing::new(login_id);
     let password = Zeroizing::new(password.unwrap_or_default());
-    let Ok(timeout) = Duration::try_from_secs_f64(timeout) else {
-        let e = Error::invalid_argument("the timeout must be a positive number of seconds");
-        return Err(to_py_err(py, &e));
-    };
-    let mut options = Options::new().timeout(timeout);
-    if let Some(url) = base_url {
-        options = options.base_url(url);
+    let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+    let inner = run(py, || {
+        concur_native::native_token(&consumer_key, &login_id, &password, &options)
+    })?;
+    Ok(Token { inner })
+}
+
+/// A reusable client: options checked once, TLS connections kept alive between calls, safe to
+/// share between threads. Every method releases the GIL while it waits for Concur.
+///
+/// ``Client(base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None)``;
+/// for refresh and revocation, point ``base_url`` at the token's ``instance_url``.
+#[pyclass(frozen, module = "concur_native", name = "Client")]
+struct PyClient {
+    inner: concur_native::Client,
+}
+
+#[pymethods]
+impl PyClient {
+    #[new]
+    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None))]
+    fn new(
+        py: Python<'_>,
+        base_url: Option<String>,
+        timeout: f64,
+        ca_file: Option<PathBuf>,
+        proxy: Option<String>,
+        user_agent_suffix: Option<String>,
+    ) -> PyResult<Self> {
+        let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+        let inner = concur_native::Client::new(&options).map_err(|e| to_py_err(py, &e))?;
+        Ok(PyClient { inner })
     }
-    if let Some(path) = ca_file {
-        options = options.ca_file(path);
+
+    /// Obtain an access token with the Native Flow over this client's connections.
+    #[pyo3(signature = (consumer_key, login_id, password))]
+    fn native_token(
+        &self,
+        py: Python<'_>,
+        consumer_key: String,
+        login_id: String,
+        password: Option<String>,
+    ) -> PyResult<Token> {
+        let login_id = Zeroizing::new(login_id);
+        let password = Zeroizing::new(password.unwrap_or_default());
+        let inner = run(py, || {
+            self.inner.native_token(&consumer_key, &login_id, &password)
+        })?;
+        Ok(Token { inner })
     }
-    if let Some(url) = proxy {
-        options = options.proxy(url);
+
+    /// Refresh a token with its refresh token. When Concur's answer carries no refresh token,
+    /// the one given is kept in the returned ``Token``.
+    fn refresh_token(
+        &self,
+        py: Python<'_>,
+        client_id: String,
+        client_secret: String,
+        refresh_token: String,
+    ) -> PyResult<Token> {
+        let client_secret = Zeroizing::new(client_secret);
+        let refresh_token = Zeroizing::new(refresh_token);
+        let inner = run(py, || {
+            self.inner
+                .refresh_token(&client_id, &client_secret, &refresh_token)
+        })?;
+        Ok(Token { inner })
     }
-    if let Some(suffix) = user_agent_suffix {
-        options = options.user_agent_suffix(suffix);
+
+    /// Exchange a request token (the ``code`` of a Web-flow callback, an App Center listener
+    /// call or an Auto-Connect connection request) for an access token.
+    fn exchange_code(
+        &self,
+        py: Python<'_>,
+        client_id: String,
+        client_secret: String,
+        code: String,
+    ) -> PyResult<Token> {
+        let client_secret = Zeroizing::new(client_secret);
+        let code = Zeroizing::new(code);
+        let inner = run(py, || {
+            self.inner.exchange_code(&client_id, &client_secret, &code)
+        })?;
+        Ok(Token { inner })
     }
-    let result =
-        py.detach(|| concur_native::native_token(&consumer_key, &login_id, &password, &options));
-    match result {
-        Ok(inner) => Ok(Token { inner }),
-        Err(e) => Err(to_py_err(py, &e)),
+
+    /// Revoke one access token, authorised by a Web Services Administrator's access token.
+    fn revoke_token(
+        &self,
+        py: Python<'_>,
+        admin_access_token: String,
+        token: String,
+    ) -> PyResult<()> {
+        let admin_access_token = Zeroizing::new(admin_access_token);
+        let token = Zeroizing::new(token);
+        run(py, || self.inner.revoke_token(&admin_access_token, &token))
     }
+
+    /// Revoke every token a user granted the application (identified by its consumer key).
+    fn revoke_user_tokens(
+        &self,
+        py: Python<'_>,
+        admin_access_token: String,
+        consumer_key: String,
+        login_id: String,
+    ) -> PyResult<()> {
+        let admin_access_token = Zeroizing::new(admin_access_token);
+        run(py, || {
+            self.inner
+                .revoke_user_tokens(&admin_access_token, &consumer_key, &login_id)
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+}
+
+/// Build the URL that sends a user to Concur for the Web flow. Returns ``(url, state)``: keep
+/// ``state`` (generated from the OS's CSPRNG when not given) and pass it to ``parse_callback``.
+/// ``scopes`` are Concur API scopes such as ``("EXPRPT", "LIST")``.
+#[pyfunction]
+#[pyo3(signature = (client_id, redirect_uri, *, scopes=Vec::new(), state=None, base_url=None))]
+fn authorization_url(
+    py: Python<'_>,
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: Option<String>,
+    base_url: Option<String>,
+) -> PyResult<(String, String)> {
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let base_url = base_url
+        .as_deref()
+        .unwrap_or(concur_native::DEFAULT_BASE_URL);
+    concur_native::authorization_url(
+        base_url,
+        &client_id,
+        &scopes,
+        &redirect_uri,
+        state.as_deref(),
+    )
+    .map(|r| (r.url, r.state))
+    .map_err(|e| to_py_err(py, &e))
+}
+
+/// Read the callback URL Concur sent the user back with (or App Center called the listener
+/// with) and return its ``code``. With ``expected_state``, a different state raises
+/// ``InvalidArgumentError``; an ``error=`` callback raises ``UnauthorizedError``.
+#[pyfunction]
+#[pyo3(signature = (callback_url, expected_state=None))]
+fn parse_callback(
+    py: Python<'_>,
+    callback_url: String,
+    expected_state: Option<String>,
+) -> PyResult<String> {
+    concur_native::parse_callback(&callback_url, expected_state.as_deref())
+        .map_err(|e| to_py_err(py, &e))
 }
 
 /// The compiled half of the ``concur_native`` package; import ``concur_native`` instead.
@@ -176,7 +346,10 @@ fn native_token(
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native_token, m)?)?;
+    m.add_function(wrap_pyfunction!(authorization_url, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_callback, m)?)?;
     m.add_class::<Token>()?;
+    m.add_class::<PyClient>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())

@@ -34,12 +34,29 @@ class Server:
         self.plain_base_url: str = info["plain_base_url"]
         self.ca_file: str = info["ca_file"]
         self.consumer_key: str = info["consumer_key"]
+        self.client_secret: str = info["client_secret"]
         self.login_id: str = info["login_id"]
         self.password: str = info["password"]
         self.accounts: list[dict] = info["accounts"]
 
     def scenario(self, name: str) -> str:
         return f"{self.base_url}/s/{name}"
+
+    def approve(self, query: str) -> str:
+        """The callback URL the server's Login.aspx sends the browser to."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        plain = urlsplit(self.plain_base_url)
+        connection = http.client.HTTPConnection(plain.hostname, plain.port, timeout=10)
+        try:
+            connection.request("GET", f"/net2/oauth2/Login.aspx?{query}")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 302, response.status
+            return response.getheader("Location")
+        finally:
+            connection.close()
 
     def kwargs(self, base_url: str | None = None, **extra) -> dict:
         options = {"base_url": base_url or self.base_url, "ca_file": self.ca_file, "timeout": 10.0}

@@ -10,6 +10,11 @@
 a Rust core shared with the C library and the Node package: TLS only, redirects never
 followed, answers capped at 64 KiB, credentials wiped from memory after use and never quoted
 in an error.
+
+A ``Client`` keeps connections alive between calls and adds the Native Flow's companions:
+``refresh_token``, ``exchange_code`` (the Web, App Center and Auto-Connect flows) and
+``revoke_token`` / ``revoke_user_tokens``. ``authorization_url`` and ``parse_callback`` are the
+Web flow's two local steps.
 """
 
 from ._errors import (
@@ -22,10 +27,19 @@ from ._errors import (
     TLSError,
     UnauthorizedError,
 )
-from ._native import DEFAULT_BASE_URL, Token, __version__, native_token
+from ._native import (
+    DEFAULT_BASE_URL,
+    Client,
+    Token,
+    __version__,
+    authorization_url,
+    native_token,
+    parse_callback,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "Client",
     "ConcurConnectionError",
     "ConcurError",
     "ConcurTimeoutError",
@@ -36,5 +50,7 @@ __all__ = [
     "Token",
     "UnauthorizedError",
     "__version__",
+    "authorization_url",
     "native_token",
+    "parse_callback",
 ]

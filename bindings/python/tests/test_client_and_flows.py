@@ -1,0 +1,145 @@
+"""Client, refresh, code exchange, revocation and the Web-flow helpers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+import concur_native
+from concur_native import (
+    Client,
+    ConcurTimeoutError,
+    HTTPStatusError,
+    InvalidArgumentError,
+    ProtocolError,
+    UnauthorizedError,
+)
+
+
+@pytest.fixture()
+def client(server):
+    return Client(base_url=server.base_url, ca_file=server.ca_file, timeout=10.0)
+
+
+def account(server, index):
+    return server.accounts[index]["login_id"], server.accounts[index]["password"] or None
+
+
+def login(client, server, index=0):
+    return client.native_token(server.consumer_key, *account(server, index))
+
+
+def test_client_native_token_and_repr(client, server):
+    token = login(client, server)
+    assert token.token.startswith("0_")
+    assert "Client" in repr(client) and server.base_url in repr(client)
+
+
+def test_client_options_are_checked_at_construction(server):
+    with pytest.raises(InvalidArgumentError):
+        Client(base_url="http://example.com")
+    with pytest.raises(InvalidArgumentError):
+        Client(timeout=-1)
+    with pytest.raises(TypeError):
+        Client(server.base_url)  # keyword-only
+
+
+def test_refresh_keeps_the_refresh_token(client, server):
+    first = login(client, server)
+    at_instance = Client(base_url=first.instance_url, ca_file=server.ca_file)
+    refreshed = at_instance.refresh_token(server.consumer_key, server.client_secret, first.refresh_token)
+    assert refreshed.token != first.token
+    assert refreshed.refresh_token == first.refresh_token
+    assert refreshed.expires_at is not None
+
+
+def test_refresh_errors(client, server):
+    first = login(client, server)
+    with pytest.raises(UnauthorizedError) as info:
+        client.refresh_token(server.consumer_key, "wrong-secret-zz", first.refresh_token)
+    assert info.value.status_code == 401
+    assert "wrong-secret-zz" not in str(info.value)
+    assert first.refresh_token not in str(info.value)
+    slow = Client(base_url=server.scenario("slow-headers-3000"), ca_file=server.ca_file, timeout=0.3)
+    with pytest.raises(ConcurTimeoutError):
+        slow.refresh_token(server.consumer_key, server.client_secret, first.refresh_token)
+    down = Client(base_url=server.scenario("status-503"), ca_file=server.ca_file)
+    with pytest.raises(HTTPStatusError):
+        down.refresh_token(server.consumer_key, server.client_secret, first.refresh_token)
+    html = Client(base_url=server.scenario("html"), ca_file=server.ca_file)
+    with pytest.raises(ProtocolError):
+        html.refresh_token(server.consumer_key, server.client_secret, first.refresh_token)
+    with pytest.raises(InvalidArgumentError):
+        client.refresh_token(server.consumer_key, "", first.refresh_token)
+    with pytest.raises(TypeError):
+        client.refresh_token(server.consumer_key, None, first.refresh_token)
+
+
+def test_web_flow_end_to_end(client, server):
+    url, state = concur_native.authorization_url(
+        server.consumer_key,
+        "https://partner.example/callback",
+        scopes=["EXPRPT", "LIST"],
+        base_url=server.base_url,
+    )
+    assert url.startswith(server.base_url + "/net2/oauth2/Login.aspx?client_id=")
+    assert "scope=EXPRPT%2CLIST" in url and len(state) == 32
+    callback = server.approve(urlsplit(url).query)
+    code = concur_native.parse_callback(callback, state)
+    token = client.exchange_code(server.consumer_key, server.client_secret, code)
+    assert token.refresh_token
+    with pytest.raises(UnauthorizedError):
+        client.exchange_code(server.consumer_key, server.client_secret, code)
+
+
+def test_web_flow_refusals(server):
+    url, state = concur_native.authorization_url(
+        server.consumer_key, "https://p.example/cb", base_url=server.base_url, state="mine"
+    )
+    assert state == "mine"
+    denied = server.approve(urlsplit(url).query + "&deny=1")
+    with pytest.raises(UnauthorizedError) as info:
+        concur_native.parse_callback(denied, state)
+    assert info.value.message == "The user denied access."
+    with pytest.raises(InvalidArgumentError):
+        concur_native.parse_callback("https://p.example/cb?code=x&state=evil", state)
+    with pytest.raises(InvalidArgumentError):
+        concur_native.authorization_url(server.consumer_key, "relative/cb")
+    assert concur_native.parse_callback("https://p.example/listen?code=abc") == "abc"
+
+
+def test_revocation(client, server):
+    admin = login(client, server, 0)
+    victim = login(client, server, 2)
+    with pytest.raises(UnauthorizedError) as info:
+        client.revoke_token(victim.token, admin.token)
+    assert info.value.status_code == 403
+    assert client.revoke_token(admin.token, victim.token) is None
+    with pytest.raises(UnauthorizedError):
+        client.refresh_token(server.consumer_key, server.client_secret, victim.refresh_token)
+    other = login(client, server, 1)
+    client.revoke_user_tokens(admin.token, server.consumer_key, server.accounts[1]["login_id"])
+    with pytest.raises(UnauthorizedError):
+        client.refresh_token(server.consumer_key, server.client_secret, other.refresh_token)
+    with pytest.raises(InvalidArgumentError):
+        client.revoke_token(admin.token, "")
+
+
+def test_one_client_many_threads_gil_released(server):
+    client = Client(base_url=server.scenario("slow-headers-1000"), ca_file=server.ca_file)
+    results = []
+
+    def work():
+        results.append(login(client, server).token)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 8
+    assert time.monotonic() - started < 4.0
