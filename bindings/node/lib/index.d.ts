@@ -69,6 +69,42 @@ export declare class ConcurError extends Error {
  */
 export declare function nativeToken(options: NativeTokenOptions): Promise<Token>;
 
+/** Connection options of a Client: those of nativeToken() without the credentials. */
+export type ClientOptions = Omit<NativeTokenOptions, 'consumerKey' | 'loginId' | 'password'>;
+
+/**
+ * A reusable client: options checked once (a ConcurError is thrown at once when they are
+ * unusable), TLS connections kept alive between calls. For refresh and revocation, point
+ * baseUrl at the token's instanceUrl.
+ */
+export declare class Client {
+  constructor(options?: ClientOptions);
+  nativeToken(consumerKey: string, loginId: string, password?: string | null): Promise<Token>;
+  /** Keeps the given refresh token when Concur's answer carries none. */
+  refreshToken(clientId: string, clientSecret: string, refreshToken: string): Promise<Token>;
+  /** The code of a Web-flow callback, an App Center listener call or an Auto-Connect request. */
+  exchangeCode(clientId: string, clientSecret: string, code: string): Promise<Token>;
+  /** Needs a Web Services Administrator's access token. */
+  revokeToken(adminAccessToken: string, token: string): Promise<void>;
+  revokeUserTokens(adminAccessToken: string, consumerKey: string, loginId: string): Promise<void>;
+}
+
+export interface AuthorizationUrlOptions {
+  clientId: string;
+  redirectUri: string;
+  /** Concur API scopes such as ['EXPRPT', 'LIST']. */
+  scopes?: string[];
+  /** Drawn from the OS's CSPRNG when absent. */
+  state?: string | null;
+  baseUrl?: string | null;
+}
+
+/** Builds the Web flow's Login URL; keep `state` for parseCallback(). */
+export declare function authorizationUrl(options: AuthorizationUrlOptions): { url: string; state: string };
+
+/** The code of a callback URL; throws a ConcurError for a refusal or a mismatched state. */
+export declare function parseCallback(callbackUrl: string, expectedState?: string | null): string;
+
 /** The library's version. */
 export declare const version: string;
 

@@ -1,6 +1,16 @@
 // Compiled (never run) by `npm run typecheck`: the shipped declarations must describe the API
 // as users write it, and reject what they must not write.
-import { nativeToken, ConcurError, Token, ConcurErrorCode, version, DEFAULT_BASE_URL } from '..';
+import {
+  nativeToken,
+  Client,
+  authorizationUrl,
+  parseCallback,
+  ConcurError,
+  Token,
+  ConcurErrorCode,
+  version,
+  DEFAULT_BASE_URL,
+} from '..';
 
 async function example(): Promise<string> {
   const token: Token = await nativeToken({
@@ -26,6 +36,20 @@ function classify(e: unknown): ConcurErrorCode | undefined {
   return undefined;
 }
 
+async function lifecycle(callbackUrl: string): Promise<void> {
+  const client = new Client({ timeoutMs: 5000 });
+  const first: Token = await client.nativeToken('key', 'user', null);
+  const refreshed: Token = await client.refreshToken('key', 'secret', first.refreshToken ?? '');
+  const { url, state } = authorizationUrl({ clientId: 'key', redirectUri: 'https://p/cb', scopes: ['LIST'] });
+  void url;
+  const code: string = parseCallback(callbackUrl, state);
+  await client.exchangeCode('key', 'secret', code);
+  const nothing: void = await client.revokeToken(first.token, refreshed.token);
+  void nothing;
+}
+
+// @ts-expect-error a client takes no credentials
+void new Client({ consumerKey: 'k' });
 // @ts-expect-error consumerKey is required
 void nativeToken({ loginId: 'u' });
 // @ts-expect-error timeoutMs is a number
@@ -35,3 +59,4 @@ declare const t: Token; t.token = 'x';
 
 void example;
 void classify;
+void lifecycle;

@@ -1,0 +1,146 @@
+'use strict';
+// Client, refresh, code exchange, revocation and the Web-flow helpers.
+
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const { after, before, describe, it } = require('node:test');
+const util = require('node:util');
+
+const { Client, ConcurError, authorizationUrl, parseCallback } = require('..');
+const { startServer } = require('./support/server.js');
+
+let server;
+let client;
+before(async () => {
+  server = await startServer();
+  client = new Client({ baseUrl: server.base_url, caFile: server.ca_file, timeoutMs: 10000 });
+});
+after(async () => {
+  await server.stop();
+});
+
+function account(index) {
+  const a = server.accounts[index];
+  return [a.login_id, a.password || null];
+}
+
+const login = (index = 0) => client.nativeToken(server.consumer_key, ...account(index));
+
+/** The callback URL the server's Login.aspx sends the browser to. */
+function approve(query) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${server.plain_base_url}/net2/oauth2/Login.aspx?${query}`, (res) => {
+        res.resume();
+        assert.equal(res.statusCode, 302);
+        resolve(res.headers.location);
+      })
+      .on('error', reject);
+  });
+}
+
+async function rejection(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof ConcurError, `not a ConcurError: ${e}`);
+    return e;
+  }
+  assert.fail('the promise resolved');
+}
+
+describe('Client', () => {
+  it('fetches tokens and hides its insides', async () => {
+    const token = await login();
+    assert.match(token.token, /^0_/);
+    assert.equal(util.inspect(client), 'Client {}');
+  });
+
+  it('refuses bad options at once with a ConcurError, wrong types with a TypeError', () => {
+    assert.throws(() => new Client({ baseUrl: 'http://example.com' }), (e) => e.code === 'INVALID_ARGUMENT');
+    assert.throws(() => new Client({ timeoutMs: -1 }), ConcurError);
+    assert.throws(() => new Client({ baseUrl: 5 }), TypeError);
+    assert.throws(() => client.refreshToken('k', null, 'r'), TypeError);
+  });
+
+  it('shares one client between many concurrent calls', async () => {
+    const tokens = await Promise.all(Array.from({ length: 32 }, () => login()));
+    assert.equal(new Set(tokens.map((t) => t.token)).size, 32);
+  });
+});
+
+describe('refresh', () => {
+  it('keeps the refresh token and follows the instance URL', async () => {
+    const first = await login();
+    const atInstance = new Client({ baseUrl: first.instanceUrl, caFile: server.ca_file });
+    const refreshed = await atInstance.refreshToken(server.consumer_key, server.client_secret, first.refreshToken);
+    assert.notEqual(refreshed.token, first.token);
+    assert.equal(refreshed.refreshToken, first.refreshToken);
+  });
+
+  it('reports each error class without secrets', async () => {
+    const first = await login();
+    const e = await rejection(client.refreshToken(server.consumer_key, 'wrong-secret-yy', first.refreshToken));
+    assert.equal(e.code, 'UNAUTHORIZED');
+    assert.equal(e.statusCode, 401);
+    assert.ok(!e.message.includes('wrong-secret-yy') && !e.message.includes(first.refreshToken));
+    const at = (name, extra = {}) => new Client({ baseUrl: server.scenario(name), caFile: server.ca_file, ...extra });
+    const args = [server.consumer_key, server.client_secret, first.refreshToken];
+    assert.equal((await rejection(at('status-503').refreshToken(...args))).code, 'HTTP_STATUS');
+    assert.equal((await rejection(at('slow-headers-3000', { timeoutMs: 300 }).refreshToken(...args))).code, 'TIMEOUT');
+    assert.equal((await rejection(at('html').refreshToken(...args))).code, 'PROTOCOL');
+    assert.equal((await rejection(client.refreshToken(server.consumer_key, '', first.refreshToken))).code, 'INVALID_ARGUMENT');
+  });
+});
+
+describe('web flow', () => {
+  it('goes from the Login URL to a token', async () => {
+    const { url, state } = authorizationUrl({
+      clientId: server.consumer_key,
+      redirectUri: 'https://partner.example/callback',
+      scopes: ['EXPRPT', 'LIST'],
+      baseUrl: server.base_url,
+    });
+    assert.ok(url.startsWith(`${server.base_url}/net2/oauth2/Login.aspx?client_id=`));
+    assert.match(url, /scope=EXPRPT%2CLIST/);
+    assert.match(state, /^[0-9a-f]{32}$/);
+    const callback = await approve(new URL(url).search.slice(1));
+    const code = parseCallback(callback, state);
+    const token = await client.exchangeCode(server.consumer_key, server.client_secret, code);
+    assert.ok(token.refreshToken);
+    const again = await rejection(client.exchangeCode(server.consumer_key, server.client_secret, code));
+    assert.equal(again.code, 'UNAUTHORIZED');
+  });
+
+  it('throws for refusals, forged states and bad input', async () => {
+    const { url, state } = authorizationUrl({
+      clientId: server.consumer_key,
+      redirectUri: 'https://p.example/cb',
+      baseUrl: server.base_url,
+      state: 'mine',
+    });
+    assert.equal(state, 'mine');
+    const denied = await approve(`${new URL(url).search.slice(1)}&deny=1`);
+    assert.throws(() => parseCallback(denied, state), (e) => e.code === 'UNAUTHORIZED' && e.concurMessage === 'The user denied access.');
+    assert.throws(() => parseCallback('https://p/cb?code=x&state=evil', state), (e) => e.code === 'INVALID_ARGUMENT');
+    assert.equal(parseCallback('https://p/listen?code=abc'), 'abc');
+    assert.throws(() => authorizationUrl({ clientId: 'k', redirectUri: 'relative' }), ConcurError);
+    assert.throws(() => authorizationUrl({ clientId: 'k', redirectUri: 'https://p', scopes: 'LIST' }), TypeError);
+  });
+});
+
+describe('revocation', () => {
+  it('revokes one token and all of a user', async () => {
+    const admin = await login(0);
+    const victim = await login(2);
+    const refused = await rejection(client.revokeToken(victim.token, admin.token));
+    assert.equal(refused.statusCode, 403);
+    assert.equal(await client.revokeToken(admin.token, victim.token), undefined);
+    const e = await rejection(client.refreshToken(server.consumer_key, server.client_secret, victim.refreshToken));
+    assert.equal(e.code, 'UNAUTHORIZED');
+    const other = await login(1);
+    await client.revokeUserTokens(admin.token, server.consumer_key, server.accounts[1].login_id);
+    await rejection(client.refreshToken(server.consumer_key, server.client_secret, other.refreshToken));
+    assert.equal((await rejection(client.revokeToken(admin.token, ''))).code, 'INVALID_ARGUMENT');
+  });
+});
