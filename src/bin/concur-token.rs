@@ -1,0 +1,199 @@
+//! `concur-token`: a Concur access token on the command line, for designing and testing.
+//!
+//! Secrets never come from the command line, where `ps` and shell history would show them:
+//! each is read from its environment variable, or from a prompt that does not echo.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use concur_native::{Client, Error, ErrorKind, Options, Token};
+use zeroize::Zeroizing;
+
+const EXAMPLES: &str = "\
+Examples:
+  # A token with the Native Flow (the password is prompted for, without echo):
+  concur-token native --consumer-key $KEY --login user@example.com
+
+  # The same, non-interactively, with the whole answer as JSON:
+  CONCUR_PASSWORD=... concur-token native --consumer-key $KEY --login user@example.com --json
+
+  # Refresh it (at the token's instance URL):
+  CONCUR_CLIENT_SECRET=... CONCUR_REFRESH_TOKEN=... \\
+    concur-token refresh --client-id $KEY --base-url https://www-us.api.concursolutions.com
+
+  # Revoke every token a user granted the application, as a Web Services Administrator:
+  CONCUR_ACCESS_TOKEN=... concur-token revoke --consumer-key $KEY --user user@example.com
+
+Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
+6 connection failed, 7 TLS failure, 8 malformed answer, 1 anything else.";
+
+/// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
+#[derive(Parser)]
+#[command(name = "concur-token", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    connection: Connection,
+}
+
+#[derive(Args)]
+struct Connection {
+    /// Concur's base URL: a regional host, or a token's instance URL.
+    #[arg(long, global = true, env = "CONCUR_BASE_URL", default_value = concur_native::DEFAULT_BASE_URL)]
+    base_url: String,
+    /// Deadline for the whole exchange, in seconds.
+    #[arg(long, global = true, default_value_t = 30.0)]
+    timeout: f64,
+    /// A PEM file of CA certificates to trust besides Mozilla's roots.
+    #[arg(long, global = true, env = "CONCUR_CA_FILE")]
+    ca_file: Option<String>,
+    /// An HTTP(S) proxy URL.
+    #[arg(long, global = true)]
+    proxy: Option<String>,
+    /// Print the whole answer as JSON instead of the token alone.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Get a token with the Native Flow. The password comes from CONCUR_PASSWORD or a prompt.
+    Native {
+        /// The application's consumer key.
+        #[arg(long, env = "CONCUR_CONSUMER_KEY")]
+        consumer_key: String,
+        /// The user's login ID.
+        #[arg(long, env = "CONCUR_LOGIN_ID")]
+        login: String,
+        /// The account has no password: do not ask for one.
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Refresh a token. The client secret comes from CONCUR_CLIENT_SECRET and the refresh token
+    /// from CONCUR_REFRESH_TOKEN, or prompts.
+    Refresh {
+        /// The application's key (client_id).
+        #[arg(long, env = "CONCUR_CONSUMER_KEY")]
+        client_id: String,
+    },
+    /// Revoke one token (read from CONCUR_TOKEN_TO_REVOKE or a prompt), or with --user every
+    /// token of a user. The administrator's token comes from CONCUR_ACCESS_TOKEN or a prompt.
+    Revoke {
+        /// Revoke every token this login ID granted the application.
+        #[arg(long, requires = "consumer_key")]
+        user: Option<String>,
+        /// The application's consumer key (with --user).
+        #[arg(long, env = "CONCUR_CONSUMER_KEY")]
+        consumer_key: Option<String>,
+    },
+}
+
+/// A secret from its environment variable, else from a prompt on the terminal without echo.
+fn secret(variable: &str, prompt: &str) -> Result<Zeroizing<String>, Error> {
+    if let Ok(value) = std::env::var(variable) {
+        return Ok(Zeroizing::new(value));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            Error::invalid_argument(format!("set {variable}, or run in a terminal to be asked"))
+        })
+}
+
+fn client(connection: &Connection) -> Result<Client, Error> {
+    let timeout = Duration::try_from_secs_f64(connection.timeout)
+        .map_err(|_| Error::invalid_argument("--timeout must be a positive number of seconds"))?;
+    let mut options = Options::new()
+        .base_url(connection.base_url.as_str())
+        .timeout(timeout)
+        .user_agent_suffix(concat!("concur-token/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &connection.ca_file {
+        options = options.ca_file(path);
+    }
+    if let Some(proxy) = &connection.proxy {
+        options = options.proxy(proxy.as_str());
+    }
+    Client::new(&options)
+}
+
+fn print_token(token: &Token, json: bool) {
+    if json {
+        let document = serde_json::json!({
+            "token": token.token(),
+            "refresh_token": token.refresh_token(),
+            "expiration_date": token.expiration_date(),
+            "expires_at": token.expires_at(),
+            "instance_url": token.instance_url(),
+        });
+        println!("{document}");
+    } else {
+        println!("{}", token.token());
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let client = client(&cli.connection)?;
+    let json = cli.connection.json;
+    match cli.command {
+        Command::Native {
+            consumer_key,
+            login,
+            no_password,
+        } => {
+            let password = if no_password {
+                Zeroizing::new(String::new())
+            } else {
+                secret("CONCUR_PASSWORD", &format!("Concur password for {login}: "))?
+            };
+            print_token(
+                &client.native_token(&consumer_key, &login, &password)?,
+                json,
+            );
+        }
+        Command::Refresh { client_id } => {
+            let client_secret = secret("CONCUR_CLIENT_SECRET", "Client secret: ")?;
+            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let token = client.refresh_token(&client_id, &client_secret, &refresh_token)?;
+            print_token(&token, json);
+        }
+        Command::Revoke { user, consumer_key } => {
+            let admin = secret("CONCUR_ACCESS_TOKEN", "Administrator's access token: ")?;
+            match (user, consumer_key) {
+                (Some(user), Some(key)) => client.revoke_user_tokens(&admin, &key, &user)?,
+                _ => {
+                    let token = secret("CONCUR_TOKEN_TO_REVOKE", "Token to revoke: ")?;
+                    client.revoke_token(&admin, &token)?;
+                }
+            }
+            if json {
+                println!("{}", serde_json::json!({ "revoked": true }));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidArgument => 2,
+        ErrorKind::Unauthorized => 3,
+        ErrorKind::HttpStatus => 4,
+        ErrorKind::Timeout => 5,
+        ErrorKind::Connect => 6,
+        ErrorKind::Tls => 7,
+        ErrorKind::Protocol => 8,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("concur-token: {e}");
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}

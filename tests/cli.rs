@@ -1,0 +1,296 @@
+//! `concur-token` against the loopback test server: each subcommand, exit codes per error
+//! class, secrets only from the environment, never in output or errors.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
+
+fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
+}
+
+/// The tool with no controlling terminal (so a missing secret cannot be prompted for) and a
+/// clean environment of CONCUR_* variables.
+fn tool(base_url: &str) -> Command {
+    tool_with_timeout(base_url, "10")
+}
+
+fn tool_with_timeout(base_url: &str, timeout: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_concur-token"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CONCUR_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.arg("--base-url")
+        .arg(base_url)
+        .arg("--ca-file")
+        .arg(server().ca_file())
+        .arg("--timeout")
+        .arg(timeout);
+    // SAFETY: setsid is async-signal-safe; it detaches the child from our terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn native(password: Option<&str>, extra: &[&str]) -> Output {
+    let mut cmd = tool(&server().base_url());
+    cmd.args([
+        "native",
+        "--consumer-key",
+        CONSUMER_KEY,
+        "--login",
+        ACCOUNTS[0].login_id,
+    ]);
+    cmd.args(extra);
+    if let Some(p) = password {
+        cmd.env("CONCUR_PASSWORD", p);
+    }
+    cmd.output().expect("concur-token runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn native_prints_the_token_alone() {
+    let out = native(Some(ACCOUNTS[0].password), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    let issued: Vec<String> = server()
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.issued.map(|i| i.token))
+        .collect();
+    assert!(issued.contains(&token), "{token}");
+}
+
+#[test]
+fn native_json_has_the_whole_document() {
+    let out = native(Some(ACCOUNTS[0].password), &["--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(doc["token"].as_str().unwrap().starts_with("0_"));
+    assert!(doc["refresh_token"].as_str().unwrap().starts_with("R_"));
+    assert!(doc["expires_at"].as_i64().unwrap() > 0);
+    assert_eq!(
+        doc["instance_url"].as_str().unwrap(),
+        format!("{}/", server().base_url())
+    );
+}
+
+#[test]
+fn an_account_without_password() {
+    let mut cmd = tool(&server().base_url());
+    cmd.args([
+        "native",
+        "--consumer-key",
+        CONSUMER_KEY,
+        "--login",
+        ACCOUNTS[1].login_id,
+    ]);
+    let out = cmd.arg("--no-password").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn exit_codes_name_the_error_class() {
+    let out = native(Some("wrong-password-kk"), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unauthorized (HTTP 401)"), "{stderr}");
+    assert!(!stderr.contains("wrong-password-kk"));
+
+    let mut cmd = tool(&server().scenario_url("status-503"));
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(4)
+    );
+
+    let mut cmd = tool_with_timeout(&server().scenario_url("slow-headers-3000"), "0.3");
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(5)
+    );
+
+    let mut cmd = tool("https://127.0.0.1:1");
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(6)
+    );
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_concur-token"));
+    cmd.args([
+        "--base-url",
+        &server().base_url(),
+        "native",
+        "--consumer-key",
+        "k",
+        "--login",
+        "u",
+    ]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .env_remove("CONCUR_CA_FILE")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(7)
+    );
+
+    let mut cmd = tool(&server().scenario_url("html"));
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(8)
+    );
+
+    let mut cmd = tool("http://example.com");
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(
+        cmd.env("CONCUR_PASSWORD", "p")
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn no_password_without_a_terminal_is_an_invalid_argument() {
+    let out = native(None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("set CONCUR_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn secrets_cannot_be_passed_on_the_command_line() {
+    let out = native(Some("x"), &["--password", "hunter2"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses unknown flags");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unexpected argument '--password'"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn refresh_and_revoke() {
+    let out = native(Some(ACCOUNTS[0].password), &["--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (token, refresh) = (
+        doc["token"].as_str().unwrap(),
+        doc["refresh_token"].as_str().unwrap(),
+    );
+
+    let mut cmd = tool(doc["instance_url"].as_str().unwrap());
+    let out = cmd
+        .args(["--json", "refresh", "--client-id", CONSUMER_KEY])
+        .env("CONCUR_CLIENT_SECRET", CLIENT_SECRET)
+        .env("CONCUR_REFRESH_TOKEN", refresh)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let refreshed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(refreshed["refresh_token"].as_str(), Some(refresh));
+    assert_ne!(refreshed["token"].as_str(), Some(token));
+
+    // Revoking a token revokes its whole refresh family, the first token too: the
+    // administrator signs in again for the revocations.
+    let admin = native(Some(ACCOUNTS[0].password), &[]);
+    let admin = text(&admin.stdout).trim().to_string();
+    let out = tool(&server().base_url())
+        .args(["revoke"])
+        .env("CONCUR_ACCESS_TOKEN", &admin)
+        .env(
+            "CONCUR_TOKEN_TO_REVOKE",
+            refreshed["token"].as_str().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = tool(&server().base_url())
+        .args(["refresh", "--client-id", CONSUMER_KEY])
+        .env("CONCUR_CLIENT_SECRET", CLIENT_SECRET)
+        .env("CONCUR_REFRESH_TOKEN", refresh)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the revoked token's refresh token is dead"
+    );
+
+    let out = tool(&server().base_url())
+        .args([
+            "revoke",
+            "--consumer-key",
+            CONSUMER_KEY,
+            "--user",
+            ACCOUNTS[2].login_id,
+        ])
+        .env("CONCUR_ACCESS_TOKEN", &admin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = tool(&server().base_url())
+        .args(["refresh", "--client-id", CONSUMER_KEY])
+        .env("CONCUR_CLIENT_SECRET", "wrong-secret-mm")
+        .env("CONCUR_REFRESH_TOKEN", refresh)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("wrong-secret-mm") && !stderr.contains(refresh),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Examples:") && help.contains("Exit codes:"),
+        "{help}"
+    );
+    assert!(help.contains("native") && help.contains("refresh") && help.contains("revoke"));
+}
