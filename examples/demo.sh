@@ -9,7 +9,7 @@ languages=" ${*:-c cpp python node} "
 wants() { [[ "$languages" == *" $1 "* ]]; }
 
 echo "Building the library and the test server..."
-cargo build --quiet -p concur-native -p concur-test-server
+cargo build --quiet -p concur-native -p concur-test-server --bins --lib
 build_c_examples
 if wants python; then echo "Installing the Python package..."; install_python_package; fi
 if wants node; then echo "Installing the Node package..."; install_node_package; fi
@@ -20,6 +20,24 @@ if wants c; then echo; echo "== C (examples/native_token.c)"; "$BIN_DIR/native_t
 if wants cpp; then echo; echo "== C++ (examples/native_token.cpp)"; "$BIN_DIR/native_token_cpp"; fi
 if wants python; then echo; echo "== Python (examples/native_token.py)"; "$VENV/bin/python" examples/native_token.py; fi
 if wants node; then echo; echo "== Node (examples/native_token.mjs)"; node examples/native_token.mjs; fi
+
+echo
+echo "== A token's life (Native Flow, refresh, Web-flow code exchange, revoke) with a client:"
+export CONCUR_CALLBACK_STATE=demo-state
+CONCUR_CALLBACK_URL=$(approve_callback "$CONCUR_CALLBACK_STATE")
+export CONCUR_CALLBACK_URL
+if wants c; then echo "-- C (examples/token_lifecycle.c)"; "$BIN_DIR/token_lifecycle"; fi
+if wants python; then
+  echo "-- Python (examples/token_lifecycle.py)"
+  CONCUR_CALLBACK_URL=$(approve_callback "$CONCUR_CALLBACK_STATE") "$VENV/bin/python" examples/token_lifecycle.py
+fi
+if wants node; then
+  echo "-- Node (examples/token_lifecycle.mjs)"
+  CONCUR_CALLBACK_URL=$(approve_callback "$CONCUR_CALLBACK_STATE") node examples/token_lifecycle.mjs
+fi
+echo "-- the command-line tool (concur-token native --json)"
+"$BIN_DIR/concur-token" native --consumer-key "$CONCUR_CONSUMER_KEY" --login "$CONCUR_LOGIN_ID" --json
+
 echo
 echo "With a wrong password, the C example explains the refusal:"
 CONCUR_PASSWORD=wrong "$BIN_DIR/native_token" || true

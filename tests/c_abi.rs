@@ -210,6 +210,32 @@ fn cpp_example_prints_a_token() {
 }
 
 #[test]
+fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
+    let program = compile("examples/token_lifecycle.c", false);
+    let a = &ACCOUNTS[0];
+    let output = Command::new(&program)
+        .env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
+        .env("CONCUR_LOGIN_ID", a.login_id)
+        .env("CONCUR_PASSWORD", a.password)
+        .env("CONCUR_CLIENT_SECRET", CLIENT_SECRET)
+        .env("CONCUR_CALLBACK_URL", approved_callback("ex"))
+        .env("CONCUR_CALLBACK_STATE", "ex")
+        .env("CONCUR_BASE_URL", server().base_url())
+        .env("CONCUR_CA_FILE", server().ca_file())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("(same refresh token: yes)"), "{stdout}");
+    assert!(stdout.contains("Exchanged code:  0_"), "{stdout}");
+    assert!(stdout.contains("Revoke:          CONCUR_OK"), "{stdout}");
+}
+
+#[test]
 fn c_example_explains_a_refusal() {
     let program = compile("examples/native_token.c", false);
     let output = Command::new(&program)

@@ -202,7 +202,10 @@ fn secrets_cannot_be_passed_on_the_command_line() {
     let out = native(Some("x"), &["--password", "hunter2"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses unknown flags");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("unexpected argument '--password'"), "{stderr}");
+    assert!(
+        stderr.contains("unexpected argument '--password'"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 

@@ -25,7 +25,21 @@ start_test_server() {
   CONCUR_CONSUMER_KEY=$(field consumer_key)
   CONCUR_LOGIN_ID=$(field login_id)
   CONCUR_PASSWORD=$(field password)
+  CONCUR_CLIENT_SECRET=$(field client_secret)
+  PLAIN_BASE_URL=$(field plain_base_url)
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
+  export CONCUR_CLIENT_SECRET
+}
+
+# Prints a Web-flow callback URL with a fresh code and the state $1: what the test server's
+# Login.aspx sends a user's browser back with (plain HTTP on loopback, so bash can ask).
+approve_callback() {
+  local hostport=${PLAIN_BASE_URL#http://}
+  exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}"
+  printf 'GET /net2/oauth2/Login.aspx?client_id=%s&redirect_uri=%s&state=%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' \
+    "$CONCUR_CONSUMER_KEY" "https%3A%2F%2Fpartner.example%2Fcallback" "$1" "$hostport" >&3
+  tr -d '\r' <&3 | sed -n 's/^Location: //p'
+  exec 3<&-
 }
 
 # Compiles examples/native_token.c and .cpp against the header and the shared library.
@@ -33,6 +47,7 @@ build_c_examples() {
   local link=(-I include -L"$BIN_DIR" -lconcur_native -Wl,-rpath,"$BIN_DIR")
   cc -std=c99 -Wall -Wextra -Werror examples/native_token.c "${link[@]}" -o "$BIN_DIR/native_token"
   c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"
+  cc -std=c99 -Wall -Wextra -Werror examples/token_lifecycle.c "${link[@]}" -o "$BIN_DIR/token_lifecycle"
 }
 
 install_python_package() {

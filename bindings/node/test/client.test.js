@@ -2,6 +2,8 @@
 // Client, refresh, code exchange, revocation and the Web-flow helpers.
 
 const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
+const path = require('node:path');
 const http = require('node:http');
 const { after, before, describe, it } = require('node:test');
 const util = require('node:util');
@@ -142,5 +144,33 @@ describe('revocation', () => {
     await client.revokeUserTokens(admin.token, server.consumer_key, server.accounts[1].login_id);
     await rejection(client.refreshToken(server.consumer_key, server.client_secret, other.refreshToken));
     assert.equal((await rejection(client.revokeToken(admin.token, ''))).code, 'INVALID_ARGUMENT');
+  });
+});
+
+describe('examples', () => {
+  it('token_lifecycle.mjs refreshes, exchanges and revokes', async () => {
+    const callback = await approve(
+      `client_id=${server.consumer_key}&redirect_uri=https%3A%2F%2Fp.example%2Fcb&state=ex`,
+    );
+    const example = path.join(__dirname, '..', '..', '..', 'examples', 'token_lifecycle.mjs');
+    const env = {
+      ...process.env,
+      CONCUR_CONSUMER_KEY: server.consumer_key,
+      CONCUR_LOGIN_ID: server.login_id,
+      CONCUR_PASSWORD: server.password,
+      CONCUR_CLIENT_SECRET: server.client_secret,
+      CONCUR_CALLBACK_URL: callback,
+      CONCUR_CALLBACK_STATE: 'ex',
+      CONCUR_BASE_URL: server.base_url,
+      CONCUR_CA_FILE: server.ca_file,
+    };
+    const stdout = await new Promise((resolve, reject) => {
+      execFile(process.execPath, [example], { env, timeout: 60000 }, (error, out, err) =>
+        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      );
+    });
+    assert.match(stdout, /same refresh token: true/);
+    assert.match(stdout, /Exchanged code: {2}0_/);
+    assert.match(stdout, /Revoke: {10}done/);
   });
 });

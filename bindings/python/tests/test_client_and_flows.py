@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,3 +147,27 @@ def test_one_client_many_threads_gil_released(server):
         t.join()
     assert len(set(results)) == 8
     assert time.monotonic() - started < 4.0
+
+
+def test_lifecycle_example(server):
+    example = Path(__file__).resolve().parents[3] / "examples" / "token_lifecycle.py"
+    env = dict(
+        os.environ,
+        CONCUR_CONSUMER_KEY=server.consumer_key,
+        CONCUR_LOGIN_ID=server.login_id,
+        CONCUR_PASSWORD=server.password,
+        CONCUR_CLIENT_SECRET=server.client_secret,
+        CONCUR_CALLBACK_URL=server.approve(
+            f"client_id={server.consumer_key}&redirect_uri=https%3A%2F%2Fp.example%2Fcb&state=ex"
+        ),
+        CONCUR_CALLBACK_STATE="ex",
+        CONCUR_BASE_URL=server.base_url,
+        CONCUR_CA_FILE=server.ca_file,
+    )
+    result = subprocess.run(
+        [sys.executable, str(example)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(same refresh token: True)" in result.stdout
+    assert "Exchanged code:  0_" in result.stdout
+    assert "Revoke:          done" in result.stdout

@@ -52,9 +52,12 @@ fn serve<S: Read + Write>(stream: S, tls: bool, shared: &Shared) {
             Ok(Some(request)) => request,
             _ => return,
         };
+        let closing = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         match scenario::respond(&request, reader.get_mut(), tls, shared) {
-            Ok(After::KeepAlive) => continue,
-            Ok(After::Close) | Err(_) => return,
+            Ok(After::KeepAlive) if !closing => continue,
+            Ok(_) | Err(_) => return,
         }
     }
 }
