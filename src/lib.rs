@@ -38,6 +38,9 @@ mod date;
 mod document;
 mod error;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod native;
 mod options;
 mod query;

@@ -63,6 +63,11 @@ fn root() -> PathBuf {
 
 /// Compiles one C or C++ file against the header and the shared library.
 fn compile(source: &str, cplusplus: bool) -> PathBuf {
+    compile_with(source, cplusplus, &[])
+}
+
+/// The same, with extra compiler flags (sanitizers).
+fn compile_with(source: &str, cplusplus: bool, flags: &[&str]) -> PathBuf {
     let target = env!("CONCUR_NATIVE_TARGET");
     let mut build = cc::Build::new();
     build
@@ -86,6 +91,7 @@ fn compile(source: &str, cplusplus: bool) -> PathBuf {
     let out = lib.join(format!("c-{stem}-{}-{n}", std::process::id()));
     cmd.arg(if cplusplus { "-std=c++17" } else { "-std=c99" })
         .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+        .args(flags)
         .arg("-I")
         .arg(root().join("include"))
         .arg(root().join(source))
@@ -298,4 +304,51 @@ fn valgrind_contract_test() {
         "valgrind found errors or leaks"
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+const SANITIZERS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+];
+
+/// Proves the sanitizers are really in the program, so a green run means something.
+fn assert_sanitized(program: &Path) {
+    let symbols = Command::new("nm").arg(program).output().expect("nm runs");
+    let symbols = String::from_utf8_lossy(&symbols.stdout);
+    assert!(
+        symbols.contains("__asan_init"),
+        "AddressSanitizer is not linked"
+    );
+    assert!(symbols.contains("__ubsan_handle"), "UBSan is not linked");
+}
+
+fn sanitized_run(source: &str, example_env: bool) -> Output {
+    let program = compile_with(source, false, SANITIZERS);
+    assert_sanitized(&program);
+    let mut output = run(&program, None, example_env);
+    // ASan reports on stderr and exits non-zero: both end up in the assertion message.
+    output.stdout.extend_from_slice(&output.stderr);
+    output
+}
+
+#[test]
+#[ignore = "needs libasan/libubsan; run by the README's test command"]
+fn asan_ubsan_contract_test() {
+    let output = sanitized_run("tests/c/abi_test.c", false);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(" 0 failed") && !text.contains("ERROR: AddressSanitizer"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs libasan/libubsan; run by the README's test command"]
+fn asan_ubsan_c_example() {
+    let output = sanitized_run("examples/native_token.c", true);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("Token:"), "{text}");
 }

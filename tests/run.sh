@@ -2,8 +2,9 @@
 # Every check of concur-native, as CI runs it: formatting, lints, docs, the Rust tests (core,
 # test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
 # C programs, the Python and Node packages built from source and their tests, and both
-# packages built the way users install them (an sdist, an npm tarball).
-# Needs: cargo, cc/c++, valgrind, python3 with venv, node >= 20.17 and npm.
+# packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
+# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, python3 with venv,
+# node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs (60 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/common.sh
@@ -24,7 +25,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git diff --exit-code -- include/ || { echo "include/concur_native.h is stale: commit the regenerated header"; exit 1; }
 fi
 
-step "valgrind: the C example and the C contract test"
+step "valgrind and AddressSanitizer/UBSan: the C example and the C contract test"
 cargo test --locked --test c_abi -- --ignored
 
 # The Python and Node suites start the test server as a program.
@@ -41,3 +42,6 @@ install_node_package
 
 step "packaging: the Python sdist and the npm tarball install elsewhere and work"
 bash tests/packaging.sh
+
+step "fuzzing: every reader of untrusted bytes, ${FUZZ_SECONDS:-60} s each"
+bash tests/fuzz.sh

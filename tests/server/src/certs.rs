@@ -12,9 +12,15 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub(crate) struct TestCerts {
     pub(crate) ca_pem: String,
+    /// The server certificate and its key in PEM, for other servers a test starts (openssl).
+    pub(crate) leaf_pem: String,
+    pub(crate) leaf_key_pem: String,
     leaf_der: CertificateDer<'static>,
     ca_der: CertificateDer<'static>,
     leaf_key: Vec<u8>,
+    /// Signed by the same CA, for a name no test connects to: a wrong-host certificate.
+    wrong_host_der: CertificateDer<'static>,
+    wrong_host_key: Vec<u8>,
 }
 
 fn other(e: impl std::fmt::Display) -> io::Error {
@@ -45,22 +51,47 @@ impl TestCerts {
         let leaf_key = KeyPair::generate().map_err(other)?;
         let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(other)?;
 
+        let mut wrong_params =
+            CertificateParams::new(vec!["wrong-host.example".to_string()]).map_err(other)?;
+        wrong_params
+            .distinguished_name
+            .push(DnType::CommonName, "wrong-host.example");
+        wrong_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let wrong_key = KeyPair::generate().map_err(other)?;
+        let wrong = wrong_params.signed_by(&wrong_key, &ca).map_err(other)?;
+
         Ok(TestCerts {
             ca_pem: ca.pem(),
+            leaf_pem: leaf.pem(),
+            leaf_key_pem: leaf_key.serialize_pem(),
             ca_der: ca.der().clone(),
             leaf_der: leaf.der().clone(),
             leaf_key: leaf_key.serialize_der(),
+            wrong_host_der: wrong.der().clone(),
+            wrong_host_key: wrong_key.serialize_der(),
         })
     }
 
     pub(crate) fn server_config(&self) -> io::Result<rustls::ServerConfig> {
+        self.config_for(&self.leaf_der, &self.leaf_key)
+    }
+
+    pub(crate) fn wrong_host_config(&self) -> io::Result<rustls::ServerConfig> {
+        self.config_for(&self.wrong_host_der, &self.wrong_host_key)
+    }
+
+    fn config_for(
+        &self,
+        cert: &CertificateDer<'static>,
+        key: &[u8],
+    ) -> io::Result<rustls::ServerConfig> {
         let provider = rustls::crypto::ring::default_provider();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_vec()));
         rustls::ServerConfig::builder_with_provider(provider.into())
             .with_safe_default_protocol_versions()
             .map_err(other)?
             .with_no_client_auth()
-            .with_single_cert(vec![self.leaf_der.clone(), self.ca_der.clone()], key)
+            .with_single_cert(vec![cert.clone(), self.ca_der.clone()], key)
             .map_err(other)
     }
 }

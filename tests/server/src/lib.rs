@@ -116,13 +116,19 @@ pub(crate) struct Shared {
     pub(crate) seed: u64,
     pub(crate) stop: AtomicBool,
     pub(crate) grants: Mutex<oauth::Grants>,
+    /// Whether requests are logged and grants remembered; off for load tests, whose memory
+    /// measurements must not count the server's bookkeeping.
+    pub(crate) recording: AtomicBool,
 }
 
 /// A running server. Dropping it stops the listeners and removes the CA file.
 pub struct TestServer {
     https_addr: SocketAddr,
     http_addr: SocketAddr,
+    wrong_host_addr: SocketAddr,
     ca_pem: String,
+    leaf_pem: String,
+    leaf_key_pem: String,
     ca_file: PathBuf,
     shared: Arc<Shared>,
 }
@@ -134,8 +140,10 @@ impl TestServer {
         let certs = certs::TestCerts::generate()?;
         let https = TcpListener::bind("127.0.0.1:0")?;
         let http = TcpListener::bind("127.0.0.1:0")?;
+        let wrong_host = TcpListener::bind("127.0.0.1:0")?;
         let https_addr = https.local_addr()?;
         let http_addr = http.local_addr()?;
+        let wrong_host_addr = wrong_host.local_addr()?;
         let seed = certs::random_u64();
         let ca_file = std::env::temp_dir().join(format!(
             "concur-test-ca-{}-{seed:016x}.pem",
@@ -149,13 +157,22 @@ impl TestServer {
             seed,
             stop: AtomicBool::new(false),
             grants: Mutex::default(),
+            recording: AtomicBool::new(true),
         });
         let tls = Arc::new(certs.server_config()?);
         spawn_acceptor(https, Some(tls), shared.clone());
         spawn_acceptor(http, None, shared.clone());
+        spawn_acceptor(
+            wrong_host,
+            Some(Arc::new(certs.wrong_host_config()?)),
+            shared.clone(),
+        );
         Ok(TestServer {
             https_addr,
             http_addr,
+            wrong_host_addr,
+            leaf_pem: certs.leaf_pem,
+            leaf_key_pem: certs.leaf_key_pem,
             ca_pem: certs.ca_pem,
             ca_file,
             shared,
@@ -177,6 +194,22 @@ impl TestServer {
         format!("http://{}", self.http_addr)
     }
 
+    /// `https://127.0.0.1:{port}` of a listener whose certificate, signed by the same CA, names
+    /// only `wrong-host.example`: a client that checks names must refuse it.
+    pub fn wrong_host_url(&self) -> String {
+        format!("https://{}", self.wrong_host_addr)
+    }
+
+    /// The server certificate (for `localhost`, 127.0.0.1 and ::1) in PEM.
+    pub fn cert_pem(&self) -> &str {
+        &self.leaf_pem
+    }
+
+    /// The server certificate's private key in PEM (PKCS#8).
+    pub fn key_pem(&self) -> &str {
+        &self.leaf_key_pem
+    }
+
     /// The base URL that selects a scenario: `https://127.0.0.1:{port}/s/{name}`.
     pub fn scenario_url(&self, name: &str) -> String {
         format!("{}/s/{name}", self.base_url())
@@ -195,6 +228,13 @@ impl TestServer {
     /// The port of the TLS listener.
     pub fn port(&self) -> u16 {
         self.https_addr.port()
+    }
+
+    /// Stops (or resumes) logging requests and remembering the tokens handed out, so that a
+    /// load test's memory measurements count only the client. Without recording, refresh and
+    /// revocation know no tokens.
+    pub fn set_recording(&self, on: bool) {
+        self.shared.recording.store(on, Ordering::SeqCst);
     }
 
     /// Every request received so far, oldest first.
@@ -218,6 +258,7 @@ impl Drop for TestServer {
         // Wake both acceptors so they see the flag.
         let _ = TcpStream::connect(self.https_addr);
         let _ = TcpStream::connect(self.http_addr);
+        let _ = TcpStream::connect(self.wrong_host_addr);
         let _ = std::fs::remove_file(&self.ca_file);
     }
 }

@@ -23,7 +23,11 @@ fn json_string(s: &str) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: concur-test-server [--exit-on-stdin-eof]\n\nScenarios ({{base}}/s/NAME):");
+        println!(
+            "usage: concur-test-server [--exit-on-stdin-eof] [--no-recording]\n\n\
+             --no-recording: keep no log of requests and no record of tokens (for benchmarks;\n\
+             refresh and revocation then know no tokens)\n\nScenarios ({{base}}/s/NAME):"
+        );
         for (name, what) in SCENARIOS {
             println!("  {name:<18} {what}");
         }
@@ -36,6 +40,9 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if args.iter().any(|a| a == "--no-recording") {
+        server.set_recording(false);
+    }
     let demo = &ACCOUNTS[0];
     let accounts: Vec<String> = ACCOUNTS
         .iter()

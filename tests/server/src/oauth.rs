@@ -229,12 +229,14 @@ pub(crate) fn issue(shared: &Shared, login: &str, refreshed_with: Option<&str>) 
         Some(r) => r.to_string(),
         None => format!("R_{:016x}{n:06}", mix.rotate_left(29)),
     };
-    shared
-        .grants
-        .lock()
-        .expect("grants poisoned")
-        .tokens
-        .insert(token.clone(), (login.to_string(), refresh.clone(), false));
+    if shared.recording.load(Ordering::SeqCst) {
+        shared
+            .grants
+            .lock()
+            .expect("grants poisoned")
+            .tokens
+            .insert(token.clone(), (login.to_string(), refresh.clone(), false));
+    }
     let expires_at = now() + 365 * 86_400;
     IssuedToken {
         token,

@@ -1,0 +1,53 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not part of the API).
+//! Each runs one reader of untrusted bytes and checks the promises it makes about its result.
+
+use crate::document::{self, Document};
+use crate::transport::Answer;
+
+/// Parses a token or error document and checks what a token may hold.
+pub fn document(body: &[u8], content_type: Option<&str>) {
+    if let Ok(Document::Token(token)) = document::parse(body, content_type) {
+        assert!(!token.token().is_empty());
+        assert!(token.token().bytes().all(|b| b.is_ascii_graphic()));
+        if let Some(refresh) = token.refresh_token() {
+            assert!(refresh.bytes().all(|b| b.is_ascii_graphic()));
+        }
+    }
+}
+
+/// Parses a Concur date; a date it accepts must be a real calendar date.
+pub fn date(text: &str) {
+    if let Some(seconds) = crate::date::parse_concur_date(text) {
+        // Years 0000–9999 only: four digits.
+        assert!(
+            (-62_167_219_200..=253_402_300_799).contains(&seconds),
+            "{seconds}"
+        );
+    }
+}
+
+/// Interprets a whole answer of a token endpoint, as the client does after reading it.
+pub fn answer(status: u16, content_type: Option<&str>, body: &[u8]) {
+    let answer = Answer {
+        status,
+        content_type: content_type.map(str::to_string),
+        body: body.to_vec(),
+    };
+    match crate::answer::token_from_answer(answer) {
+        Ok(_) => assert!((200..=299).contains(&status)),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                !text.contains('\n') && !text.contains('\r'),
+                "one line: {text:?}"
+            );
+        }
+    }
+}
+
+/// Reads a callback URL; a code it returns is what the URL said.
+pub fn callback(url: &str, expected_state: Option<&str>) {
+    if let Ok(code) = crate::parse_callback(url, expected_state) {
+        assert!(!code.is_empty());
+    }
+}

@@ -1,0 +1,158 @@
+//! Load: 8 threads × 500 calls against the loopback server, through one shared client and
+//! through the one-shot call. Every call must succeed, no file descriptor may be left open, and
+//! resident memory must stay flat: each load runs twice, and the second run may not grow the
+//! process (the first fills allocator arenas and thread stacks). The server runs in its own
+//! process so that only the client is measured. The call counts are bounded; this prints its
+//! throughput.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use concur_native::{Client, Options, native_token};
+use concur_test_server::{ACCOUNTS, CONSUMER_KEY};
+
+const THREADS: usize = 8;
+const CALLS: usize = 500;
+
+/// The test server in a process of its own, so that this process's memory and descriptors are
+/// the client's alone. Built with the same cargo. It exits when its stdin closes, which
+/// happens when this process exits (statics are never dropped).
+struct ServerProcess {
+    /// Held, never read: its stdin pipe is what keeps the server running.
+    _process: Child,
+    base_url: String,
+    ca_file: String,
+}
+
+impl ServerProcess {
+    fn start() -> ServerProcess {
+        let built = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "concur-test-server",
+                "--message-format=json-render-diagnostics",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(built.status.success(), "building the test server failed");
+        let program = String::from_utf8_lossy(&built.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|m| m["executable"].as_str().map(str::to_string))
+            .expect("cargo reported the test server");
+        let mut child = Command::new(program)
+            .args(["--no-recording", "--exit-on-stdin-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the test server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: serde_json::Value = serde_json::from_str(&line).expect("the server's JSON line");
+        ServerProcess {
+            _process: child,
+            base_url: info["base_url"].as_str().unwrap().to_string(),
+            ca_file: info["ca_file"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+fn server() -> &'static ServerProcess {
+    static SERVER: OnceLock<ServerProcess> = OnceLock::new();
+    SERVER.get_or_init(ServerProcess::start)
+}
+
+fn options() -> Options {
+    Options::new()
+        .base_url(server().base_url.as_str())
+        .ca_file(server().ca_file.as_str())
+        .timeout(Duration::from_secs(30))
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Runs `call` THREADS × CALLS times and returns how many succeeded.
+fn hammer(call: impl Fn() -> bool + Sync) -> usize {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| s.spawn(|| (0..CALLS).filter(|_| call()).count()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
+}
+
+fn settle(fds: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_fds() > fds && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    open_fds()
+}
+
+/// Both loads in one test, one after the other, so the measurements are not mixed.
+#[test]
+fn eight_threads_times_500_calls() {
+    let a = &ACCOUNTS[0];
+    let options = options();
+    let client = Client::new(&options).unwrap();
+    let via_client = || {
+        client
+            .native_token(CONSUMER_KEY, a.login_id, a.password)
+            .is_ok()
+    };
+    let one_shot = || native_token(CONSUMER_KEY, a.login_id, a.password, &options).is_ok();
+
+    let loads = [
+        ("client", &via_client as &(dyn Fn() -> bool + Sync)),
+        ("one-shot", &one_shot),
+    ];
+    for (name, call) in loads {
+        assert_eq!(
+            hammer(call),
+            THREADS * CALLS,
+            "{name}: every call of the first run succeeds"
+        );
+        let fds = open_fds();
+        let rss = rss_kib();
+        let started = Instant::now();
+        let ok = hammer(call);
+        let elapsed = started.elapsed();
+        assert_eq!(ok, THREADS * CALLS, "{name}: every call succeeds");
+        let grown = rss_kib().saturating_sub(rss);
+        println!(
+            "{name}: {} calls in {elapsed:.2?} ({:.0} calls/s), RSS {} KiB -> {} KiB",
+            THREADS * CALLS,
+            (THREADS * CALLS) as f64 / elapsed.as_secs_f64(),
+            rss,
+            rss + grown
+        );
+        assert!(
+            grown < 2 * 1024,
+            "{name}: resident memory grew by {grown} KiB"
+        );
+        // The client keeps up to its pool size of idle connections open; nothing else may be.
+        let after = settle(fds + if name == "client" { 2 * THREADS } else { 0 });
+        assert!(
+            after <= fds + if name == "client" { 2 * THREADS } else { 0 },
+            "{name}: file descriptors {fds} -> {after}"
+        );
+    }
+    drop(client);
+}
