@@ -6,6 +6,25 @@ use crate::error::{Error, ErrorKind};
 use crate::token::Token;
 use crate::transport::Answer;
 
+/// Reads a token document received some other way (an `<Access_Token>` in XML, or its JSON
+/// twin) as if it were a successful answer: the token, or Concur's error document as a typed
+/// error, or a protocol error. The same reader the network calls use, with the same rules:
+/// letter case ignored, values trimmed and unescaped, DTDs refused.
+///
+/// ```
+/// let doc = b"<Access_Token><Token>abc</Token><Expiration_date>6/1/2014 8:00:00 AM</Expiration_date></Access_Token>";
+/// let token = concur_native::parse_token_document(doc, None)?;
+/// assert_eq!(token.expires_at(), Some(1_401_609_600));
+/// # Ok::<(), concur_native::Error>(())
+/// ```
+pub fn parse_token_document(body: &[u8], content_type: Option<&str>) -> Result<Token, Error> {
+    token_from_answer(Answer {
+        status: 200,
+        content_type: content_type.map(str::to_string),
+        body: body.to_vec(),
+    })
+}
+
 /// Turns an answer of Concur's token endpoints into a token or a typed error.
 pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
     let status = answer.status;

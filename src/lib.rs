@@ -50,6 +50,7 @@ mod token;
 mod transport;
 mod web_flow;
 
+pub use answer::parse_token_document;
 pub use client::Client;
 pub use error::{Error, ErrorKind};
 pub use native::{NATIVE_TOKEN_PATH, native_token};

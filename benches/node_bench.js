@@ -1,0 +1,72 @@
+'use strict';
+// Node rows of benches/run.py: concur-native against global fetch + a regex, same server.
+// Reads the server from CONCUR_* variables (NODE_EXTRA_CA_CERTS lets fetch trust the test CA);
+// prints one JSON object of seconds-per-token figures and the event-loop delay.
+
+const path = require('node:path');
+const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
+
+const { Client, nativeToken } = require(path.join(__dirname, '..', 'bindings', 'node'));
+
+const env = process.env;
+const url = `${env.CONCUR_BASE_URL}/net2/oauth2/accesstoken.ashx`;
+const key = env.CONCUR_CONSUMER_KEY;
+const login = env.CONCUR_LOGIN_ID;
+const password = env.CONCUR_PASSWORD;
+const COUNT = Number(env.BENCH_COUNT || 500);
+const REPEATS = Number(env.BENCH_REPEATS || 5);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function perToken(loop, count) {
+  const times = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const started = performance.now();
+    await loop(count);
+    times.push((performance.now() - started) / 1000 / count);
+  }
+  return median(times);
+}
+
+async function main() {
+  const client = new Client({ baseUrl: env.CONCUR_BASE_URL, caFile: env.CONCUR_CA_FILE });
+  await client.nativeToken(key, login, password);
+  const withClient = async (n) => {
+    for (let i = 0; i < n; i++) await client.nativeToken(key, login, password);
+  };
+  const oneShot = async (n) => {
+    for (let i = 0; i < n; i++) {
+      await nativeToken({ consumerKey: key, loginId: login, password, baseUrl: env.CONCUR_BASE_URL, caFile: env.CONCUR_CA_FILE });
+    }
+  };
+  const authorization = `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
+  const withFetch = async (n) => {
+    for (let i = 0; i < n; i++) {
+      const response = await fetch(url, { headers: { Authorization: authorization, 'X-ConsumerKey': key } });
+      const body = await response.text();
+      if (!/<Token>([^<]+)<\/Token>/.exec(body)) throw new Error('no token');
+    }
+  };
+  await withFetch(1);
+
+  // Event-loop delay while 100 calls are in flight at once.
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  await Promise.all(Array.from({ length: 100 }, () => client.nativeToken(key, login, password)));
+  histogram.disable();
+
+  console.log(
+    JSON.stringify({
+      client: await perToken(withClient, COUNT),
+      one_shot: await perToken(oneShot, Math.max(Math.floor(COUNT / 5), 20)),
+      fetch: await perToken(withFetch, COUNT),
+      loop_delay_p99_ms: histogram.percentile(99) / 1e6,
+      loop_delay_max_ms: histogram.max / 1e6,
+    }),
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+"""Python rows of benches/run.py: concur_native against requests + xml.etree, same server.
+
+Reads the server from CONCUR_* variables; prints one JSON object of seconds-per-token figures.
+"""
+
+import json
+import os
+import statistics
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import requests
+
+import concur_native
+
+ENV = os.environ
+URL = ENV["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
+KEY, LOGIN, PASSWORD, CA = (
+    ENV["CONCUR_CONSUMER_KEY"], ENV["CONCUR_LOGIN_ID"], ENV["CONCUR_PASSWORD"], ENV["CONCUR_CA_FILE"],
+)
+COUNT = int(ENV.get("BENCH_COUNT", "500"))
+REPEATS = int(ENV.get("BENCH_REPEATS", "5"))
+
+
+def per_token(loop, count):
+    """Median over REPEATS runs of `loop(count)`, in seconds per token."""
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        loop(count)
+        times.append((time.perf_counter() - started) / count)
+    return statistics.median(times)
+
+
+client = concur_native.Client(base_url=ENV["CONCUR_BASE_URL"], ca_file=CA)
+client.native_token(KEY, LOGIN, PASSWORD)  # opens the connection
+
+
+def with_client(n):
+    for _ in range(n):
+        client.native_token(KEY, LOGIN, PASSWORD)
+
+
+def one_shot(n):
+    for _ in range(n):
+        concur_native.native_token(KEY, LOGIN, PASSWORD, base_url=ENV["CONCUR_BASE_URL"], ca_file=CA)
+
+
+session = requests.Session()
+# Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+session.get(URL, auth=(LOGIN, PASSWORD), headers={"X-ConsumerKey": KEY}, verify=CA)
+
+
+def with_requests(n):
+    for _ in range(n):
+        response = session.get(URL, auth=(LOGIN, PASSWORD), headers={"X-ConsumerKey": KEY}, verify=CA)
+        response.raise_for_status()
+        root = ET.fromstring(response.content)
+        assert root.find("Token").text
+
+
+def threads(n, count):
+    """Tokens per second with n threads sharing the client."""
+    def work():
+        for _ in range(count // n):
+            client.native_token(KEY, LOGIN, PASSWORD)
+    pool = [threading.Thread(target=work) for _ in range(n)]
+    started = time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return count / (time.perf_counter() - started)
+
+
+print(json.dumps({
+    "client": per_token(with_client, COUNT),
+    "one_shot": per_token(one_shot, max(COUNT // 5, 20)),
+    "requests": per_token(with_requests, COUNT),
+    "threads1_per_s": statistics.median(threads(1, COUNT) for _ in range(3)),
+    "threads8_per_s": statistics.median(threads(8, COUNT) for _ in range(3)),
+}))

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Benchmarks side by side: concur-native against curl, requests and fetch, on one loopback
+HTTPS server started once, in one run, on one machine.
+
+    python3 benches/run.py            # builds what it needs (release), prints the table
+    BENCH_REPEATS=9 python3 benches/run.py
+
+Each row is a median over repeated runs and a ratio to its peer. The table is printed and
+written as JSON (target/bench/latest.json) and Markdown (target/bench/latest.md), so runs can be
+compared across commits; docs/benchmarks.md keeps the latest. Needs what the README's test
+command needs, plus curl; installs `requests` into the benchmark venv.
+"""
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+COUNT = int(os.environ.get("BENCH_COUNT", "500"))
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
+
+
+def cargo_target_dir():
+    meta = run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT).stdout
+    return Path(json.loads(meta)["target_directory"])
+
+
+def build(target):
+    """Release builds of the library, the test server, token_loop, the C example, and both
+    packages; returns the paths the rows need."""
+    env = dict(os.environ)
+    env.pop("CARGO_BUILD_TARGET", None)
+    run(["cargo", "build", "--release", "--quiet", "-p", "concur-native", "-p",
+         "concur-test-server", "-p", "concur-native-bench", "--lib", "--bins"], cwd=ROOT, env=env)
+    release = target / "release"
+    example = release / "native_token_bench"
+    run(["cc", "-O2", "-std=c99", "-I", str(ROOT / "include"), str(ROOT / "examples/native_token.c"),
+         "-o", str(example), f"-L{release}", "-lconcur_native", f"-Wl,-rpath,{release}"])
+    venv = target / "bench-venv"
+    if not (venv / "bin/python").exists():
+        run([sys.executable, "-m", "venv", str(venv)])
+    wheels = target / "bench-wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    run([str(venv / "bin/pip"), "wheel", "--quiet", "--no-deps", "-w", str(wheels),
+         str(ROOT / "bindings/python")], env=env)
+    wheel = next(wheels.glob("*.whl"))
+    run([str(venv / "bin/pip"), "install", "--quiet", "--force-reinstall", str(wheel), "requests"])
+    run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT / "bindings/node")
+    return {
+        "release": release,
+        "example": example,
+        "python": venv / "bin/python",
+        "wheel": wheel,
+        "addon": next((ROOT / "bindings/node").glob("*.node")),
+        "cdylib": release / "libconcur_native.so",
+        "token_loop": release / "token_loop",
+        "server": release / "concur-test-server",
+    }
+
+
+def start_server(path):
+    process = subprocess.Popen([str(path), "--no-recording", "--exit-on-stdin-eof"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    info = json.loads(process.stdout.readline())
+    env = dict(os.environ,
+               CONCUR_BASE_URL=info["base_url"], CONCUR_CA_FILE=info["ca_file"],
+               CONCUR_CONSUMER_KEY=info["consumer_key"], CONCUR_LOGIN_ID=info["login_id"],
+               CONCUR_PASSWORD=info["password"], NODE_EXTRA_CA_CERTS=info["ca_file"],
+               BENCH_COUNT=str(COUNT), BENCH_REPEATS=str(REPEATS))
+    return process, env
+
+
+def wall(cmd, env, repeats=REPEATS * 6):
+    """Median wall time of a whole process, and its peak RSS (KiB) from wait4."""
+    times, peaks = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        times.append(time.perf_counter() - started)
+        if status != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {child.stderr.read()}")
+        peaks.append(usage.ru_maxrss)
+    return statistics.median(times), max(peaks)
+
+
+def timed(cmd):
+    """Wall time of one run of a command."""
+    started = time.perf_counter()
+    run(cmd)
+    return time.perf_counter() - started
+
+
+def token_loop(path, mode, env, count=COUNT):
+    """Median seconds per token of token_loop MODE."""
+    per = []
+    for _ in range(REPEATS):
+        out = json.loads(run([str(path), mode, str(count)], env=env).stdout)
+        per.append(out["seconds"] / out["count"])
+    return statistics.median(per)
+
+
+def curl_config(env, count, directory):
+    """A curl config fetching the token URL `count` times over one kept-alive connection."""
+    url = env["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
+    config = Path(directory) / f"curl-{count}.cfg"
+    config.write_text("".join(f'url = "{url}"\noutput = "/dev/null"\n' for _ in range(count)))
+    return config
+
+
+def curl_base(env):
+    return ["curl", "-s", "--fail", "--cacert", env["CONCUR_CA_FILE"],
+            "-u", f'{env["CONCUR_LOGIN_ID"]}:{env["CONCUR_PASSWORD"]}',
+            "-H", f'X-ConsumerKey: {env["CONCUR_CONSUMER_KEY"]}']
+
+
+def main():
+    target = cargo_target_dir()
+    print("building (release)...", file=sys.stderr)
+    paths = build(target)
+    server, env = start_server(paths["server"])
+    rows = []
+
+    def add(row, ours, peer, ratio, target_text, met, unit):
+        rows.append({"row": row, "ours": ours, "peer": peer, "ratio": ratio,
+                     "target": target_text, "met": met, "unit": unit})
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = env["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
+            # 1. One token, whole process, cold.
+            c_time, c_rss = wall([str(paths["example"])], env)
+            curl_time, _ = wall(curl_base(env) + ["-o", "/dev/null", url], env)
+            add("1. one token, whole process: C example vs curl", c_time * 1e3, curl_time * 1e3,
+                c_time / curl_time, "<= 1.0x curl", c_time <= curl_time, "ms")
+
+            # 2. 500 tokens in one process, sequential.
+            client = token_loop(paths["token_loop"], "client", env)
+            one_shot = token_loop(paths["token_loop"], "oneshot", env, max(COUNT // 5, 20))
+            floor = token_loop(paths["token_loop"], "floor", env)
+            spawns = 50
+            curl_loop = sum(timed(curl_base(env) + ["-o", "/dev/null", url]) for _ in range(spawns))
+            curl_loop /= spawns
+            keepalive_cfg = curl_config(env, COUNT, tmp)
+            keepalive = statistics.median(
+                timed(curl_base(env) + ["-K", str(keepalive_cfg)]) / COUNT for _ in range(REPEATS))
+            add("2a. 500 tokens: client vs a loop spawning curl", client * 1e3, curl_loop * 1e3,
+                curl_loop / client, ">= 10x faster", curl_loop / client >= 10, "ms/token")
+            add("2b. 500 tokens: client vs bare keep-alive GET (floor)", client * 1e3, floor * 1e3,
+                client / floor, "<= 1.5x the floor", client / floor <= 1.5, "ms/token")
+            add("2c. 500 tokens: one-shot calls vs client", one_shot * 1e3, client * 1e3,
+                one_shot / client, "(information)", None, "ms/token")
+            add("2d. 500 tokens: client vs curl keep-alive, one process", client * 1e3,
+                keepalive * 1e3, client / keepalive, "(information)", None, "ms/token")
+
+            # 3. Python.
+            py = json.loads(run([str(paths["python"]), str(ROOT / "benches/python_bench.py")],
+                                env=env).stdout)
+            add("3a. Python: Client vs requests.Session + xml.etree", py["client"] * 1e3,
+                py["requests"] * 1e3, py["requests"] / py["client"], ">= 3x faster",
+                py["requests"] / py["client"] >= 3, "ms/token")
+            add("3b. Python: native_token() one-shot vs Client", py["one_shot"] * 1e3,
+                py["client"] * 1e3, py["one_shot"] / py["client"], "(information)", None, "ms/token")
+            add("3c. Python: 8 threads vs 1 thread, one Client", py["threads8_per_s"],
+                py["threads1_per_s"], py["threads8_per_s"] / py["threads1_per_s"],
+                "> 1x (GIL released)", py["threads8_per_s"] > py["threads1_per_s"], "tokens/s")
+
+            # 4. Node.
+            node = json.loads(run(["node", str(ROOT / "benches/node_bench.js")], env=env).stdout)
+            add("4a. Node: Client vs fetch + regex", node["client"] * 1e3, node["fetch"] * 1e3,
+                node["fetch"] / node["client"], ">= 2x faster", node["fetch"] / node["client"] >= 2,
+                "ms/token")
+            add("4b. Node: nativeToken() one-shot vs Client", node["one_shot"] * 1e3,
+                node["client"] * 1e3, node["one_shot"] / node["client"], "(information)", None,
+                "ms/token")
+            add("4c. Node: event-loop delay, 100 concurrent calls (p99)", node["loop_delay_p99_ms"],
+                5.0, node["loop_delay_p99_ms"] / 5.0, "< 5 ms", node["loop_delay_p99_ms"] < 5,
+                "ms")
+
+            # 5. Parsing alone.
+            parse = token_loop(paths["token_loop"], "parse", env, 200_000)
+            add("5. parsing a typical token document", 1 / parse, None, None, "(information)", None,
+                "tokens/s")
+
+            # 6. Footprint.
+            stripped = Path(tmp) / "libconcur_native.so"
+            shutil.copy(paths["cdylib"], stripped)
+            run(["strip", str(stripped)])
+            size = stripped.stat().st_size / 2**20
+            add("6a. stripped cdylib size", size, 3.0, size / 3.0, "<= 3 MiB", size <= 3.0, "MiB")
+            add("6b. peak RSS of the C example", c_rss / 1024, 8.0, c_rss / 1024 / 8.0, "<= 8 MiB",
+                c_rss / 1024 <= 8.0, "MiB")
+            add("6c. Python wheel size", paths["wheel"].stat().st_size / 2**20, None, None,
+                "(information)", None, "MiB")
+            add("6d. Node addon size", paths["addon"].stat().st_size / 2**20, None, None,
+                "(information)", None, "MiB")
+    finally:
+        server.stdin.close()
+        server.wait()
+
+    report(rows, target)
+
+
+def fmt(value):
+    if value is None:
+        return "-"
+    return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def report(rows, target):
+    header = ["row", "ours", "peer", "ratio", "target", "met?", "unit"]
+    lines = [header] + [
+        [r["row"], fmt(r["ours"]), fmt(r["peer"]), fmt(r["ratio"]) + ("x" if r["ratio"] else ""),
+         r["target"], {True: "yes", False: "NO", None: "-"}[r["met"]], r["unit"]]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for i, line in enumerate(lines):
+        print("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(line)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    machine = {
+        "cpus": os.cpu_count(),
+        "cpu": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                     if l.startswith("model name")), platform.processor()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "node": run(["node", "--version"]).stdout.strip(),
+        "rustc": run(["rustc", "--version"]).stdout.strip(),
+        "commit": run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip(),
+        "repeats": REPEATS,
+        "count": COUNT,
+    }
+    out = target / "bench"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(line) + " |" for line in lines[1:]]
+    (out / "latest.md").write_text("\n".join(md) + "\n")
+    print(f"\nmachine: {machine}\nwritten: {out / 'latest.json'}, {out / 'latest.md'}")
+
+
+if __name__ == "__main__":
+    main()
