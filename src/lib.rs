@@ -45,6 +45,7 @@ mod native;
 mod options;
 mod query;
 mod refresh;
+mod resolver;
 mod revoke;
 mod token;
 mod transport;

@@ -9,6 +9,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::error::{Error, ErrorKind};
 use crate::options::{BaseUrl, Options};
+use crate::resolver::CachingResolver;
 
 /// Token documents are a few hundred bytes; anything past this is not one.
 pub const MAX_ANSWER_BYTES: u64 = 64 * 1024;
@@ -48,10 +49,12 @@ impl Transport {
             .max_response_header_size(32 * 1024)
             .tls_config(tls_config(options)?)
             .build();
-        Ok(Transport {
-            agent: config.new_agent(),
-            base,
-        })
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
+        Ok(Transport { agent, base })
     }
 
     /// Sends a request without a body and reads the answer. The headers (and the URL, which

@@ -27,7 +27,9 @@ fn parsing(c: &mut Criterion) {
     c.bench_function("parse_callback", |b| {
         b.iter(|| {
             concur_native::parse_callback(
-                black_box("https://partner.example/cb?code=C_0123456789abcdef&state=0123456789abcdef"),
+                black_box(
+                    "https://partner.example/cb?code=C_0123456789abcdef&state=0123456789abcdef",
+                ),
                 Some("0123456789abcdef"),
             )
             .unwrap()

@@ -20,7 +20,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("client");
     let count: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(500);
-    let var = |name: &str| if mode == "parse" { String::new() } else { env(name) };
+    let var = |name: &str| {
+        if mode == "parse" {
+            String::new()
+        } else {
+            env(name)
+        }
+    };
     let (base, ca) = (var("CONCUR_BASE_URL"), var("CONCUR_CA_FILE"));
     let (key, login, password) = (
         var("CONCUR_CONSUMER_KEY"),
@@ -72,7 +78,10 @@ fn main() {
             let tls = ureq::tls::TlsConfig::builder()
                 .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
                 .build();
-            let agent = ureq::Agent::config_builder().tls_config(tls).build().new_agent();
+            let agent = ureq::Agent::config_builder()
+                .tls_config(tls)
+                .build()
+                .new_agent();
             let url = format!("{base}/net2/oauth2/accesstoken.ashx");
             let basic = format!("Basic {}", basic(&format!("{login}:{password}")));
             let get = || {
@@ -116,7 +125,10 @@ fn basic(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
