@@ -1,12 +1,8 @@
 //! Refreshing an access token with its refresh token.
 
-use ureq::http::Method;
-
-use crate::answer::token_from_answer;
 use crate::client::Client;
 use crate::credentials::{require_secret, require_visible};
 use crate::error::Error;
-use crate::query::url_with_query;
 use crate::token::Token;
 
 /// The refresh endpoint, relative to the base URL (the user's `Instance_Url`).
@@ -29,16 +25,14 @@ impl Client {
         require_visible("the client ID", client_id)?;
         require_secret("the client secret", client_secret)?;
         require_visible("the refresh token", refresh_token)?;
-        let url = url_with_query(
-            &self.transport.base.endpoint(REFRESH_TOKEN_PATH),
+        let mut token = self.token_by_query(
+            REFRESH_TOKEN_PATH,
             &[
                 ("refresh_token", refresh_token),
                 ("client_id", client_id),
                 ("client_secret", client_secret),
             ],
-        );
-        let answer = self.transport.send(Method::GET, &url, Vec::new())?;
-        let mut token = token_from_answer(answer)?;
+        )?;
         if token.refresh_token.is_none() {
             token.refresh_token = Some(refresh_token.to_string());
         }

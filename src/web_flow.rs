@@ -6,9 +6,6 @@
 //! Auto-Connect flow hands out codes through connection requests: both end in
 //! [`Client::exchange_code`], the first after [`parse_callback`] with no expected state.
 
-use ureq::http::Method;
-
-use crate::answer::token_from_answer;
 use crate::client::Client;
 use crate::credentials::{require_secret, require_visible};
 use crate::error::{Error, ErrorKind};
@@ -138,16 +135,14 @@ impl Client {
         require_visible("the client ID", client_id)?;
         require_secret("the client secret", client_secret)?;
         require_secret("the code", code)?;
-        let url = url_with_query(
-            &self.transport.base.endpoint(CODE_EXCHANGE_PATH),
+        self.token_by_query(
+            CODE_EXCHANGE_PATH,
             &[
                 ("code", code),
                 ("client_id", client_id),
                 ("client_secret", client_secret),
             ],
-        );
-        let answer = self.transport.send(Method::GET, &url, Vec::new())?;
-        token_from_answer(answer)
+        )
     }
 }
 

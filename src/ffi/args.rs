@@ -91,3 +91,23 @@ pub(crate) unsafe fn read_options(
     }
     Ok(result)
 }
+
+/// The Native Flow's three credentials: the key and login ID required, the password NULL or
+/// "" for none. Borrowed, not copied, so no unwiped copy of the password is made.
+///
+/// # Safety
+/// Each pointer must be NULL or point to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn native_credentials<'a>(
+    consumer_key: *const c_char,
+    login_id: *const c_char,
+    password: *const c_char,
+) -> Result<(&'a str, &'a str, &'a str), Failure> {
+    // SAFETY (all three): forwarded from the caller.
+    unsafe {
+        Ok((
+            required(consumer_key, "consumer_key")?,
+            required(login_id, "login_id")?,
+            optional(password, "password")?.unwrap_or(""),
+        ))
+    }
+}

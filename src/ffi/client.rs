@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::args::{Failure, invalid, optional, read_options, required};
+use super::args::{Failure, invalid, native_credentials, read_options, required};
 use super::boundary::boundary;
 use super::buffers::concur_token_buffers;
 use super::concur_options;
@@ -91,9 +91,8 @@ pub unsafe extern "C" fn concur_client_native_token(
     unsafe {
         token_export(out, error_message, error_capacity, || {
             let client = client_ref(client)?;
-            let consumer_key = required(consumer_key, "consumer_key")?;
-            let login_id = required(login_id, "login_id")?;
-            let password = optional(password, "password")?.unwrap_or("");
+            let (consumer_key, login_id, password) =
+                native_credentials(consumer_key, login_id, password)?;
             Ok(client.native_token(consumer_key, login_id, password)?)
         })
     }

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::args::{optional, read_options, required};
+use super::args::{native_credentials, read_options};
 use super::buffers::concur_token_buffers;
 use super::concur_options;
 use super::status::concur_status;
@@ -40,13 +40,11 @@ pub unsafe extern "C" fn concur_native_token(
     error_message: *mut c_char,
     error_capacity: usize,
 ) -> concur_status {
-    // SAFETY (all): pointers are NULL or valid by the caller's promise. The strings are
-    // borrowed, not copied, so no unwiped copy of the password is made here.
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         token_export(out, error_message, error_capacity, || {
-            let consumer_key = required(consumer_key, "consumer_key")?;
-            let login_id = required(login_id, "login_id")?;
-            let password = optional(password, "password")?.unwrap_or("");
+            let (consumer_key, login_id, password) =
+                native_credentials(consumer_key, login_id, password)?;
             let options = read_options(options)?;
             Ok(crate::native_token(
                 consumer_key,
