@@ -9,12 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
-
-fn server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
-}
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
 
 /// The folder holding `libconcur_native.so`. `cargo test` builds the crate only as an rlib, so
 /// the shared library is built here, once, with the same cargo, target and profile.
@@ -113,17 +108,10 @@ fn closed_url() -> String {
 
 /// A Web-flow callback with a fresh code, as Login.aspx sends the browser back with it.
 fn approved_callback(state: &str) -> String {
-    let agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let url = format!(
-        "{}/net2/oauth2/Login.aspx?client_id={CONSUMER_KEY}&redirect_uri=https%3A%2F%2Fpartner.example%2Fcb&state={state}",
-        server().plain_base_url()
+    let query = format!(
+        "client_id={CONSUMER_KEY}&redirect_uri=https%3A%2F%2Fpartner.example%2Fcb&state={state}"
     );
-    let response = agent.get(&url).call().expect("Login.aspx answers");
-    response.headers()["location"].to_str().unwrap().to_string()
+    server().approve(&query).expect("Login.aspx redirects")
 }
 
 fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {

@@ -3,14 +3,8 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
-
-fn server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
-}
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
 
 /// The tool with no controlling terminal (so a missing secret cannot be prompted for) and a
 /// clean environment of CONCUR_* variables.

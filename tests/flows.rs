@@ -1,18 +1,12 @@
 //! Refresh, revoke and the Web flow's code exchange against the loopback test server, with the
 //! same classes of tests as the Native Flow: success, each error class, bad arguments, secrets.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use concur_native::{
     Client, ErrorKind, Options, Token, authorization_url, native_token, parse_callback,
 };
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
-
-fn server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
-}
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
 
 fn options(base_url: String) -> Options {
     Options::new()
@@ -43,18 +37,7 @@ fn login(account: usize) -> Token {
 
 /// What Login.aspx answers: the Location Concur would send the user's browser to.
 fn approve(query: &str) -> String {
-    let agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let url = format!(
-        "{}/net2/oauth2/Login.aspx?{query}",
-        server().plain_base_url()
-    );
-    let response = agent.get(&url).call().expect("Login.aspx answers");
-    assert_eq!(response.status(), 302);
-    response.headers()["location"].to_str().unwrap().to_string()
+    server().approve(query).expect("Login.aspx redirects")
 }
 
 #[test]

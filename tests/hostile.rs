@@ -10,15 +10,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use concur_native::{Client, Error, ErrorKind, Options, Token, native_token};
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer};
+use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer, shared as server};
 
 /// A password, as only this file uses it, to look for in every text the rows produce.
 const PASSWORD: &str = "hostile-matrix-Secret-pw-42";
-
-fn server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
-}
 
 /// One row at a time.
 fn serial() -> MutexGuard<'static, ()> {

@@ -2,17 +2,11 @@
 //! every error class, every hostile answer, and what reached the wire.
 
 use std::net::TcpListener;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use concur_native::{Client, Error, ErrorKind, Options, Token, native_token};
-use concur_test_server::{ACCOUNTS, CONSUMER_KEY, TestServer};
-
-fn server() -> &'static TestServer {
-    static SERVER: OnceLock<TestServer> = OnceLock::new();
-    SERVER.get_or_init(|| TestServer::start().expect("test server starts"))
-}
+use concur_test_server::{ACCOUNTS, CONSUMER_KEY, TestServer, shared as server};
 
 fn options(base_url: String) -> Options {
     Options::new()

@@ -18,11 +18,11 @@ mod http;
 mod oauth;
 mod scenario;
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -119,6 +119,13 @@ pub(crate) struct Shared {
     /// Whether requests are logged and grants remembered; off for load tests, whose memory
     /// measurements must not count the server's bookkeeping.
     pub(crate) recording: AtomicBool,
+}
+
+/// One server for every test of a test program, started on first use. (Statics are never
+/// dropped: its CA file stays in the temporary directory when the program ends.)
+pub fn shared() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| TestServer::start().expect("the test server starts"))
 }
 
 /// A running server. Dropping it stops the listeners and removes the CA file.
@@ -235,6 +242,26 @@ impl TestServer {
     /// revocation know no tokens.
     pub fn set_recording(&self, on: bool) {
         self.shared.recording.store(on, Ordering::SeqCst);
+    }
+
+    /// Plays a user approving the Web flow: asks `Login.aspx?{query}` (over the plain
+    /// listener) and returns the callback URL it redirects the browser to.
+    pub fn approve(&self, query: &str) -> io::Result<String> {
+        let mut stream = TcpStream::connect(self.http_addr)?;
+        write!(
+            stream,
+            "GET /net2/oauth2/Login.aspx?{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.http_addr
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        answer
+            .lines()
+            .find_map(|line| line.strip_prefix("Location: "))
+            .map(|location| location.trim().to_string())
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "Login.aspx did not redirect")
+            })
     }
 
     /// Every request received so far, oldest first.
