@@ -66,14 +66,26 @@ impl Transport {
         url: &str,
         headers: Vec<(HeaderName, HeaderValue)>,
     ) -> Result<Answer, Error> {
+        let is_post = method == Method::POST;
         let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let request = request
-            .body(())
-            .map_err(|_| Error::invalid("the request could not be built"))?;
-        let mut response = self.agent.run(request).map_err(classify)?;
+        // A POST without a body says `Content-Length: 0`: with no body at all ureq would send
+        // `Transfer-Encoding: chunked` and an empty chunk, which some servers and proxies
+        // refuse, and which left a kept-alive connection out of step with our test server.
+        let mut response = if is_post {
+            let request = request
+                .body(&b""[..])
+                .map_err(|_| Error::invalid("the request could not be built"))?;
+            self.agent.run(request)
+        } else {
+            let request = request
+                .body(())
+                .map_err(|_| Error::invalid("the request could not be built"))?;
+            self.agent.run(request)
+        }
+        .map_err(classify)?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()

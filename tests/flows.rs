@@ -216,6 +216,9 @@ fn revoke_one_token_then_its_refresh_fails() {
         .find(|r| r.target.contains("revoketoken.ashx?token="))
         .unwrap();
     assert_eq!(request.method, "POST");
+    // No body, said plainly: not an empty chunked body.
+    assert_eq!(request.header("content-length"), Some("0"));
+    assert_eq!(request.header("transfer-encoding"), None);
     assert_eq!(
         request.header("authorization"),
         Some(format!("OAuth {}", admin.token()).as_str())
@@ -235,6 +238,23 @@ fn revoke_all_of_a_users_tokens() {
             .refresh_token(CONSUMER_KEY, CLIENT_SECRET, t.refresh_token().unwrap())
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unauthorized);
+    }
+}
+
+#[test]
+fn a_client_keeps_working_after_a_revocation() {
+    // A revocation is a POST on the same kept-alive connection as the calls around it.
+    let client = client();
+    let admin = client
+        .native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, ACCOUNTS[0].password)
+        .unwrap();
+    for _ in 0..5 {
+        client
+            .revoke_user_tokens(admin.token(), CONSUMER_KEY, ACCOUNTS[1].login_id)
+            .expect("revoked");
+        client
+            .native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, ACCOUNTS[0].password)
+            .expect("the next call on the same connection");
     }
 }
 

@@ -103,13 +103,43 @@ fn read_request<R: BufRead>(reader: &mut R) -> io::Result<Option<Request>> {
         headers,
         body: Vec::new(),
     };
-    let length: usize = request
-        .header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    request.body.resize(length.min(MAX_HEAD), 0);
-    reader.read_exact(&mut request.body)?;
+    let chunked = request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        request.body = read_chunked(reader)?;
+    } else {
+        let length: usize = request
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        request.body.resize(length.min(MAX_HEAD), 0);
+        reader.read_exact(&mut request.body)?;
+    }
     Ok(Some(request))
+}
+
+/// A chunked request body, read to its last chunk so that the next request starts in step.
+fn read_chunked<R: BufRead>(reader: &mut R) -> io::Result<Vec<u8>> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad chunk");
+    let mut body = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let size_text = line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad())?;
+        if body.len() + size > MAX_HEAD {
+            return Err(bad());
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        let mut end = String::new();
+        reader.read_line(&mut end)?; // the CRLF after the data, or after the last (empty) chunk
+        if size == 0 {
+            return Ok(body);
+        }
+    }
 }
 
 /// Writes a whole answer with a Content-Length.
