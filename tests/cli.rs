@@ -191,6 +191,66 @@ fn no_password_without_a_terminal_is_an_invalid_argument() {
     );
 }
 
+/// Runs the tool in a pseudo-terminal (util-linux `script`), answers the password prompt once
+/// it shows, and returns everything the terminal displayed.
+fn on_a_terminal(password: &str) -> (String, Option<i32>) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let command = format!(
+        "{} --base-url {} --ca-file {} native --consumer-key {CONSUMER_KEY} --login {}",
+        env!("CARGO_BIN_EXE_concur-token"),
+        server().base_url(),
+        server().ca_file().display(),
+        ACCOUNTS[0].login_id
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("CONCUR_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, screen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 256];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // Type only once the prompt is up: typed ahead, the terminal would still echo.
+    while !String::from_utf8_lossy(&shown).contains("password for") {
+        assert!(std::time::Instant::now() < deadline, "no prompt: {shown:?}");
+        if let Ok(bytes) = screen.recv_timeout(std::time::Duration::from_millis(100)) {
+            shown.extend(bytes);
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    while let Ok(bytes) = screen.recv_timeout(std::time::Duration::from_millis(500)) {
+        shown.extend(bytes);
+    }
+    drop(stdin);
+    (String::from_utf8_lossy(&shown).into_owned(), status.code())
+}
+
+#[test]
+fn the_password_prompt_does_not_echo() {
+    let (screen, code) = on_a_terminal(ACCOUNTS[0].password);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Concur password for"), "{screen}");
+    assert!(screen.contains("0_"), "the token is printed: {screen}");
+    assert!(
+        !screen.contains(ACCOUNTS[0].password),
+        "the password was echoed: {screen}"
+    );
+}
+
 #[test]
 fn secrets_cannot_be_passed_on_the_command_line() {
     let out = native(Some("x"), &["--password", "hunter2"]);
