@@ -104,80 +104,39 @@ fn exit_codes_name_the_error_class() {
     assert!(stderr.contains("unauthorized (HTTP 401)"), "{stderr}");
     assert!(!stderr.contains("wrong-password-kk"));
 
-    let mut cmd = tool(&server().scenario_url("status-503"));
-    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
     assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .output()
-            .unwrap()
-            .status
-            .code(),
+        native_exit_code(tool(&server().scenario_url("status-503"))),
         Some(4)
     );
-
-    let mut cmd = tool_with_timeout(&server().scenario_url("slow-headers-3000"), "0.3");
-    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
     assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .output()
-            .unwrap()
-            .status
-            .code(),
+        native_exit_code(tool_with_timeout(
+            &server().scenario_url("slow-headers-3000"),
+            "0.3"
+        )),
         Some(5)
     );
-
-    let mut cmd = tool("https://127.0.0.1:1");
-    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
+    assert_eq!(native_exit_code(tool("https://127.0.0.1:1")), Some(6));
+    // No --ca-file: the test server's certificate is not trusted.
+    let mut untrusted = Command::new(env!("CARGO_BIN_EXE_concur-token"));
+    untrusted
+        .args(["--base-url", &server().base_url()])
+        .env_remove("CONCUR_CA_FILE");
+    assert_eq!(native_exit_code(untrusted), Some(7));
     assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(6)
-    );
-
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_concur-token"));
-    cmd.args([
-        "--base-url",
-        &server().base_url(),
-        "native",
-        "--consumer-key",
-        "k",
-        "--login",
-        "u",
-    ]);
-    assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .env_remove("CONCUR_CA_FILE")
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(7)
-    );
-
-    let mut cmd = tool(&server().scenario_url("html"));
-    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
-    assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .output()
-            .unwrap()
-            .status
-            .code(),
+        native_exit_code(tool(&server().scenario_url("html"))),
         Some(8)
     );
+    assert_eq!(native_exit_code(tool("http://example.com")), Some(2));
+}
 
-    let mut cmd = tool("http://example.com");
-    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"]);
-    assert_eq!(
-        cmd.env("CONCUR_PASSWORD", "p")
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(2)
-    );
+/// The exit code of `native` for a throwaway login, the tool's options already on `cmd`.
+fn native_exit_code(mut cmd: Command) -> Option<i32> {
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"])
+        .env("CONCUR_PASSWORD", "p")
+        .output()
+        .expect("concur-token runs")
+        .status
+        .code()
 }
 
 #[test]
