@@ -20,6 +20,10 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native
 step "Rust: core, test server, C ABI contract, C and C++ examples"
 cargo test --locked
 
+# A suite that passes once can still race; a second pass catches what the first got lucky on.
+step "Rust: the integration suites once more"
+cargo test --locked --test '*'
+
 step "the committed header is the generated one"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git diff --exit-code -- include/ || { echo "include/concur_native.h is stale: commit the regenerated header"; exit 1; }

@@ -1,6 +1,7 @@
 //! The answers: Concur's own behaviour, and the hostile ones a client must survive.
 
 use std::io::{self, Write};
+use std::sync::atomic::Ordering;
 use std::thread::sleep;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -100,7 +101,7 @@ pub(crate) fn respond(
         Some(rest) => rest.split_once('/').map_or((rest, ""), |(s, e)| (s, e)),
         None => ("", path.trim_start_matches('/')),
     };
-    let mut record = RecordedRequest {
+    let record = RecordedRequest {
         method: request.method.clone(),
         target: request.target.clone(),
         headers: request.headers.clone(),
@@ -108,23 +109,71 @@ pub(crate) fn respond(
         tls,
         issued: None,
     };
-    let result = answer(request, scenario, endpoint, out, shared, &mut record);
-    shared
-        .log
-        .lock()
-        .expect("request log poisoned")
-        .push(record);
+    let mut recorder = Recorder {
+        out,
+        shared,
+        record: Some(record),
+    };
+    let result = answer(request, scenario, endpoint, &mut recorder);
+    recorder.log();
     result
+}
+
+/// The answer's writer, which puts the request into the log just before the first byte of
+/// its answer leaves (or, for an answer of no bytes, before the connection moves on). A test
+/// that reads the log as soon as its call returns therefore always finds the request there:
+/// logging after the answer had been written raced the client (issue 14).
+struct Recorder<'a> {
+    out: &'a mut dyn Write,
+    shared: &'a Shared,
+    record: Option<RecordedRequest>,
+}
+
+impl Recorder<'_> {
+    /// Notes the token the answer is about to carry; call before writing the answer.
+    fn issued(&mut self, issued: IssuedToken) {
+        if let Some(record) = &mut self.record {
+            record.issued = Some(issued);
+        }
+    }
+
+    /// Logs the request, once; a no-op after the first call.
+    fn log(&mut self) {
+        if let Some(record) = self.record.take()
+            && self.shared.recording.load(Ordering::SeqCst)
+        {
+            self.shared
+                .log
+                .lock()
+                .expect("request log poisoned")
+                .push(record);
+        }
+    }
+}
+
+impl Write for Recorder<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.log();
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.log();
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn answer(
     request: &Request,
     scenario: &str,
     endpoint: &str,
-    out: &mut dyn Write,
-    shared: &Shared,
-    record: &mut RecordedRequest,
+    out: &mut Recorder<'_>,
 ) -> io::Result<After> {
+    let shared = out.shared;
     let Some(endpoint) = Endpoint::from_path(&format!("/{endpoint}")) else {
         return error_document(out, 404, "The requested resource was not found.");
     };
@@ -153,7 +202,7 @@ fn answer(
         sleep(Duration::from_millis(ms.parse().unwrap_or(5000)));
         let issued = issue(shared, "anonymous", None);
         let body = token_document(&issued, Style::Xml);
-        record.issued = Some(issued);
+        out.issued(issued);
         return write_response(out, 200, &[xml_type()], body.as_bytes()).map(|_| After::Close);
     }
     if let Some(ms) = scenario.strip_prefix("trickle-") {
@@ -191,7 +240,7 @@ fn answer(
         }
     };
     let body = token_document(&issued, style);
-    record.issued = Some(issued);
+    out.issued(issued);
     match scenario {
         "gzip" => {
             let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
