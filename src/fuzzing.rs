@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not part of the API).
 //! Each runs one reader of untrusted bytes and checks the promises it makes about its result.
 
-use crate::document::{self, Document};
+use crate::net2::document::{self, Document};
 use crate::transport::Answer;
 
 /// Parses a token or error document and checks what a token may hold.
@@ -17,7 +17,7 @@ pub fn document(body: &[u8], content_type: Option<&str>) {
 
 /// Parses a Concur date; a date it accepts must be a real calendar date.
 pub fn date(text: &str) {
-    if let Some(seconds) = crate::date::parse_concur_date(text) {
+    if let Some(seconds) = crate::net2::date::parse_concur_date(text) {
         // Years 0000–9999 only: four digits.
         assert!(
             (-62_167_219_200..=253_402_300_799).contains(&seconds),
@@ -33,7 +33,7 @@ pub fn answer(status: u16, content_type: Option<&str>, body: &[u8]) {
         content_type: content_type.map(str::to_string),
         body: body.to_vec(),
     };
-    match crate::answer::token_from_answer(answer) {
+    match crate::net2::answer::token_from_answer(answer) {
         Ok(_) => assert!((200..=299).contains(&status)),
         Err(e) => {
             let text = e.to_string();

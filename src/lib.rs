@@ -31,38 +31,31 @@
 
 #![warn(missing_docs)]
 
-mod answer;
 mod client;
 mod credentials;
-mod date;
-mod document;
 mod error;
 pub mod ffi;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod native;
+mod net2;
 mod options;
 mod query;
-mod refresh;
 mod resolver;
-mod revoke;
-mod token;
 mod transport;
-mod web_flow;
 
-pub use answer::parse_token_document;
 pub use client::Client;
 pub use error::{Error, ErrorKind};
-pub use native::{NATIVE_TOKEN_PATH, native_token};
-pub use options::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_TIMEOUT, Options};
-pub use refresh::REFRESH_TOKEN_PATH;
-pub use revoke::REVOKE_TOKEN_PATH;
-pub use token::Token;
-pub use transport::MAX_ANSWER_BYTES;
-pub use web_flow::{
+pub use net2::answer::parse_token_document;
+pub use net2::native::{NATIVE_TOKEN_PATH, native_token};
+pub use net2::refresh::REFRESH_TOKEN_PATH;
+pub use net2::revoke::REVOKE_TOKEN_PATH;
+pub use net2::token::Token;
+pub use net2::web_flow::{
     AUTHORIZE_PATH, AuthorizationRequest, CODE_EXCHANGE_PATH, authorization_url, parse_callback,
 };
+pub use options::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_TIMEOUT, Options};
+pub use transport::MAX_ANSWER_BYTES;
 
 /// The library's version, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

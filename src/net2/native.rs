@@ -2,12 +2,12 @@
 
 use ureq::http::{HeaderName, Method};
 
-use crate::answer::token_from_answer;
 use crate::client::Client;
 use crate::credentials::{basic_authorization, consumer_key_header};
 use crate::error::Error;
+use crate::net2::answer::token_from_answer;
+use crate::net2::token::Token;
 use crate::options::Options;
-use crate::token::Token;
 
 /// The Native Flow endpoint, relative to the base URL.
 pub const NATIVE_TOKEN_PATH: &str = "/net2/oauth2/accesstoken.ashx";

@@ -2,10 +2,10 @@
 
 use ureq::http::Method;
 
-use crate::answer::nothing_from_answer;
 use crate::client::Client;
 use crate::credentials::{oauth_authorization, require_visible};
 use crate::error::Error;
+use crate::net2::answer::nothing_from_answer;
 use crate::query::url_with_query;
 
 /// The revocation endpoint, relative to the base URL.

@@ -9,9 +9,9 @@
 use crate::client::Client;
 use crate::credentials::{require_secret, require_visible};
 use crate::error::{Error, ErrorKind};
+use crate::net2::token::Token;
 use crate::options::BaseUrl;
 use crate::query::{query_params, url_with_query};
-use crate::token::Token;
 
 /// The page a user is sent to for the Web flow, relative to the base URL.
 pub const AUTHORIZE_PATH: &str = "/net2/oauth2/Login.aspx";

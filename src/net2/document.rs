@@ -2,9 +2,9 @@
 //! document. Element names are matched without regard to case, since Concur's own pages spell
 //! them several ways (`Expiration_date`/`Expiration_Date`, `Instance_Url`/`Instance_URL`).
 
-use crate::date::parse_concur_date;
 use crate::error::Error;
-use crate::token::Token;
+use crate::net2::date::parse_concur_date;
+use crate::net2::token::Token;
 
 /// What a well-formed answer turned out to be.
 #[derive(Debug)]

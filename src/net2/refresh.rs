@@ -1,9 +1,13 @@
 //! Refreshing an access token with its refresh token.
 
+use ureq::http::Method;
+
 use crate::client::Client;
 use crate::credentials::{require_secret, require_visible};
 use crate::error::Error;
-use crate::token::Token;
+use crate::net2::answer::token_from_answer;
+use crate::net2::token::Token;
+use crate::query::url_with_query;
 
 /// The refresh endpoint, relative to the base URL (the user's `Instance_Url`).
 pub const REFRESH_TOKEN_PATH: &str = "/net2/oauth2/getaccesstoken.ashx";
@@ -37,5 +41,19 @@ impl Client {
             token.refresh_token = Some(refresh_token.to_string());
         }
         Ok(token)
+    }
+}
+
+impl Client {
+    /// `GET {base}{path}?{params}` answered by a token document: refresh and code exchange,
+    /// whose secrets travel in the query (built into a buffer wiped once sent).
+    pub(crate) fn token_by_query(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Token, Error> {
+        let url = url_with_query(&self.transport.base.endpoint(path), params);
+        let answer = self.transport.send(Method::GET, &url, Vec::new())?;
+        token_from_answer(answer)
     }
 }

@@ -1,9 +1,9 @@
 //! Interpreting the answers of Concur's OAuth endpoints: a token document, an empty success,
 //! or one of the error classes.
 
-use crate::document::{self, ConcurError, Document};
 use crate::error::{Error, ErrorKind};
-use crate::token::Token;
+use crate::net2::document::{self, ConcurError, Document};
+use crate::net2::token::Token;
 use crate::transport::Answer;
 
 /// Reads a token document received some other way (an `<Access_Token>` in XML, or its JSON
