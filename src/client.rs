@@ -9,6 +9,9 @@ use crate::transport::Transport;
 /// threads: every method takes `&self`.
 pub struct Client {
     pub(crate) transport: Transport,
+    /// Whether the options set a base URL: current-API calls then all go there.
+    pub(crate) base_is_set: bool,
+    trusted_hosts: Vec<String>,
 }
 
 impl Client {
@@ -17,7 +20,14 @@ impl Client {
     pub fn new(options: &Options) -> Result<Client, Error> {
         Ok(Client {
             transport: Transport::new(options)?,
+            base_is_set: options.base_url_set,
+            trusted_hosts: options.trusted_hosts.clone(),
         })
+    }
+
+    /// The hosts the options added to Concur's own as trusted data centres.
+    pub(crate) fn trusted_hosts(&self) -> &[String] {
+        &self.trusted_hosts
     }
 }
 

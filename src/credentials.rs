@@ -3,26 +3,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ureq::http::HeaderValue;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
-
-/// Bytes that overwrite themselves when the last reference to them goes away. The header value
-/// handed to the HTTP stack shares this buffer (no copy), so the encoded credentials are wiped
-/// as soon as the request that carried them is dropped.
-struct WipedOnDrop(Vec<u8>);
-
-impl AsRef<[u8]> for WipedOnDrop {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for WipedOnDrop {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
+use crate::secret::WipedOnDrop;
 
 /// Checks the login ID and password and returns `Basic base64(login ":" password)` as a
 /// sensitive header value whose bytes are wiped when dropped. Every intermediate copy made here
@@ -56,20 +40,30 @@ pub(crate) fn basic_authorization(login_id: &str, password: &str) -> Result<Head
         .encode_slice(&*plain, &mut header.0[PREFIX.len()..])
         .map_err(|_| Error::invalid("the login ID and password could not be encoded"))?;
 
-    let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(header))
+    let mut value = HeaderValue::from_maybe_shared(header.into_bytes())
         .map_err(|_| Error::invalid("the login ID and password could not be encoded"))?;
     value.set_sensitive(true);
     Ok(value)
 }
 
-/// `OAuth {access_token}`, as a sensitive header value whose bytes are wiped when dropped.
+/// `OAuth {access_token}` (the legacy scheme), as a sensitive header value whose bytes are
+/// wiped when dropped.
 pub(crate) fn oauth_authorization(access_token: &str) -> Result<HeaderValue, Error> {
+    token_authorization("OAuth ", access_token)
+}
+
+/// `Bearer {access_token}` (the current API's scheme), as a sensitive header value whose bytes
+/// are wiped when dropped.
+pub(crate) fn bearer_authorization(access_token: &str) -> Result<HeaderValue, Error> {
+    token_authorization("Bearer ", access_token)
+}
+
+fn token_authorization(prefix: &str, access_token: &str) -> Result<HeaderValue, Error> {
     require_visible("the access token", access_token)?;
-    const PREFIX: &[u8] = b"OAuth ";
-    let mut header = WipedOnDrop(Vec::with_capacity(PREFIX.len() + access_token.len()));
-    header.0.extend_from_slice(PREFIX);
+    let mut header = WipedOnDrop(Vec::with_capacity(prefix.len() + access_token.len()));
+    header.0.extend_from_slice(prefix.as_bytes());
     header.0.extend_from_slice(access_token.as_bytes());
-    let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(header))
+    let mut value = HeaderValue::from_maybe_shared(header.into_bytes())
         .map_err(|_| Error::invalid("the access token is malformed"))?;
     value.set_sensitive(true);
     Ok(value)

@@ -58,14 +58,24 @@ impl ErrorKind {
 /// What went wrong while obtaining a token.
 ///
 /// Besides its [`kind`](Error::kind), an error carries the HTTP status when an answer arrived,
-/// and the message and Id of Concur's error document when the answer was one.
+/// what Concur's error document said when the answer was one (the legacy `Message` and `Id`;
+/// the current API's numeric `code`, OAuth `error`, `error_description` and `geolocation`), and
+/// the `concur-correlationid` of the exchange, which Concur support asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Repr>);
+
+/// The error's contents, boxed so that a `Result` stays one pointer wide on its error side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Repr {
     kind: ErrorKind,
     detail: String,
     status: Option<u16>,
     concur_message: Option<String>,
     error_id: Option<String>,
+    concur_code: Option<i64>,
+    oauth_error: Option<String>,
+    geolocation: Option<String>,
+    correlation_id: Option<String>,
 }
 
 /// Concur's messages are shown to people: keep them one line and of reasonable length.
@@ -73,13 +83,17 @@ const MAX_SERVER_TEXT: usize = 512;
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, detail: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Repr {
             kind,
             detail: detail.into(),
             status: None,
             concur_message: None,
             error_id: None,
-        }
+            concur_code: None,
+            oauth_error: None,
+            geolocation: None,
+            correlation_id: None,
+        }))
     }
 
     pub(crate) fn invalid(detail: impl Into<String>) -> Error {
@@ -97,53 +111,114 @@ impl Error {
     }
 
     pub(crate) fn with_status(mut self, status: u16) -> Error {
-        self.status = Some(status);
+        self.0.status = Some(status);
         self
     }
 
     pub(crate) fn with_concur_error(mut self, message: Option<&str>, id: Option<&str>) -> Error {
-        self.concur_message = message.map(clean_server_text).filter(|m| !m.is_empty());
-        self.error_id = id.map(clean_server_text).filter(|m| !m.is_empty());
+        self.0.concur_message = message.map(clean_server_text).filter(|m| !m.is_empty());
+        self.0.error_id = id.map(clean_server_text).filter(|m| !m.is_empty());
+        self
+    }
+
+    /// Adds what an oauth2/v0 JSON error document said: its numeric `code`, OAuth `error` string
+    /// and `geolocation` (the description goes to [`concur_message`](Error::concur_message)).
+    pub(crate) fn with_oauth2_error(
+        mut self,
+        code: Option<i64>,
+        error: Option<&str>,
+        description: Option<&str>,
+        geolocation: Option<&str>,
+    ) -> Error {
+        self.0.concur_code = code;
+        self.0.oauth_error = error.map(clean_server_text).filter(|m| !m.is_empty());
+        self.0.concur_message = description.map(clean_server_text).filter(|m| !m.is_empty());
+        self.0.geolocation = geolocation.map(clean_server_text).filter(|m| !m.is_empty());
+        self
+    }
+
+    /// Records the exchange's `concur-correlationid` (keeps one already recorded).
+    pub(crate) fn with_correlation_id(mut self, id: Option<&str>) -> Error {
+        if self.0.correlation_id.is_none() {
+            self.0.correlation_id = id.map(clean_server_text).filter(|m| !m.is_empty());
+        }
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Error {
+        self.0.detail = detail.into();
         self
     }
 
     /// The class of the error.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The HTTP status of the answer, when one arrived.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.0.status
     }
 
-    /// The `Message` of Concur's error document, when the answer was one.
+    /// The `Message` of Concur's legacy error document, or the `error_description` of the
+    /// current API's JSON error, when the answer was one.
     pub fn concur_message(&self) -> Option<&str> {
-        self.concur_message.as_deref()
+        self.0.concur_message.as_deref()
     }
 
     /// The `Id` of Concur's error document, when the answer was one: quote it to Concur support.
     pub fn error_id(&self) -> Option<&str> {
-        self.error_id.as_deref()
+        self.0.error_id.as_deref()
+    }
+
+    /// The numeric `code` of the current API's JSON error (`5` wrong credentials, `16` the user
+    /// lives in another data centre, `108` bad or expired refresh token, …), when it sent one.
+    pub fn concur_code(&self) -> Option<i64> {
+        self.0.concur_code
+    }
+
+    /// The OAuth `error` string of the current API's JSON error (`"invalid_grant"`, …).
+    pub fn oauth_error(&self) -> Option<&str> {
+        self.0.oauth_error.as_deref()
+    }
+
+    /// The `geolocation` named by the current API's JSON error (the data centre where the user
+    /// lives, with code 16), as Concur sent it; not checked, never followed by this value alone.
+    pub fn geolocation(&self) -> Option<&str> {
+        self.0.geolocation.as_deref()
+    }
+
+    /// The `concur-correlationid` of the exchange: the one the server answered with, else the
+    /// one this library sent. Quote it to Concur support.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.0.correlation_id.as_deref()
     }
 
     /// What the library itself says about the failure, without the class or Concur's words.
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 
     /// Whether the failure was a 5xx answer, which a later retry may not meet again.
     pub fn is_server_error(&self) -> bool {
-        matches!(self.status, Some(500..=599))
+        matches!(self.0.status, Some(500..=599))
     }
 }
 
-/// Control characters would let a hostile server forge log lines; long text would flood them.
-fn clean_server_text(text: &str) -> String {
+/// Control characters would let a hostile server forge log lines, and format characters (bidi
+/// overrides such as U+202E, zero-width joiners) would let it make them read differently from
+/// what they hold; long text would flood them.
+pub(crate) fn clean_server_text(text: &str) -> String {
     let one_line: String = text
         .trim()
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || is_format(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     match one_line.char_indices().nth(MAX_SERVER_TEXT) {
         Some((cut, _)) => format!("{}…", &one_line[..cut]),
@@ -151,20 +226,38 @@ fn clean_server_text(text: &str) -> String {
     }
 }
 
+/// Unicode's format characters (general category Cf) that can reorder or hide text: the bidi
+/// embeddings, overrides and isolates, the zero-width characters, the BOM and the tag block.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.kind.describe())?;
-        if let Some(status) = self.status {
+        write!(f, "{}", self.0.kind.describe())?;
+        if let Some(status) = self.0.status {
             write!(f, " (HTTP {status})")?;
         }
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+        if !self.0.detail.is_empty() {
+            write!(f, ": {}", self.0.detail)?;
         }
-        if let Some(message) = &self.concur_message {
+        if let Some(message) = &self.0.concur_message {
             write!(f, ": Concur says \"{message}\"")?;
         }
-        if let Some(id) = &self.error_id {
+        if let Some(id) = &self.0.error_id {
             write!(f, " [error id {id}]")?;
+        }
+        match (self.0.concur_code, &self.0.oauth_error) {
+            (Some(code), Some(error)) => write!(f, " [code {code}, {error}]")?,
+            (Some(code), None) => write!(f, " [code {code}]")?,
+            (None, Some(error)) => write!(f, " [{error}]")?,
+            (None, None) => {}
+        }
+        if let Some(id) = &self.0.correlation_id {
+            write!(f, " [correlation id {id}]")?;
         }
         Ok(())
     }
@@ -184,6 +277,33 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "unauthorized (HTTP 401): Concur says \"Invalid  login\" [error id ERR-1]"
+        );
+    }
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_blanked() {
+        let e = Error::protocol("p").with_concur_error(Some("pay\u{202E}live.exe\u{200B}x"), None);
+        assert_eq!(e.concur_message(), Some("pay live.exe x"));
+    }
+
+    #[test]
+    fn display_names_code_error_and_correlation_id() {
+        let e = Error::new(ErrorKind::Unauthorized, "refused")
+            .with_status(400)
+            .with_oauth2_error(
+                Some(5),
+                Some("invalid_grant"),
+                Some("Incorrect Credentials"),
+                None,
+            )
+            .with_correlation_id(Some("c0ffee"));
+        assert_eq!(
+            e.to_string(),
+            "unauthorized (HTTP 400): refused: Concur says \"Incorrect Credentials\" [code 5, invalid_grant] [correlation id c0ffee]"
+        );
+        assert_eq!(
+            (e.concur_code(), e.oauth_error()),
+            (Some(5), Some("invalid_grant"))
         );
     }
 

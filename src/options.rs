@@ -18,6 +18,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest deadline accepted; anything longer is a mistake in units.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// How many times a call is sent again, by default, after a 429, 502, 503 or 504 answer that
+/// leaves time for it before the deadline.
+pub const DEFAULT_RETRIES: u32 = 2;
+
+/// The most retries accepted.
+pub const MAX_RETRIES: u32 = 10;
+
 /// How to reach Concur. Every option has a safe default, so `Options::default()` talks to
 /// [`DEFAULT_BASE_URL`] over TLS, trusting Mozilla's root certificates, with a
 /// [`DEFAULT_TIMEOUT`] deadline and no proxy.
@@ -35,6 +42,12 @@ pub struct Options {
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) proxy: Option<String>,
     pub(crate) user_agent_suffix: Option<String>,
+    /// Whether `base_url` was set: the current API then sends every call there, instead of to
+    /// the host Concur documents for each grant.
+    pub(crate) base_url_set: bool,
+    pub(crate) trusted_hosts: Vec<String>,
+    pub(crate) retries: u32,
+    pub(crate) correlation_id: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +58,10 @@ impl Default for Options {
             ca_file: None,
             proxy: None,
             user_agent_suffix: None,
+            base_url_set: false,
+            trusted_hosts: Vec::new(),
+            retries: DEFAULT_RETRIES,
+            correlation_id: None,
         }
     }
 }
@@ -58,8 +75,41 @@ impl Options {
     /// The scheme, host and optional path prefix that endpoint paths are appended to, such as
     /// `https://www.concursolutions.com` or the `Instance_Url` of an earlier answer.
     /// `https://` is required; `http://` is accepted only for loopback hosts (tests).
+    ///
+    /// The current API (oauth2/v0) sends every call to this base URL when it is set, and
+    /// otherwise to the host Concur documents for each grant (see [`crate::oauth2`]).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Options {
         self.base_url = base_url.into();
+        self.base_url_set = true;
+        self
+    }
+
+    /// Trusts one more host (a name such as `concur.example.com`, matched exactly, without
+    /// regard to case) as a data centre: a geolocation or `Instance_Url` that names it is
+    /// followed. Hosts under `concursolutions.com` are always trusted; loopback hosts are
+    /// trusted when the call went to loopback. Anything else is refused and nothing is sent
+    /// to it.
+    pub fn trusted_host(mut self, host: impl Into<String>) -> Options {
+        self.trusted_hosts.push(host.into());
+        self
+    }
+
+    /// How many times a call is sent again after a 429, 502, 503 or 504 answer (default
+    /// [`DEFAULT_RETRIES`], at most [`MAX_RETRIES`]; 0 turns retries off). A retry waits for the
+    /// answer's `Retry-After` (seconds or an HTTP date; without one, 250 ms doubling each time)
+    /// and happens only when that wait and the call fit in what is left of the deadline.
+    /// Calls that must never reach Concur twice (a refresh, which rotates the refresh token; a
+    /// code exchange, whose code is single-use) are never retried once sent.
+    pub fn retries(mut self, retries: u32) -> Options {
+        self.retries = retries;
+        self
+    }
+
+    /// The `concur-correlationid` sent with every request (printable ASCII, at most 128
+    /// characters), to find the calls in Concur's logs; by default each request sends a fresh
+    /// random UUID.
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Options {
+        self.correlation_id = Some(id.into());
         self
     }
 
@@ -105,6 +155,16 @@ impl Options {
         self.ca_file.as_deref()
     }
 
+    /// The extra trusted hosts.
+    pub fn get_trusted_hosts(&self) -> &[String] {
+        &self.trusted_hosts
+    }
+
+    /// The configured number of retries.
+    pub fn get_retries(&self) -> u32 {
+        self.retries
+    }
+
     pub(crate) fn user_agent(&self) -> String {
         let base = concat!("concur-native/", env!("CARGO_PKG_VERSION"));
         match &self.user_agent_suffix {
@@ -128,7 +188,52 @@ impl Options {
                 ));
             }
         }
-        BaseUrl::parse(&self.base_url)
+        if self.retries > MAX_RETRIES {
+            return Err(Error::invalid(format!(
+                "retries must be at most {MAX_RETRIES}"
+            )));
+        }
+        if let Some(id) = &self.correlation_id
+            && (id.is_empty() || id.len() > 128 || !id.bytes().all(|b| (0x21..0x7f).contains(&b)))
+        {
+            return Err(Error::invalid(
+                "the correlation ID must be 1 to 128 printable ASCII characters without spaces",
+            ));
+        }
+        for host in &self.trusted_hosts {
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return Err(Error::invalid(
+                    "a trusted host must be a host name (letters, digits, '-' and '.')",
+                ));
+            }
+        }
+        let base = BaseUrl::parse(&self.base_url)?;
+        if let Some(proxy) = &self.proxy {
+            check_proxy(proxy)?;
+            if base.plain_http {
+                // Plain HTTP through a proxy would hand the credentials to the proxy in clear
+                // (the "loopback" would be the proxy's).
+                return Err(Error::invalid(
+                    "a proxy cannot be used with a plain-HTTP base URL",
+                ));
+            }
+        }
+        Ok(base)
+    }
+}
+
+/// Only HTTP(S) proxies are supported: ureq is built without SOCKS, and would fail on first use.
+fn check_proxy(proxy: &str) -> Result<(), Error> {
+    let scheme = proxy.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("http") | Some("https") | None => Ok(()),
+        Some(_) => Err(Error::invalid(
+            "the proxy must be an http:// or https:// URL (SOCKS is not supported)",
+        )),
     }
 }
 
@@ -141,6 +246,9 @@ impl fmt::Debug for Options {
             .field("ca_file", &self.ca_file)
             .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
             .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("trusted_hosts", &self.trusted_hosts)
+            .field("retries", &self.retries)
+            .field("correlation_id", &self.correlation_id)
             .finish()
     }
 }
@@ -150,6 +258,12 @@ impl fmt::Debug for Options {
 pub(crate) struct BaseUrl {
     pub(crate) url: String,
     pub(crate) plain_http: bool,
+    /// The host, lower-cased, IPv6 brackets removed.
+    pub(crate) host: String,
+    /// Whether the host is a loopback name or address.
+    pub(crate) loopback: bool,
+    /// Whether the URL has a path after its host (a prefix such as a test scenario).
+    pub(crate) has_path: bool,
 }
 
 impl BaseUrl {
@@ -177,9 +291,17 @@ impl BaseUrl {
             }
             _ => return Err(bad("must start with https://")),
         };
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         Ok(BaseUrl {
             url: text.to_string(),
             plain_http,
+            loopback: is_loopback(&host),
+            host,
+            has_path: !matches!(uri.path(), "" | "/"),
         })
     }
 
@@ -264,6 +386,52 @@ mod tests {
         assert!(
             Options::new()
                 .timeout(Duration::from_millis(1))
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn socks_proxies_and_proxied_plain_http_are_refused() {
+        for proxy in ["socks5://127.0.0.1:1080", "socks4://p:1", "SOCKS://p:1"] {
+            let e = Options::new().proxy(proxy).validate().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{proxy}");
+            assert!(e.to_string().contains("SOCKS"), "{e}");
+        }
+        assert!(Options::new().proxy("http://p:3128").validate().is_ok());
+        let e = Options::new()
+            .base_url("http://127.0.0.1:8080")
+            .proxy("http://127.0.0.1:3128")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("plain-HTTP"), "{e}");
+    }
+
+    #[test]
+    fn retries_correlation_ids_and_trusted_hosts_are_checked() {
+        assert!(Options::new().retries(11).validate().is_err());
+        assert!(Options::new().retries(0).validate().is_ok());
+        for id in ["", "a b", "x\n", &"x".repeat(129)] {
+            assert!(
+                Options::new().correlation_id(id).validate().is_err(),
+                "{id:?}"
+            );
+        }
+        assert!(
+            Options::new()
+                .correlation_id("my-batch-42")
+                .validate()
+                .is_ok()
+        );
+        for host in ["", "a/b", "x.example:443", "a b"] {
+            assert!(
+                Options::new().trusted_host(host).validate().is_err(),
+                "{host:?}"
+            );
+        }
+        assert!(
+            Options::new()
+                .trusted_host("concur.example.com")
                 .validate()
                 .is_ok()
         );

@@ -18,11 +18,11 @@ use crate::transport::Answer;
 /// # Ok::<(), concur_native::Error>(())
 /// ```
 pub fn parse_token_document(body: &[u8], content_type: Option<&str>) -> Result<Token, Error> {
-    token_from_answer(Answer {
-        status: 200,
-        content_type: content_type.map(str::to_string),
-        body: body.to_vec(),
-    })
+    token_from_answer(Answer::received(
+        200,
+        content_type.map(str::to_string),
+        body,
+    ))
 }
 
 /// Turns an answer of Concur's token endpoints into a token or a typed error.
@@ -98,11 +98,11 @@ mod tests {
     use crate::ErrorKind;
 
     fn answer(status: u16, body: &str) -> Result<Token, Error> {
-        token_from_answer(Answer {
+        token_from_answer(Answer::received(
             status,
-            content_type: Some("text/xml".into()),
-            body: body.as_bytes().to_vec(),
-        })
+            Some("text/xml".into()),
+            body.as_bytes(),
+        ))
     }
 
     const ERROR_DOC: &str = "<Error><Message>Invalid login</Message><Id>E7</Id></Error>";
@@ -138,12 +138,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Protocol);
         assert_eq!(e.concur_message(), Some("Down for maintenance"));
 
-        let e = nothing_from_answer(Answer {
-            status: 401,
-            content_type: None,
-            body: ERROR_DOC.as_bytes().to_vec(),
-        })
-        .unwrap_err();
+        let e = nothing_from_answer(Answer::received(401, None, ERROR_DOC.as_bytes())).unwrap_err();
         assert_eq!(
             (e.kind(), e.error_id()),
             (ErrorKind::Unauthorized, Some("E7"))

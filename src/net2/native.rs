@@ -8,6 +8,8 @@ use crate::error::Error;
 use crate::net2::answer::token_from_answer;
 use crate::net2::token::Token;
 use crate::options::Options;
+use crate::retry::Resend;
+use crate::transport::Outgoing;
 
 /// The Native Flow endpoint, relative to the base URL.
 pub const NATIVE_TOKEN_PATH: &str = "/net2/oauth2/accesstoken.ashx";
@@ -48,18 +50,17 @@ impl Client {
         login_id: &str,
         password: &str,
     ) -> Result<Token, Error> {
-        let headers = vec![
-            (
+        let url = self.transport.base.endpoint(NATIVE_TOKEN_PATH);
+        let request = Outgoing::new(Method::GET, &url, Resend::Allowed)
+            .header(
                 HeaderName::from_static("x-consumerkey"),
                 consumer_key_header(consumer_key)?,
-            ),
-            (
+            )
+            .header(
                 ureq::http::header::AUTHORIZATION,
                 basic_authorization(login_id, password)?,
-            ),
-        ];
-        let url = self.transport.base.endpoint(NATIVE_TOKEN_PATH);
-        let answer = self.transport.send(Method::GET, &url, headers)?;
+            );
+        let answer = self.transport.send(&request)?;
         token_from_answer(answer)
     }
 }

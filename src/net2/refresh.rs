@@ -8,6 +8,8 @@ use crate::error::Error;
 use crate::net2::answer::token_from_answer;
 use crate::net2::token::Token;
 use crate::query::url_with_query;
+use crate::retry::Resend;
+use crate::transport::Outgoing;
 
 /// The refresh endpoint, relative to the base URL (the user's `Instance_Url`).
 pub const REFRESH_TOKEN_PATH: &str = "/net2/oauth2/getaccesstoken.ashx";
@@ -53,7 +55,10 @@ impl Client {
         params: &[(&str, &str)],
     ) -> Result<Token, Error> {
         let url = url_with_query(&self.transport.base.endpoint(path), params);
-        let answer = self.transport.send(Method::GET, &url, Vec::new())?;
+        // Never sent twice: a code is single-use, and a refresh must not race its own rotation.
+        let answer = self
+            .transport
+            .send(&Outgoing::new(Method::GET, &url, Resend::Never))?;
         token_from_answer(answer)
     }
 }

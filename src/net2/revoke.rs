@@ -7,6 +7,8 @@ use crate::credentials::{oauth_authorization, require_visible};
 use crate::error::Error;
 use crate::net2::answer::nothing_from_answer;
 use crate::query::url_with_query;
+use crate::retry::Resend;
+use crate::transport::Outgoing;
 
 /// The revocation endpoint, relative to the base URL.
 pub const REVOKE_TOKEN_PATH: &str = "/net2/oauth2/revoketoken.ashx";
@@ -42,14 +44,12 @@ impl Client {
     }
 
     fn revoke(&self, admin_access_token: &str, params: &[(&str, &str)]) -> Result<(), Error> {
-        let authorization = (
-            ureq::http::header::AUTHORIZATION,
-            oauth_authorization(admin_access_token)?,
-        );
+        let authorization = oauth_authorization(admin_access_token)?;
         let url = url_with_query(&self.transport.base.endpoint(REVOKE_TOKEN_PATH), params);
-        let answer = self
-            .transport
-            .send(Method::POST, &url, vec![authorization])?;
+        let answer = self.transport.send(
+            &Outgoing::new(Method::POST, &url, Resend::Allowed)
+                .header(ureq::http::header::AUTHORIZATION, authorization),
+        )?;
         nothing_from_answer(answer)
     }
 }
