@@ -35,13 +35,18 @@ mod client;
 mod credentials;
 mod error;
 pub mod ffi;
+mod form;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod net2;
+pub mod oauth2;
 mod options;
 mod query;
+mod random;
 mod resolver;
+mod retry;
+mod secret;
 mod transport;
 
 pub use client::Client;
@@ -54,7 +59,10 @@ pub use net2::token::Token;
 pub use net2::web_flow::{
     AUTHORIZE_PATH, AuthorizationRequest, CODE_EXCHANGE_PATH, authorization_url, parse_callback,
 };
-pub use options::{DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_TIMEOUT, Options};
+pub use oauth2::{Grant, OAuth2Token};
+pub use options::{
+    DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT, Options,
+};
 pub use transport::MAX_ANSWER_BYTES;
 
 /// The library's version, as in `Cargo.toml`.

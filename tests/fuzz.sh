@@ -13,7 +13,7 @@ export RUSTC_BOOTSTRAP=1
 unset CARGO_BUILD_TARGET
 corpus_root="${CARGO_TARGET_DIR:-$PWD/target}/fuzz-corpus"
 (cd fuzz && cargo fuzz build --release)
-for target in document date answer callback http_reader; do
+for target in document date answer callback http_reader oauth2_answer oauth2_callback; do
   mkdir -p "$corpus_root/$target"
   log="$corpus_root/$target.log"
   # The first corpus folder receives new inputs; the seeds stay as committed.
