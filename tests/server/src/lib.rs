@@ -1,8 +1,10 @@
-//! A loopback HTTPS server that speaks Concur's Native Flow, for the tests of every language.
+//! A loopback HTTPS server that speaks Concur's Native Flow and oauth2/v0 API, for the tests of every language.
 //!
-//! It listens on 127.0.0.1 twice: once with real TLS (a certificate signed by a CA generated
-//! when the server starts, written to a PEM file the client can trust) and once in plain HTTP
-//! (the library accepts `http://` for loopback hosts only). The same server serves every test:
+//! It listens on 127.0.0.1 several times: with real TLS (a certificate signed by a CA generated
+//! when the server starts, written to a PEM file the client can trust) and in plain HTTP
+//! (the library accepts `http://` for loopback hosts only); a second TLS listener plays a second
+//! data centre, one with a certificate for another host plays a wrong host, and a plain one
+//! plays a hostile geolocation that only logs and answers 404. The same server serves every test:
 //! a request chooses its behaviour through a path prefix, so a client pointed at the base URL
 //! `{base}/s/{scenario}` asks for `{base}/s/{scenario}/net2/oauth2/accesstoken.ashx` and gets
 //! that scenario's answer. [`SCENARIOS`] lists them. Without a prefix the server behaves like
@@ -12,6 +14,14 @@
 //! [`CLIENT_SECRET`]), revocation (`revoketoken.ashx`, for administrators' tokens), and the
 //! Web flow's `Login.aspx`, which sends the caller straight back to its `redirect_uri` with a
 //! fresh code (or, with `deny=1`, with `error=access_denied`).
+//!
+//! The current API (oauth2/v0) is played on the same listeners: `POST /oauth2/v0/token` with
+//! the password (user or company), refresh (rotating), client credentials, authorization code
+//! and OTP grants, checked against [`OAUTH2_CLIENT_ID`] and [`OAUTH2_CLIENT_SECRET`];
+//! `POST /oauth2/v0/otp`; `GET /oauth2/v0/authorize` ([`TestServer::approve_oauth2`]);
+//! `DELETE /app-mgmt/v0/connections`; and the legacy token exchange
+//! `POST /appmgmt/v0/legacyApps/{key}/exchangeRefreshToken/me`. [`EU_USERNAME`] lives in data
+//! centre 2 ([`TestServer::second_base_url`]): data centre 1 answers code 16 for them.
 
 mod certs;
 mod http;

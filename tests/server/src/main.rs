@@ -1,6 +1,7 @@
 //! `concur-test-server`: the loopback test server on its own, for examples and for the Python
-//! and Node tests. It prints one JSON line (base URLs, CA file, the demo account) to stdout,
-//! then serves until killed, or until its standard input closes with `--exit-on-stdin-eof`.
+//! and Node tests. It prints one JSON line (base URLs, CA file, the demo accounts, the oauth2/v0
+//! client and demo values) to stdout, then serves until killed, or until its standard input
+//! closes with `--exit-on-stdin-eof`.
 
 use std::io::{Read, Write};
 

@@ -1400,3 +1400,29 @@ fn grants_work_without_recording() {
     assert_eq!(refresh(&dc1(), rt2).json().i64_of("code"), Some(108));
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
+    let (login, password) = demo();
+    let rt = password_grant(&dc1(), login, password)
+        .json()
+        .str_of("refresh_token")
+        .unwrap()
+        .to_string();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| refresh(&dc1(), &rt).status))
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+}
