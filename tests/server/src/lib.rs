@@ -21,7 +21,11 @@
 //! `POST /oauth2/v0/otp`; `GET /oauth2/v0/authorize` ([`TestServer::approve_oauth2`]);
 //! `DELETE /app-mgmt/v0/connections`; and the legacy token exchange
 //! `POST /appmgmt/v0/legacyApps/{key}/exchangeRefreshToken/me`. [`EU_USERNAME`] lives in data
-//! centre 2 ([`TestServer::second_base_url`]): data centre 1 answers code 16 for them.
+//! centre 2 ([`TestServer::second_base_url`]): data centre 1 answers code 16 for them, and for
+//! a refresh of any token whose geolocation is data centre 2. Tokens issued elsewhere carry the
+//! base URL of the listener that got the request as geolocation. Revocation applies to every
+//! refresh token of a principal across the whole server: a test that revokes should use a
+//! principal of its own (an OTP grant for an address no other test uses makes one).
 
 mod certs;
 mod http;
