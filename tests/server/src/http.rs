@@ -4,7 +4,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use crate::{Shared, scenario};
+use crate::{Listener, Shared, scenario};
 
 /// A request as it came off the wire.
 pub(crate) struct Request {
@@ -32,6 +32,7 @@ pub(crate) enum After {
 pub(crate) fn serve_connection(
     tcp: TcpStream,
     tls: Option<Arc<rustls::ServerConfig>>,
+    listener: Listener,
     shared: &Shared,
 ) {
     match tls {
@@ -39,13 +40,13 @@ pub(crate) fn serve_connection(
             let Ok(conn) = rustls::ServerConnection::new(config) else {
                 return;
             };
-            serve(rustls::StreamOwned::new(conn, tcp), true, shared);
+            serve(rustls::StreamOwned::new(conn, tcp), listener, shared);
         }
-        None => serve(tcp, false, shared),
+        None => serve(tcp, listener, shared),
     }
 }
 
-fn serve<S: Read + Write>(stream: S, tls: bool, shared: &Shared) {
+fn serve<S: Read + Write>(stream: S, listener: Listener, shared: &Shared) {
     let mut reader = BufReader::new(stream);
     loop {
         let request = match read_request(&mut reader) {
@@ -55,7 +56,7 @@ fn serve<S: Read + Write>(stream: S, tls: bool, shared: &Shared) {
         let closing = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        match scenario::respond(&request, reader.get_mut(), tls, shared) {
+        match scenario::respond(&request, reader.get_mut(), listener, shared) {
             Ok(After::KeepAlive) if !closing => continue,
             Ok(_) | Err(_) => return,
         }
@@ -168,8 +169,11 @@ pub(crate) fn status_line(status: u16) -> String {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Status",
     };
     format!("HTTP/1.1 {status} {reason}\r\n")

@@ -1,8 +1,10 @@
-//! A loopback HTTPS server that speaks Concur's Native Flow, for the tests of every language.
+//! A loopback HTTPS server that speaks Concur's Native Flow and oauth2/v0 API, for the tests of every language.
 //!
-//! It listens on 127.0.0.1 twice: once with real TLS (a certificate signed by a CA generated
-//! when the server starts, written to a PEM file the client can trust) and once in plain HTTP
-//! (the library accepts `http://` for loopback hosts only). The same server serves every test:
+//! It listens on 127.0.0.1 several times: with real TLS (a certificate signed by a CA generated
+//! when the server starts, written to a PEM file the client can trust) and in plain HTTP
+//! (the library accepts `http://` for loopback hosts only); a second TLS listener plays a second
+//! data centre, one with a certificate for another host plays a wrong host, and a plain one
+//! plays a hostile geolocation that only logs and answers 404. The same server serves every test:
 //! a request chooses its behaviour through a path prefix, so a client pointed at the base URL
 //! `{base}/s/{scenario}` asks for `{base}/s/{scenario}/net2/oauth2/accesstoken.ashx` and gets
 //! that scenario's answer. [`SCENARIOS`] lists them. Without a prefix the server behaves like
@@ -12,10 +14,24 @@
 //! [`CLIENT_SECRET`]), revocation (`revoketoken.ashx`, for administrators' tokens), and the
 //! Web flow's `Login.aspx`, which sends the caller straight back to its `redirect_uri` with a
 //! fresh code (or, with `deny=1`, with `error=access_denied`).
+//!
+//! The current API (oauth2/v0) is played on the same listeners: `POST /oauth2/v0/token` with
+//! the password (user or company), refresh (rotating), client credentials, authorization code
+//! and OTP grants, checked against [`OAUTH2_CLIENT_ID`] and [`OAUTH2_CLIENT_SECRET`];
+//! `POST /oauth2/v0/otp`; `GET /oauth2/v0/authorize` ([`TestServer::approve_oauth2`]);
+//! `DELETE /app-mgmt/v0/connections`; and the legacy token exchange
+//! `POST /appmgmt/v0/legacyApps/{key}/exchangeRefreshToken/me`. [`EU_USERNAME`] lives in data
+//! centre 2 ([`TestServer::second_base_url`]): data centre 1 answers code 16 for them, and for
+//! a refresh of any token whose geolocation is data centre 2. Tokens issued elsewhere carry the
+//! base URL of the listener that got the request as geolocation. Revocation applies to every
+//! refresh token of a principal across the whole server: a test that revokes should use a
+//! principal of its own (an OTP grant for an address no other test uses makes one).
 
 mod certs;
 mod http;
+pub mod json;
 mod oauth;
+mod oauth2;
 mod scenario;
 
 use std::io::{self, Read, Write};
@@ -26,6 +42,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
+pub use oauth2::{DEFAULT_SCOPE as OAUTH2_DEFAULT_SCOPE, subject_of as oauth2_subject};
 pub use scenario::SCENARIOS;
 
 /// The consumer key the server accepts.
@@ -34,6 +51,56 @@ pub const CONSUMER_KEY: &str = "demo-consumer-key-0001";
 /// The client secret that goes with [`CONSUMER_KEY`] for refresh and code exchange. It holds
 /// characters that must be percent-encoded, so that tests prove the client encodes them.
 pub const CLIENT_SECRET: &str = "demo-secret/with+special&chars=%";
+
+/// The client ID of the oauth2/v0 application the server knows (App Management's `client_id`).
+pub const OAUTH2_CLIENT_ID: &str = "6f1c2f0e-0000-4000-8000-00000000c11d";
+
+/// The client secret that goes with [`OAUTH2_CLIENT_ID`]. It holds characters that must be
+/// form-encoded (`+`, `/`, `=`, `&`, `%`, a space, `#`, `?`), so that tests prove the client
+/// encodes them.
+pub const OAUTH2_CLIENT_SECRET: &str = "o2-s3cr3t+/=&% #?";
+
+/// A user of the oauth2/v0 API who lives in the second data centre: data centre 1 answers a
+/// password grant for them with code 16 and [`TestServer::second_base_url`] as geolocation.
+pub const EU_USERNAME: &str = "eu.user@example.com";
+
+/// The password of [`EU_USERNAME`].
+pub const EU_PASSWORD: &str = "eu pass=&+1";
+
+/// A user whose account is locked: every password grant for them answers code 14.
+pub const LOCKED_USERNAME: &str = "locked.user@example.com";
+
+/// The company (App Center) the server knows: the `username` of a `credtype=authtoken` grant.
+pub const COMPANY_ID: &str = "08bcca1e-0d4f-4261-9f1b-f778d96617d6";
+
+/// The company request token that goes with [`COMPANY_ID`] (the grant's `password`).
+pub const REQUEST_TOKEN: &str = "5185ae5a-426f-4d6f-8af4-08648c4b696b";
+
+/// The one-time password every `POST /oauth2/v0/otp` "sends" to the address it is given.
+pub const OTP_CODE: &str = "428193";
+
+/// Which of the server's listeners got a request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Listener {
+    /// The HTTPS listener of [`TestServer::base_url`]: data centre 1.
+    #[default]
+    DataCentre1,
+    /// The plain-HTTP listener of [`TestServer::plain_base_url`] (also data centre 1).
+    Plain,
+    /// The listener of [`TestServer::wrong_host_url`], whose certificate names another host.
+    WrongHost,
+    /// The HTTPS listener of [`TestServer::second_base_url`]: data centre 2.
+    DataCentre2,
+    /// The plain-HTTP listener of [`TestServer::evil_base_url`], which logs and answers 404.
+    Evil,
+}
+
+impl Listener {
+    /// Whether the listener speaks TLS.
+    pub fn tls(self) -> bool {
+        !matches!(self, Listener::Plain | Listener::Evil)
+    }
+}
 
 /// An account the server knows: a login ID and its password.
 #[derive(Clone, Debug)]
@@ -79,6 +146,13 @@ pub struct RecordedRequest {
     pub scenario: String,
     /// Whether the request came over TLS.
     pub tls: bool,
+    /// The listener that got it.
+    pub listener: Listener,
+    /// The body, decoded as UTF-8 (lossily).
+    pub body: String,
+    /// The form fields of an `application/x-www-form-urlencoded` body (whatever its
+    /// parameters), decoded, in order; empty for other bodies.
+    pub form: Vec<(String, String)>,
     /// The token the server issued in its answer, if it issued one.
     pub issued: Option<IssuedToken>,
 }
@@ -91,6 +165,30 @@ impl RecordedRequest {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of the first form field with this name.
+    pub fn form_value(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The path without its scenario prefix and query, e.g. `/oauth2/v0/token`.
+    pub fn endpoint(&self) -> &str {
+        let path = self.target.split('?').next().unwrap_or("");
+        match path.strip_prefix("/s/") {
+            Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => path,
+        }
+    }
+
+    /// The `grant_type` of a request to `/oauth2/v0/token`; `None` for any other request.
+    pub fn grant_type(&self) -> Option<&str> {
+        (self.endpoint() == "/oauth2/v0/token")
+            .then(|| self.form_value("grant_type"))
+            .flatten()
     }
 }
 
@@ -111,6 +209,11 @@ pub struct IssuedToken {
 
 pub(crate) struct Shared {
     pub(crate) https_base: String,
+    pub(crate) plain_base: String,
+    pub(crate) wrong_host_base: String,
+    pub(crate) second_base: String,
+    pub(crate) evil_base: String,
+    pub(crate) oauth2: Mutex<oauth2::State>,
     pub(crate) log: Mutex<Vec<RecordedRequest>>,
     pub(crate) counter: AtomicU64,
     pub(crate) seed: u64,
@@ -119,6 +222,19 @@ pub(crate) struct Shared {
     /// Whether requests are logged and grants remembered; off for load tests, whose memory
     /// measurements must not count the server's bookkeeping.
     pub(crate) recording: AtomicBool,
+}
+
+impl Shared {
+    /// The base URL of a listener, without a trailing slash.
+    pub(crate) fn base_of(&self, listener: Listener) -> &str {
+        match listener {
+            Listener::DataCentre1 => &self.https_base,
+            Listener::Plain => &self.plain_base,
+            Listener::WrongHost => &self.wrong_host_base,
+            Listener::DataCentre2 => &self.second_base,
+            Listener::Evil => &self.evil_base,
+        }
+    }
 }
 
 /// One server for every test of a test program, started on first use. (Statics are never
@@ -133,6 +249,8 @@ pub struct TestServer {
     https_addr: SocketAddr,
     http_addr: SocketAddr,
     wrong_host_addr: SocketAddr,
+    second_addr: SocketAddr,
+    evil_addr: SocketAddr,
     ca_pem: String,
     leaf_pem: String,
     leaf_key_pem: String,
@@ -151,6 +269,10 @@ impl TestServer {
         let https_addr = https.local_addr()?;
         let http_addr = http.local_addr()?;
         let wrong_host_addr = wrong_host.local_addr()?;
+        let second = TcpListener::bind("127.0.0.1:0")?;
+        let evil = TcpListener::bind("127.0.0.1:0")?;
+        let second_addr = second.local_addr()?;
+        let evil_addr = evil.local_addr()?;
         let seed = certs::random_u64();
         let ca_file = std::env::temp_dir().join(format!(
             "concur-test-ca-{}-{seed:016x}.pem",
@@ -159,6 +281,11 @@ impl TestServer {
         std::fs::write(&ca_file, &certs.ca_pem)?;
         let shared = Arc::new(Shared {
             https_base: format!("https://{https_addr}"),
+            plain_base: format!("http://{http_addr}"),
+            wrong_host_base: format!("https://{wrong_host_addr}"),
+            second_base: format!("https://{second_addr}"),
+            evil_base: format!("http://{evil_addr}"),
+            oauth2: Mutex::default(),
             log: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
             seed,
@@ -167,17 +294,18 @@ impl TestServer {
             recording: AtomicBool::new(true),
         });
         let tls = Arc::new(certs.server_config()?);
-        spawn_acceptor(https, Some(tls), shared.clone());
-        spawn_acceptor(http, None, shared.clone());
-        spawn_acceptor(
-            wrong_host,
-            Some(Arc::new(certs.wrong_host_config()?)),
-            shared.clone(),
-        );
+        spawn_acceptor(https, Some(tls.clone()), Listener::DataCentre1, &shared);
+        spawn_acceptor(http, None, Listener::Plain, &shared);
+        let wrong_tls = Arc::new(certs.wrong_host_config()?);
+        spawn_acceptor(wrong_host, Some(wrong_tls), Listener::WrongHost, &shared);
+        spawn_acceptor(second, Some(tls), Listener::DataCentre2, &shared);
+        spawn_acceptor(evil, None, Listener::Evil, &shared);
         Ok(TestServer {
             https_addr,
             http_addr,
             wrong_host_addr,
+            second_addr,
+            evil_addr,
             leaf_pem: certs.leaf_pem,
             leaf_key_pem: certs.leaf_key_pem,
             ca_pem: certs.ca_pem,
@@ -205,6 +333,18 @@ impl TestServer {
     /// only `wrong-host.example`: a client that checks names must refuse it.
     pub fn wrong_host_url(&self) -> String {
         format!("https://{}", self.wrong_host_addr)
+    }
+
+    /// `https://127.0.0.1:{port}` of data centre 2: a second HTTPS listener with the same
+    /// certificate (valid for 127.0.0.1 and localhost), where [`EU_USERNAME`] lives.
+    pub fn second_base_url(&self) -> String {
+        format!("https://{}", self.second_addr)
+    }
+
+    /// `http://127.0.0.1:{port}` of a listener that logs whatever it gets and answers 404: a
+    /// hostile geolocation, to prove a client sends nothing there.
+    pub fn evil_base_url(&self) -> String {
+        format!("http://{}", self.evil_addr)
     }
 
     /// The server certificate (for `localhost`, 127.0.0.1 and ::1) in PEM.
@@ -247,10 +387,22 @@ impl TestServer {
     /// Plays a user approving the Web flow: asks `Login.aspx?{query}` (over the plain
     /// listener) and returns the callback URL it redirects the browser to.
     pub fn approve(&self, query: &str) -> io::Result<String> {
+        self.redirect_of(&format!("/net2/oauth2/Login.aspx?{query}"))
+    }
+
+    /// Plays a user approving the oauth2/v0 authorization grant: asks
+    /// `/oauth2/v0/authorize?{query}` (over the plain listener) and returns the `Location` it
+    /// redirects the browser to. An optional `username` parameter (one of [`ACCOUNTS`] or
+    /// [`EU_USERNAME`]) says who approves; the first account does by default.
+    pub fn approve_oauth2(&self, query: &str) -> io::Result<String> {
+        self.redirect_of(&format!("/oauth2/v0/authorize?{query}"))
+    }
+
+    fn redirect_of(&self, target: &str) -> io::Result<String> {
         let mut stream = TcpStream::connect(self.http_addr)?;
         write!(
             stream,
-            "GET /net2/oauth2/Login.aspx?{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
             self.http_addr
         )?;
         let mut answer = String::new();
@@ -259,9 +411,16 @@ impl TestServer {
             .lines()
             .find_map(|line| line.strip_prefix("Location: "))
             .map(|location| location.trim().to_string())
-            .ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, "Login.aspx did not redirect")
-            })
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no redirect"))
+    }
+
+    /// The requests to `/oauth2/v0/token` (with any scenario prefix) whose `grant_type` was
+    /// `grant`, oldest first.
+    pub fn token_requests(&self, grant: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.grant_type() == Some(grant))
+            .collect()
     }
 
     /// Every request received so far, oldest first.
@@ -286,6 +445,8 @@ impl Drop for TestServer {
         let _ = TcpStream::connect(self.https_addr);
         let _ = TcpStream::connect(self.http_addr);
         let _ = TcpStream::connect(self.wrong_host_addr);
+        let _ = TcpStream::connect(self.second_addr);
+        let _ = TcpStream::connect(self.evil_addr);
         let _ = std::fs::remove_file(&self.ca_file);
     }
 }
@@ -293,8 +454,10 @@ impl Drop for TestServer {
 fn spawn_acceptor(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    shared: Arc<Shared>,
+    which: Listener,
+    shared: &Arc<Shared>,
 ) {
+    let shared = shared.clone();
     thread::spawn(move || {
         for stream in listener.incoming() {
             if shared.stop.load(Ordering::SeqCst) {
@@ -307,7 +470,7 @@ fn spawn_acceptor(
                 // A test that walks away must not leave this thread blocked for ever.
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                 let _ = stream.set_nodelay(true);
-                http::serve_connection(stream, tls, &shared);
+                http::serve_connection(stream, tls, which, &shared);
             });
         }
     });

@@ -1,10 +1,14 @@
 //! `concur-test-server`: the loopback test server on its own, for examples and for the Python
-//! and Node tests. It prints one JSON line (base URLs, CA file, the demo account) to stdout,
-//! then serves until killed, or until its standard input closes with `--exit-on-stdin-eof`.
+//! and Node tests. It prints one JSON line (base URLs, CA file, the demo accounts, the oauth2/v0
+//! client and demo values) to stdout, then serves until killed, or until its standard input
+//! closes with `--exit-on-stdin-eof`.
 
 use std::io::{Read, Write};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, SCENARIOS, TestServer};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME,
+    OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, SCENARIOS, TestServer,
+};
 
 fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -25,11 +29,12 @@ fn main() {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "usage: concur-test-server [--exit-on-stdin-eof] [--no-recording]\n\n\
-             --no-recording: keep no log of requests and no record of tokens (for benchmarks;\n\
-             refresh and revocation then know no tokens)\n\nScenarios ({{base}}/s/NAME):"
+             --no-recording: keep no log of requests and no record of net2 tokens (for\n\
+             benchmarks; net2 refresh and revocation then know no tokens; oauth2/v0 grants,\n\
+             rotation and revocation keep working)\n\nScenarios ({{base}}/s/NAME):"
         );
         for (name, what) in SCENARIOS {
-            println!("  {name:<18} {what}");
+            println!("  {name:<24} {what}");
         }
         return;
     }
@@ -56,7 +61,10 @@ fn main() {
         .collect();
     println!(
         "{{\"base_url\":{},\"plain_base_url\":{},\"localhost_url\":{},\"port\":{},\"ca_file\":{},\
-         \"consumer_key\":{},\"client_secret\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}]}}",
+         \"consumer_key\":{},\"client_secret\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}],\
+         \"second_base_url\":{},\"evil_base_url\":{},\"oauth2_client_id\":{},\
+         \"oauth2_client_secret\":{},\"company_id\":{},\"request_token\":{},\"otp\":{},\
+         \"eu_username\":{},\"eu_password\":{},\"locked_username\":{}}}",
         json_string(&server.base_url()),
         json_string(&server.plain_base_url()),
         json_string(&server.localhost_url()),
@@ -66,7 +74,17 @@ fn main() {
         json_string(CLIENT_SECRET),
         json_string(demo.login_id),
         json_string(demo.password),
-        accounts.join(",")
+        accounts.join(","),
+        json_string(&server.second_base_url()),
+        json_string(&server.evil_base_url()),
+        json_string(OAUTH2_CLIENT_ID),
+        json_string(OAUTH2_CLIENT_SECRET),
+        json_string(COMPANY_ID),
+        json_string(REQUEST_TOKEN),
+        json_string(OTP_CODE),
+        json_string(EU_USERNAME),
+        json_string(EU_PASSWORD),
+        json_string(LOCKED_USERNAME),
     );
     let _ = std::io::stdout().flush();
     if args.iter().any(|a| a == "--exit-on-stdin-eof") {

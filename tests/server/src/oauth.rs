@@ -252,7 +252,7 @@ pub(crate) fn issue(shared: &Shared, login: &str, refreshed_with: Option<&str>) 
 }
 
 /// The decoded query parameters of a request target.
-fn query(target: &str) -> Vec<(String, String)> {
+pub(crate) fn query(target: &str) -> Vec<(String, String)> {
     let Some((_, query)) = target.split_once('?') else {
         return Vec::new();
     };
@@ -266,7 +266,7 @@ fn query(target: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn decode(text: &str) -> String {
+pub(crate) fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -293,7 +293,7 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -302,4 +302,17 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The login ID holding this legacy access or refresh token, if it was issued and not revoked.
+pub(crate) fn legacy_holder(shared: &Shared, token: &str) -> Option<String> {
+    let grants = shared.grants.lock().expect("grants poisoned");
+    if let Some((login, _, false)) = grants.tokens.get(token) {
+        return Some(login.clone());
+    }
+    grants
+        .tokens
+        .values()
+        .find(|(_, refresh, revoked)| refresh == token && !revoked)
+        .map(|(login, _, _)| login.clone())
 }

@@ -10,7 +10,7 @@ use flate2::write::GzEncoder;
 
 use crate::http::{After, Request, status_line, write_response};
 use crate::oauth::{self, Endpoint, Reply, issue};
-use crate::{IssuedToken, RecordedRequest, Shared};
+use crate::{IssuedToken, Listener, RecordedRequest, Shared, oauth2};
 
 /// Every scenario a base URL `{base}/s/{name}` can select, with what it does. `NNN`, `MS` and
 /// `PORT` stand for numbers chosen by the test.
@@ -72,6 +72,43 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "a Content-Length longer than the body, then close",
     ),
     ("close", "close the connection without answering"),
+    (
+        "expires-number",
+        "oauth2/v0: as (none), with expires_in as the JSON number 3600, not the string \"3600\"",
+    ),
+    (
+        "retry-STATUS-K-AFTER-TAG",
+        "oauth2/v0: the first K requests with exactly this scenario answer STATUS (429, 502, \
+         503, 504) with Retry-After: AFTER seconds (`date`: an HTTP-date 1 s ahead; `none`: no \
+         header); later ones behave as (none). TAG: free text, one counter per whole name",
+    ),
+    (
+        "geo16-http-PORT",
+        "oauth2/v0: code 16 (user lives elsewhere) naming http://127.0.0.1:PORT",
+    ),
+    (
+        "geo16-https-PORT",
+        "oauth2/v0: code 16 naming https://127.0.0.1:PORT",
+    ),
+    ("geo16-name-HOST", "oauth2/v0: code 16 naming https://HOST"),
+    (
+        "geo-token-http-PORT",
+        "oauth2/v0: as (none), tokens' geolocation http://127.0.0.1:PORT (also geo-token-https-PORT)",
+    ),
+    (
+        "geo-token-name-HOST",
+        "oauth2/v0: as (none), tokens' geolocation https://HOST",
+    ),
+    (
+        "error-CODE",
+        "oauth2/v0: Concur's documented JSON error for numeric CODE (status, error, \
+         error_description; 16 names the second data centre; 136, undocumented, is invalid_grant), \
+         or the exchange endpoint's error for INVALIDTOKEN, INVALIDAPP, INVALIDSCOPES, UNAUTHORIZED",
+    ),
+    (
+        "json-500",
+        "oauth2/v0: HTTP 500 with a plain-text message (status-NNN answers JSON on oauth2 paths)",
+    ),
 ];
 
 const NATIVE_PATH: &str = "/net2/oauth2/accesstoken.ashx";
@@ -90,7 +127,7 @@ enum Style {
 pub(crate) fn respond(
     request: &Request,
     out: &mut dyn Write,
-    tls: bool,
+    listener: Listener,
     shared: &Shared,
 ) -> io::Result<After> {
     let (path, _query) = request
@@ -106,7 +143,10 @@ pub(crate) fn respond(
         target: request.target.clone(),
         headers: request.headers.clone(),
         scenario: scenario.to_string(),
-        tls,
+        tls: listener.tls(),
+        listener,
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+        form: oauth2::form_of(request),
         issued: None,
     };
     let mut recorder = Recorder {
@@ -114,7 +154,14 @@ pub(crate) fn respond(
         shared,
         record: Some(record),
     };
-    let result = answer(request, scenario, endpoint, &mut recorder);
+    let result = match listener {
+        Listener::Evil => write_response(&mut recorder, 404, &[], b"").map(|_| After::KeepAlive),
+        _ if oauth2::serves(endpoint) => {
+            oauth2::answer(request, scenario, endpoint, listener, &mut recorder, shared)
+                .unwrap_or_else(|| hostile(scenario, &mut recorder, shared))
+        }
+        _ => answer(request, scenario, endpoint, &mut recorder),
+    };
     recorder.log();
     result
 }
@@ -506,7 +553,7 @@ pub fn concur_date(unix: i64) -> String {
 }
 
 /// Unix seconds to (year, month, day, hour, minute, second), UTC (Howard Hinnant's algorithm).
-fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
+pub(crate) fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400) as u32;
     let z = days + 719_468;
