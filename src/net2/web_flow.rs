@@ -225,6 +225,21 @@ mod tests {
         assert_eq!(denied.error_id(), Some("access_denied"));
     }
 
+    // The bound the C header states for `concur_authorization_url`'s `url`.
+    #[test]
+    fn the_url_length_is_bounded_by_the_inputs() {
+        let redirect = format!("https://a/{}", "/".repeat(3000));
+        let (base, id, scope, state) = ("https://x.example/", "k/k", "A,B", "s t");
+        let bound = |state_len: usize| {
+            base.len() + 70 + 3 * (id.len() + scope.len() + redirect.len() + state_len)
+        };
+        let r = authorization_url(base, id, &["A", "B"], &redirect, Some(state)).unwrap();
+        assert!(r.url.len() <= bound(state.len()), "{}", r.url.len());
+        assert!(r.url.len() > 3 * redirect.len());
+        let r = authorization_url(base, id, &["A", "B"], &redirect, None).unwrap();
+        assert!(r.url.len() <= bound(32), "{}", r.url.len());
+    }
+
     #[test]
     fn the_state_is_checked_before_the_error() {
         for forged in [
