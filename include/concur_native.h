@@ -18,8 +18,12 @@
 #define CONCUR_NATIVE_RECOMMENDED_CAPACITY 4096
 
 /**
- * No output field is ever longer than this many bytes (answers are capped at 64 KiB), so a
- * buffer of `CONCUR_NATIVE_MAX_FIELD_LEN + 1` bytes always suffices.
+ * No token field (`concur_token_buffers`) is ever longer than this many bytes (answers are
+ * capped at 64 KiB), so a buffer of `CONCUR_NATIVE_MAX_FIELD_LEN + 1` bytes always suffices
+ * for one. This bound does not apply to `concur_authorization_url`'s `url`, whose length
+ * follows its inputs: at most the base URL's length + 70 + 3 × (the lengths of client_id,
+ * scope, redirect_uri and state, or 32 for a generated state) bytes, since every part is
+ * percent-encoded.
  */
 #define CONCUR_NATIVE_MAX_FIELD_LEN 65535
 
@@ -134,6 +138,9 @@ typedef struct concur_options {
  * A value of `n` bytes needs `capacity >= n + 1`: it is always NUL-terminated. A buffer with
  * `data == NULL` and `capacity == 0` means "I do not want this field": it is skipped, though
  * its `len` is still reported. `data == NULL` with a non-zero capacity is an invalid argument.
+ * The output buffers of one call must be distinct memory: their `data` ranges must not share
+ * a byte with each other or with the error buffer (that is an invalid argument, and nothing is
+ * sent). They may hold the call's inputs, which are read before any output is written.
  */
 typedef struct concur_buffer {
   /**

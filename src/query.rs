@@ -38,20 +38,23 @@ pub(crate) fn url_with_query(base: &str, params: &[(&str, &str)]) -> Zeroizing<S
     url
 }
 
-/// Decodes `%XX` escapes and `+` (as a space, the form encoding browsers use in queries).
-fn percent_decode(text: &str) -> Result<String, Error> {
+/// Decodes `%XX` escapes (exactly two ASCII hex digits) and `+` (as a space, the form encoding
+/// browsers use in queries). The result may be a secret (a code): it is wiped when dropped.
+fn percent_decode(text: &str) -> Result<Zeroizing<String>, Error> {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    // Sized once (decoding never lengthens), so no unwiped copy is left by growth.
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| Error::invalid("the callback URL has a malformed % escape"))?;
-                out.push(hex);
+                let (Some(&high), Some(&low)) = (bytes.get(i + 1), bytes.get(i + 2)) else {
+                    return Err(Error::invalid("the callback URL has a malformed % escape"));
+                };
+                let (Some(high), Some(low)) = (hex_digit(high), hex_digit(low)) else {
+                    return Err(Error::invalid("the callback URL has a malformed % escape"));
+                };
+                out.push(high << 4 | low);
                 i += 3;
             }
             b'+' => {
@@ -64,11 +67,27 @@ fn percent_decode(text: &str) -> Result<String, Error> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| Error::invalid("the callback URL is not valid UTF-8"))
+    if std::str::from_utf8(&out).is_err() {
+        return Err(Error::invalid("the callback URL is not valid UTF-8"));
+    }
+    let mut decoded = Zeroizing::new(String::with_capacity(out.len()));
+    decoded.push_str(std::str::from_utf8(&out).unwrap_or_default());
+    Ok(decoded)
 }
 
-/// The decoded parameters of a URL's query (the part after `?`, before any `#`).
-pub(crate) fn query_params(url: &str) -> Result<Vec<(String, String)>, Error> {
+/// The value of one ASCII hex digit; `None` for anything else (a sign included).
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The decoded parameters of a URL's query (the part after `?`, before any `#`). Values may
+/// be secrets (a code): they are wiped when dropped.
+pub(crate) fn query_params(url: &str) -> Result<Vec<(String, Zeroizing<String>)>, Error> {
     let without_fragment = url.split('#').next().unwrap_or("");
     let Some((_, query)) = without_fragment.split_once('?') else {
         return Ok(Vec::new());
@@ -78,7 +97,7 @@ pub(crate) fn query_params(url: &str) -> Result<Vec<(String, String)>, Error> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((percent_decode(name)?, percent_decode(value)?))
+            Ok((percent_decode(name)?.to_string(), percent_decode(value)?))
         })
         .collect()
 }
@@ -108,10 +127,11 @@ mod tests {
         let value = "b c/d?e&f=g+h%ü";
         let url = url_with_query("https://x/p", &[("code", value), ("state", "s")]);
         let params = query_params(&url).unwrap();
-        assert_eq!(
-            params,
-            vec![("code".into(), value.into()), ("state".into(), "s".into())]
-        );
+        let params: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(params, vec![("code", value), ("state", "s")]);
     }
 
     #[test]
@@ -119,9 +139,26 @@ mod tests {
         let params =
             query_params("https://app/cb?error=access_denied&error_description=No+way%21#frag")
                 .unwrap();
-        assert_eq!(params[1], ("error_description".into(), "No way!".into()));
+        assert_eq!(params[1].0, "error_description");
+        assert_eq!(params[1].1.as_str(), "No way!");
         assert!(query_params("https://app/cb").unwrap().is_empty());
         assert!(query_params("https://app/cb?code=%zz").is_err());
         assert!(query_params("https://app/cb?code=%ff").is_err());
+    }
+
+    #[test]
+    fn escapes_are_exactly_two_hex_digits() {
+        for url in [
+            "https://app/cb?code=%+F",
+            "https://app/cb?code=%+0",
+            "https://app/cb?code=%-1",
+            "https://app/cb?code=%F",
+            "https://app/cb?code=%",
+            "https://app/cb?code=% 1",
+        ] {
+            assert!(query_params(url).is_err(), "{url}");
+        }
+        let params = query_params("https://app/cb?code=%4a%4B%7e").unwrap();
+        assert_eq!(params[0].1.as_str(), "JK~");
     }
 }

@@ -310,3 +310,76 @@ fn help_shows_examples_and_exit_codes() {
     );
     assert!(help.contains("native") && help.contains("refresh") && help.contains("revoke"));
 }
+
+#[test]
+fn a_panic_exits_1_with_one_line() {
+    let out = tool(&server().base_url())
+        .arg("__panic-for-tests")
+        .output()
+        .expect("concur-token runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("internal error"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("tests ask for"),
+        "{stderr}"
+    );
+    let help = tool(&server().base_url()).arg("--help").output().unwrap();
+    assert!(!text(&help.stdout).contains("panic"), "hidden from --help");
+}
+
+/// A one-shot proxy on loopback that refuses the tunnel, and returns the request line it got.
+fn refusing_proxy() -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://proxyuser:Proxy-Secret-77@{}",
+        listener.local_addr().unwrap()
+    );
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        (&stream)
+            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        first
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_proxy_comes_from_concur_proxy() {
+    let (proxy, seen) = refusing_proxy();
+    let mut cmd = tool(&server().base_url());
+    cmd.env("CONCUR_PROXY", &proxy).args([
+        "native",
+        "--consumer-key",
+        CONSUMER_KEY,
+        "--login",
+        ACCOUNTS[0].login_id,
+    ]);
+    let out = cmd
+        .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+        .output()
+        .unwrap();
+    let first = seen.join().unwrap();
+    assert!(first.starts_with("CONNECT 127.0.0.1:"), "{first:?}");
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("Proxy-Secret-77"));
+
+    // --help shows that the variable exists, never its value.
+    let help = tool(&server().base_url())
+        .env("CONCUR_PROXY", &proxy)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(text(&help.stdout).contains("CONCUR_PROXY"));
+    assert!(!text(&help.stdout).contains("Proxy-Secret-77"));
+}

@@ -25,8 +25,11 @@ Examples:
   # Revoke every token a user granted the application, as a Web Services Administrator:
   CONCUR_ACCESS_TOKEN=... concur-token revoke --consumer-key $KEY --user user@example.com
 
+The proxy, which may carry user:password@, is best given as CONCUR_PROXY rather than --proxy.
+
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
-6 connection failed, 7 TLS failure, 8 malformed answer, 1 anything else.";
+6 connection failed, 7 TLS failure, 8 malformed answer, 1 anything else (an internal error
+included: a bug caught, reported in one line without details).";
 
 /// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
 #[derive(Parser)]
@@ -49,8 +52,8 @@ struct Connection {
     /// A PEM file of CA certificates to trust besides Mozilla's roots.
     #[arg(long, global = true, env = "CONCUR_CA_FILE")]
     ca_file: Option<String>,
-    /// An HTTP(S) proxy URL.
-    #[arg(long, global = true)]
+    /// An HTTP(S) proxy URL. It may carry credentials (user:password@): prefer CONCUR_PROXY.
+    #[arg(long, global = true, env = "CONCUR_PROXY", hide_env_values = true)]
     proxy: Option<String>,
     /// Print the whole answer as JSON instead of the token alone.
     #[arg(long, global = true)]
@@ -88,6 +91,9 @@ enum Command {
         #[arg(long, env = "CONCUR_CONSUMER_KEY")]
         consumer_key: Option<String>,
     },
+    /// Panics, so that tests can check that a bug exits 1 with one line, not a trace.
+    #[command(name = "__panic-for-tests", hide = true)]
+    PanicForTests,
 }
 
 /// A secret from its environment variable, else from a prompt on the terminal without echo.
@@ -171,6 +177,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::json!({ "revoked": true }));
             }
         }
+        Command::PanicForTests => panic!("the panic concur-token's tests ask for"),
     }
     Ok(())
 }
@@ -189,11 +196,20 @@ fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let cli = Cli::parse();
+    // A bug must not end in Rust's exit status 101 with a panic message (which could quote
+    // what it was working on): one fixed line, and the documented "anything else" status.
+    std::panic::set_hook(Box::new(|_| {
+        eprintln!(
+            "concur-token: internal error: a bug in concur-native was caught; please report it"
+        );
+    }));
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("concur-token: {e}");
             ExitCode::from(exit_code(e.kind()))
         }
+        Err(_) => ExitCode::from(1),
     }
 }

@@ -3,6 +3,8 @@
 use std::ffi::{CStr, c_char};
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use super::status::concur_status;
 use crate::{Error, Options};
 
@@ -44,6 +46,38 @@ pub(crate) unsafe fn required<'a>(ptr: *const c_char, name: &str) -> Result<&'a 
     unsafe { CStr::from_ptr(ptr) }
         .to_str()
         .map_err(|_| invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// A copy of an argument, taken before any output is touched (an input may live in an output
+/// buffer: refresh in place), in a buffer sized once and wiped when dropped (it may be a secret).
+pub(crate) fn wiped_copy(value: &str) -> Zeroizing<String> {
+    let mut copy = Zeroizing::new(String::with_capacity(value.len()));
+    copy.push_str(value);
+    copy
+}
+
+/// [`required`], copied with [`wiped_copy`].
+///
+/// # Safety
+/// As for [`required`].
+pub(crate) unsafe fn required_copy(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Zeroizing<String>, Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe { required(ptr, name) }.map(wiped_copy)
+}
+
+/// [`optional`], copied with [`wiped_copy`].
+///
+/// # Safety
+/// As for [`required`].
+pub(crate) unsafe fn optional_copy(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<Zeroizing<String>>, Failure> {
+    // SAFETY: forwarded from the caller.
+    Ok(unsafe { optional(ptr, name) }?.map(wiped_copy))
 }
 
 /// Like [`required`], with NULL meaning "not given".
@@ -93,21 +127,22 @@ pub(crate) unsafe fn read_options(
 }
 
 /// The Native Flow's three credentials: the key and login ID required, the password NULL or
-/// "" for none. Borrowed, not copied, so no unwiped copy of the password is made.
+/// "" for none. Copied (an input may live in an output buffer) into buffers wiped on drop, so
+/// no unwiped copy of the password is made.
 ///
 /// # Safety
-/// Each pointer must be NULL or point to a NUL-terminated string that outlives `'a`.
-pub(crate) unsafe fn native_credentials<'a>(
+/// Each pointer must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn native_credentials(
     consumer_key: *const c_char,
     login_id: *const c_char,
     password: *const c_char,
-) -> Result<(&'a str, &'a str, &'a str), Failure> {
+) -> Result<[Zeroizing<String>; 3], Failure> {
     // SAFETY (all three): forwarded from the caller.
     unsafe {
-        Ok((
-            required(consumer_key, "consumer_key")?,
-            required(login_id, "login_id")?,
-            optional(password, "password")?.unwrap_or(""),
-        ))
+        Ok([
+            required_copy(consumer_key, "consumer_key")?,
+            required_copy(login_id, "login_id")?,
+            optional_copy(password, "password")?.unwrap_or_default(),
+        ])
     }
 }

@@ -9,6 +9,9 @@ use std::ffi::c_char;
 /// A value of `n` bytes needs `capacity >= n + 1`: it is always NUL-terminated. A buffer with
 /// `data == NULL` and `capacity == 0` means "I do not want this field": it is skipped, though
 /// its `len` is still reported. `data == NULL` with a non-zero capacity is an invalid argument.
+/// The output buffers of one call must be distinct memory: their `data` ranges must not share
+/// a byte with each other or with the error buffer (that is an invalid argument, and nothing is
+/// sent). They may hold the call's inputs, which are read before any output is written.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug)]
@@ -53,6 +56,21 @@ impl concur_buffer {
         self.data.is_null() && self.capacity != 0
     }
 
+    /// The addresses `data` spans, `[start, end)`; `None` for a buffer that spans nothing.
+    fn span(&self) -> Option<(usize, usize)> {
+        span(self.data, self.capacity)
+    }
+
+    /// Whether the two buffers' bytes overlap, so that writing one would change the other.
+    pub(crate) fn overlaps(&self, other: &concur_buffer) -> bool {
+        overlap(self.span(), other.span())
+    }
+
+    /// Whether the buffer's bytes overlap the `capacity` bytes at `other`.
+    pub(crate) fn overlaps_bytes(&self, other: *const c_char, capacity: usize) -> bool {
+        overlap(self.span(), span(other, capacity))
+    }
+
     pub(crate) fn fits(&self, value: &[u8]) -> bool {
         self.is_skipped() || value.len() < self.capacity
     }
@@ -86,6 +104,15 @@ impl concur_buffer {
             *self.data.add(value.len()) = 0;
         }
     }
+}
+
+fn span(data: *const c_char, capacity: usize) -> Option<(usize, usize)> {
+    let start = data as usize;
+    (start != 0 && capacity != 0).then(|| (start, start.saturating_add(capacity)))
+}
+
+fn overlap(a: Option<(usize, usize)>, b: Option<(usize, usize)>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a.0 < b.1 && b.0 < a.1)
 }
 
 /// Writes a message into a caller's error buffer: truncated at a UTF-8 character boundary if it
@@ -161,5 +188,30 @@ mod tests {
             len: 0,
         };
         assert!(malformed.is_malformed());
+    }
+
+    #[test]
+    fn overlap_is_about_bytes() {
+        let mut storage = [0u8; 16];
+        let base: *mut c_char = storage.as_mut_ptr().cast();
+        let at = |offset: usize, capacity: usize| concur_buffer {
+            data: base.wrapping_add(offset),
+            capacity,
+            len: 0,
+        };
+        assert!(at(0, 8).overlaps(&at(7, 4)));
+        assert!(at(7, 4).overlaps(&at(0, 8)));
+        assert!(!at(0, 8).overlaps(&at(8, 4)));
+        assert!(!at(0, 8).overlaps(&at(4, 0)));
+        let skipped = concur_buffer {
+            data: std::ptr::null_mut(),
+            capacity: 0,
+            len: 0,
+        };
+        assert!(!skipped.overlaps(&skipped));
+        let error: *const c_char = base.wrapping_add(2);
+        assert!(at(0, 3).overlaps_bytes(error, 1));
+        assert!(!at(0, 2).overlaps_bytes(error, 8));
+        assert!(!at(0, 8).overlaps_bytes(error, 0));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::args::{Failure, invalid, native_credentials, read_options, required};
+use super::args::{Failure, invalid, native_credentials, read_options, required, required_copy};
 use super::boundary::boundary;
 use super::buffers::concur_token_buffers;
 use super::concur_options;
@@ -68,8 +68,10 @@ pub unsafe extern "C" fn concur_client_free(client: *mut concur_client) {
         return;
     }
     // SAFETY: from Box::into_raw in concur_client_new, freed once by the caller's promise.
-    // Dropping only releases memory and sockets, which cannot panic in a way worth catching.
-    drop(unsafe { Box::from_raw(client) });
+    let client = unsafe { Box::from_raw(client) };
+    // Dropping releases memory and sockets; no part of it is known to panic, but a panic must
+    // never unwind into C (that would abort the host): at worst, something leaks.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(client)));
 }
 
 /// The Native Flow over the client's connections; arguments and outputs as for
@@ -91,9 +93,9 @@ pub unsafe extern "C" fn concur_client_native_token(
     unsafe {
         token_export(out, error_message, error_capacity, || {
             let client = client_ref(client)?;
-            let (consumer_key, login_id, password) =
+            let [consumer_key, login_id, password] =
                 native_credentials(consumer_key, login_id, password)?;
-            Ok(client.native_token(consumer_key, login_id, password)?)
+            Ok(move || Ok(client.native_token(&consumer_key, &login_id, &password)?))
         })
     }
 }
@@ -120,10 +122,10 @@ pub unsafe extern "C" fn concur_client_refresh_token(
     unsafe {
         token_export(out, error_message, error_capacity, || {
             let client = client_ref(client)?;
-            let client_id = required(client_id, "client_id")?;
-            let client_secret = required(client_secret, "client_secret")?;
-            let refresh_token = required(refresh_token, "refresh_token")?;
-            Ok(client.refresh_token(client_id, client_secret, refresh_token)?)
+            let client_id = required_copy(client_id, "client_id")?;
+            let client_secret = required_copy(client_secret, "client_secret")?;
+            let refresh_token = required_copy(refresh_token, "refresh_token")?;
+            Ok(move || Ok(client.refresh_token(&client_id, &client_secret, &refresh_token)?))
         })
     }
 }
@@ -148,10 +150,10 @@ pub unsafe extern "C" fn concur_client_exchange_code(
     unsafe {
         token_export(out, error_message, error_capacity, || {
             let client = client_ref(client)?;
-            let client_id = required(client_id, "client_id")?;
-            let client_secret = required(client_secret, "client_secret")?;
-            let code = required(code, "code")?;
-            Ok(client.exchange_code(client_id, client_secret, code)?)
+            let client_id = required_copy(client_id, "client_id")?;
+            let client_secret = required_copy(client_secret, "client_secret")?;
+            let code = required_copy(code, "code")?;
+            Ok(move || Ok(client.exchange_code(&client_id, &client_secret, &code)?))
         })
     }
 }

@@ -8,6 +8,12 @@
 //!   are emptied, so no part of a token is ever left behind.
 //! - Input strings are NUL-terminated UTF-8. NULL where a value is required, or invalid UTF-8,
 //!   is `CONCUR_ERR_INVALID_ARGUMENT`, with a message, and nothing is sent.
+//! - Every input is read (and copied) before any output is touched, so an input may live in
+//!   an output buffer: refreshing with the refresh token held in `out->refresh_token`, or
+//!   parsing a callback URL held in the `code` buffer, works in place.
+//! - Output buffers must not overlap each other or the error buffer (`error_message`): the
+//!   same `concur_buffer` given twice, or `data` ranges that share a byte, are
+//!   `CONCUR_ERR_INVALID_ARGUMENT`, and nothing is sent.
 //! - No panic crosses the boundary: a bug is caught and reported as `CONCUR_ERR_INTERNAL`.
 //! - Every function is thread-safe and reentrant; the library keeps no global state.
 
@@ -36,8 +42,12 @@ pub use web_flow::{concur_authorization_url, concur_parse_callback};
 /// spare.
 pub const CONCUR_NATIVE_RECOMMENDED_CAPACITY: usize = 4096;
 
-/// No output field is ever longer than this many bytes (answers are capped at 64 KiB), so a
-/// buffer of `CONCUR_NATIVE_MAX_FIELD_LEN + 1` bytes always suffices.
+/// No token field (`concur_token_buffers`) is ever longer than this many bytes (answers are
+/// capped at 64 KiB), so a buffer of `CONCUR_NATIVE_MAX_FIELD_LEN + 1` bytes always suffices
+/// for one. This bound does not apply to `concur_authorization_url`'s `url`, whose length
+/// follows its inputs: at most the base URL's length + 70 + 3 × (the lengths of client_id,
+/// scope, redirect_uri and state, or 32 for a generated state) bytes, since every part is
+/// percent-encoded.
 pub const CONCUR_NATIVE_MAX_FIELD_LEN: usize = 65535;
 
 /// A capacity for the error-message buffer that holds every message whole.

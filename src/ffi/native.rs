@@ -43,15 +43,17 @@ pub unsafe extern "C" fn concur_native_token(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         token_export(out, error_message, error_capacity, || {
-            let (consumer_key, login_id, password) =
+            let [consumer_key, login_id, password] =
                 native_credentials(consumer_key, login_id, password)?;
             let options = read_options(options)?;
-            Ok(crate::native_token(
-                consumer_key,
-                login_id,
-                password,
-                &options,
-            )?)
+            Ok(move || {
+                Ok(crate::native_token(
+                    &consumer_key,
+                    &login_id,
+                    &password,
+                    &options,
+                )?)
+            })
         })
     }
 }

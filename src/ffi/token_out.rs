@@ -8,14 +8,29 @@ use super::buffers::{concur_buffer, concur_token_buffers};
 use super::status::concur_status;
 use crate::Token;
 
-/// Refuses buffers with a NULL `data` and a capacity, before anything is sent.
+/// Refuses, before anything is sent, buffers with a NULL `data` and a capacity, and output
+/// buffers whose bytes overlap each other or the error buffer (`error_message`,
+/// `error_capacity`): one value would overwrite another.
 pub(crate) fn check_buffers<'a>(
     buffers: impl IntoIterator<Item = (&'a str, &'a concur_buffer)>,
+    error_message: *const c_char,
+    error_capacity: usize,
 ) -> Result<(), Failure> {
-    for (name, buffer) in buffers {
+    let buffers: Vec<_> = buffers.into_iter().collect();
+    for (i, &(name, buffer)) in buffers.iter().enumerate() {
         if buffer.is_malformed() {
             return Err(invalid(format!(
                 "{name}.data is NULL with a non-zero capacity"
+            )));
+        }
+        if let Some((other, _)) = buffers[..i].iter().find(|(_, b)| b.overlaps(buffer)) {
+            return Err(invalid(format!(
+                "{other} and {name} overlap: output buffers must be distinct memory"
+            )));
+        }
+        if buffer.overlaps_bytes(error_message, error_capacity) {
+            return Err(invalid(format!(
+                "{name} overlaps error_message: output buffers must be distinct memory"
             )));
         }
     }
@@ -80,46 +95,60 @@ fn token_buffers(out: &mut concur_token_buffers) -> [(&'static str, &mut concur_
     ]
 }
 
-/// The shape shared by every export that returns a token: empty the outputs, check them, get
-/// the token, write it (all fields or none), and report the HTTP status of a failed answer.
+/// The shape shared by every export that returns a token: read (copy) the inputs, empty the
+/// outputs, check them, get the token, write it (all fields or none), and report the HTTP
+/// status of a failed answer.
+///
+/// `read` runs first, before any output is touched, and returns the call to make: an input
+/// may live in an output buffer (the refresh token in `out->refresh_token`, refreshed in
+/// place), so inputs must be copied out before the outputs are cleared.
 ///
 /// # Safety
 /// `out` must be NULL or point to a valid `concur_token_buffers` whose buffers are NULL or
 /// point to `capacity` writable bytes; `error_message` must be NULL or point to
 /// `error_capacity` writable bytes.
-pub(crate) unsafe fn token_export(
+pub(crate) unsafe fn token_export<Call>(
     out: *mut concur_token_buffers,
     error_message: *mut c_char,
     error_capacity: usize,
-    produce: impl FnOnce() -> Result<Token, Failure>,
-) -> concur_status {
+    read: impl FnOnce() -> Result<Call, Failure>,
+) -> concur_status
+where
+    Call: FnOnce() -> Result<Token, Failure>,
+{
     // SAFETY: forwarded from the caller.
     unsafe {
         boundary(error_message, error_capacity, || {
             let Some(out) = out.as_mut() else {
                 return Err(invalid("out is NULL"));
             };
+            let call = read();
             clear(token_buffers(out).into_iter().map(|(_, b)| b));
             out.expires_at = 0;
             out.http_status = 0;
-            let result = check_buffers(token_buffers(out).iter().map(|(n, b)| (*n, &**b)))
-                .and_then(|()| produce())
-                .and_then(|token| {
-                    let values = [
-                        token.token().as_bytes(),
-                        token.refresh_token().unwrap_or("").as_bytes(),
-                        token.expiration_date().unwrap_or("").as_bytes(),
-                        token.instance_url().unwrap_or("").as_bytes(),
-                    ];
-                    let mut fields: Vec<_> = token_buffers(out)
-                        .into_iter()
-                        .zip(values)
-                        .map(|((name, buffer), value)| (name, buffer, value))
-                        .collect();
-                    deliver(&mut fields)?;
-                    out.expires_at = token.expires_at().unwrap_or(0);
-                    Ok(())
-                });
+            let result = check_buffers(
+                token_buffers(out).iter().map(|(n, b)| (*n, &**b)),
+                error_message,
+                error_capacity,
+            )
+            .and(call)
+            .and_then(|call| call())
+            .and_then(|token| {
+                let values = [
+                    token.token().as_bytes(),
+                    token.refresh_token().unwrap_or("").as_bytes(),
+                    token.expiration_date().unwrap_or("").as_bytes(),
+                    token.instance_url().unwrap_or("").as_bytes(),
+                ];
+                let mut fields: Vec<_> = token_buffers(out)
+                    .into_iter()
+                    .zip(values)
+                    .map(|((name, buffer), value)| (name, buffer, value))
+                    .collect();
+                deliver(&mut fields)?;
+                out.expires_at = token.expires_at().unwrap_or(0);
+                Ok(())
+            });
             if let Err(failure) = &result {
                 out.http_status = failure.http_status;
             }

@@ -3,11 +3,12 @@
 
 use std::ffi::c_char;
 
-use super::args::{invalid, optional, required};
+use super::args::{Failure, invalid, optional_copy, required_copy};
 use super::boundary::boundary;
 use super::buffers::concur_buffer;
 use super::status::concur_status;
 use super::token_out::{check_buffers, clear, deliver};
+use zeroize::Zeroizing;
 
 /// Builds the URL that starts the Web flow:
 /// `{base_url}/net2/oauth2/Login.aspx?client_id=…&scope=…&redirect_uri=…&state=…`, every part
@@ -35,19 +36,42 @@ pub unsafe extern "C" fn concur_authorization_url(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         boundary(error_message, error_capacity, || {
+            // One buffer given twice would be two live `&mut` to it: refuse before making them.
+            if std::ptr::eq(url, state_out) && !url.is_null() {
+                return Err(invalid(
+                    "url and state_out are the same buffer: output buffers must be distinct",
+                ));
+            }
             let (Some(url), Some(state_out)) = (url.as_mut(), state_out.as_mut()) else {
                 return Err(invalid("url or state_out is NULL"));
             };
+            // Inputs are copied before the outputs are cleared: one may live in an output.
+            let inputs: Result<_, Failure> = (|| {
+                Ok((
+                    optional_copy(base_url, "base_url")?,
+                    required_copy(client_id, "client_id")?,
+                    optional_copy(scope, "scope")?,
+                    required_copy(redirect_uri, "redirect_uri")?,
+                    optional_copy(state, "state")?,
+                ))
+            })();
             clear([&mut *url, &mut *state_out]);
-            check_buffers([("url", &*url), ("state_out", &*state_out)])?;
-            let base_url = optional(base_url, "base_url")?.unwrap_or(crate::DEFAULT_BASE_URL);
-            let client_id = required(client_id, "client_id")?;
-            let scope = optional(scope, "scope")?.unwrap_or("");
+            check_buffers(
+                [("url", &*url), ("state_out", &*state_out)],
+                error_message,
+                error_capacity,
+            )?;
+            let (base_url, client_id, scope, redirect_uri, state) = inputs?;
+            let base_url = base_url.as_deref().map_or(crate::DEFAULT_BASE_URL, |b| b);
+            let scope = scope.as_deref().map_or("", |s| s);
             let scopes: Vec<&str> = scope.split(',').filter(|s| !s.is_empty()).collect();
-            let redirect_uri = required(redirect_uri, "redirect_uri")?;
-            let state = optional(state, "state")?;
-            let request =
-                crate::authorization_url(base_url, client_id, &scopes, redirect_uri, state)?;
+            let request = crate::authorization_url(
+                base_url,
+                &client_id,
+                &scopes,
+                &redirect_uri,
+                state.as_deref().map(|s| s.as_str()),
+            )?;
             deliver(&mut [
                 ("url", url, request.url.as_bytes()),
                 ("state_out", state_out, request.state.as_bytes()),
@@ -78,11 +102,20 @@ pub unsafe extern "C" fn concur_parse_callback(
             let Some(code) = code.as_mut() else {
                 return Err(invalid("code is NULL"));
             };
+            // Copied before the output is cleared: the URL may live in `code` (parsed in place).
+            let inputs: Result<_, Failure> = (|| {
+                Ok((
+                    required_copy(callback_url, "callback_url")?,
+                    optional_copy(expected_state, "expected_state")?,
+                ))
+            })();
             clear([&mut *code]);
-            check_buffers([("code", &*code)])?;
-            let callback_url = required(callback_url, "callback_url")?;
-            let expected_state = optional(expected_state, "expected_state")?;
-            let value = crate::parse_callback(callback_url, expected_state)?;
+            check_buffers([("code", &*code)], error_message, error_capacity)?;
+            let (callback_url, expected_state) = inputs?;
+            let value = Zeroizing::new(crate::parse_callback(
+                &callback_url,
+                expected_state.as_deref().map(|s| s.as_str()),
+            )?);
             deliver(&mut [("code", code, value.as_bytes())])
         })
     }

@@ -5,6 +5,7 @@ use crate::error::{Error, ErrorKind};
 use crate::net2::document::{self, ConcurError, Document};
 use crate::net2::token::Token;
 use crate::transport::Answer;
+use zeroize::Zeroizing;
 
 /// Reads a token document received some other way (an `<Access_Token>` in XML, or its JSON
 /// twin) as if it were a successful answer: the token, or Concur's error document as a typed
@@ -28,7 +29,9 @@ pub fn parse_token_document(body: &[u8], content_type: Option<&str>) -> Result<T
 /// Turns an answer of Concur's token endpoints into a token or a typed error.
 pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
     let status = answer.status;
-    let parsed = document::parse(&answer.body, answer.content_type.as_deref());
+    // The body holds the tokens: wipe it once read.
+    let body = Zeroizing::new(answer.body);
+    let parsed = document::parse(&body, answer.content_type.as_deref());
     if !(200..=299).contains(&status) {
         return Err(failure(status, parsed.ok()));
     }
@@ -42,12 +45,23 @@ pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
 }
 
 /// Turns an answer that carries nothing on success (revocation) into `()` or a typed error.
+/// A success status whose body is an `<Error>` document is a failure, as for the token
+/// endpoints: a revocation that did not happen must not read as done. Any other body of a
+/// success (empty, or something else) is a success.
 pub(crate) fn nothing_from_answer(answer: Answer) -> Result<(), Error> {
-    if (200..=299).contains(&answer.status) {
-        return Ok(());
+    let status = answer.status;
+    let body = Zeroizing::new(answer.body);
+    let parsed = document::parse(&body, answer.content_type.as_deref());
+    if !(200..=299).contains(&status) {
+        return Err(failure(status, parsed.ok()));
     }
-    let parsed = document::parse(&answer.body, answer.content_type.as_deref());
-    Err(failure(answer.status, parsed.ok()))
+    match parsed {
+        Ok(Document::Error(e)) if names_credentials(&e) => Err(refusal(status, &e)),
+        Ok(Document::Error(e)) => Err(Error::protocol("Concur answered with an error document")
+            .with_status(status)
+            .with_concur_error(e.message.as_deref(), e.id.as_deref())),
+        _ => Ok(()),
+    }
 }
 
 /// The error for a non-success status, with Concur's message and Id when the body said them.
@@ -146,5 +160,33 @@ mod tests {
 
         let e = answer(200, "<html/>").unwrap_err();
         assert_eq!((e.kind(), e.status()), (ErrorKind::Protocol, Some(200)));
+    }
+
+    fn revocation(status: u16, body: &str) -> Result<(), Error> {
+        nothing_from_answer(Answer {
+            status,
+            content_type: Some("text/xml".into()),
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn a_revocation_answered_with_an_error_document_failed() {
+        let e = revocation(
+            200,
+            "<Error><Message>Invalid token: not revoked</Message></Error>",
+        )
+        .unwrap_err();
+        assert_eq!((e.kind(), e.status()), (ErrorKind::Protocol, Some(200)));
+        assert_eq!(e.concur_message(), Some("Invalid token: not revoked"));
+        let e = revocation(204, r#"{"Error":{"Message":"Not authorized","Id":"E9"}}"#).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.error_id()),
+            (ErrorKind::Unauthorized, Some("E9"))
+        );
+        // What a revocation that happened looks like: no body, or something else.
+        assert_eq!(revocation(200, ""), Ok(()));
+        assert_eq!(revocation(204, ""), Ok(()));
+        assert_eq!(revocation(200, "<html><body>done</body></html>"), Ok(()));
     }
 }

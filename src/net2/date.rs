@@ -1,7 +1,9 @@
 //! Concur's expiry dates: `M/D/YYYY h:mm:ss AM|PM`, in UTC.
 
 /// Unix seconds for a date written the way Concur writes `Expiration_date`, or `None` when the
-/// text is not such a date. A 24-hour time without AM/PM is accepted too.
+/// text is not such a date. A 24-hour time without AM/PM is accepted too. Years before 1970
+/// are refused: no token expires then, and year 0 is out of range for some callers' date
+/// types (Python's `datetime` raised on it).
 pub(crate) fn parse_concur_date(text: &str) -> Option<i64> {
     let text = text.trim();
     let (date, rest) = text.split_once(' ')?;
@@ -15,6 +17,9 @@ pub(crate) fn parse_concur_date(text: &str) -> Option<i64> {
     let month = number(date_parts.next()?, 1, 2)?;
     let day = number(date_parts.next()?, 1, 2)?;
     let year = number(date_parts.next()?, 4, 4)?;
+    if year < FIRST_YEAR {
+        return None;
+    }
     if date_parts.next().is_some() {
         return None;
     }
@@ -45,6 +50,9 @@ pub(crate) fn parse_concur_date(text: &str) -> Option<i64> {
     let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
+
+/// The earliest year accepted: the Unix epoch's.
+const FIRST_YEAR: i64 = 1970;
 
 /// Digits only, between `min` and `max` of them.
 fn number(text: &str, min: usize, max: usize) -> Option<i64> {
@@ -100,7 +108,15 @@ mod tests {
         assert_eq!(p("2/29/2000 12:00:00 AM"), Some(951_782_400));
         assert_eq!(p("2/29/2001 12:00:00 AM"), None);
         assert_eq!(p("1/1/1970 12:00:00 AM"), Some(0));
-        assert_eq!(p("12/31/1969 11:59:59 PM"), Some(-1));
+        assert_eq!(p("12/31/1969 11:59:59 PM"), None);
+    }
+
+    #[test]
+    fn years_before_the_epoch_are_not_dates() {
+        assert_eq!(p("1/1/0000 12:00:00 AM"), None);
+        assert_eq!(p("1/1/0001 12:00:00 AM"), None);
+        assert_eq!(p("12/31/1969 11:59:59 PM"), None);
+        assert_eq!(p("1/1/9999 12:00:00 AM"), Some(253_370_764_800));
     }
 
     #[test]

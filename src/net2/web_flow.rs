@@ -91,9 +91,10 @@ fn random_state() -> Result<String, Error> {
 /// listener with) and returns its `code`, the request token to exchange. The code is a secret.
 ///
 /// With `expected_state`, the callback's `state` must match it (a mismatch is a forged or
-/// replayed callback: an invalid-argument error). When the user or Concur refused, the
-/// callback carries `error` and `error_description`: that is an unauthorized error carrying
-/// the description as Concur's message and the error name as its Id.
+/// replayed callback: an invalid-argument error); this is checked before anything else. When
+/// the user or Concur refused, the callback carries `error` and `error_description`: that is
+/// an unauthorized error carrying the description as Concur's message and the error name as
+/// its Id. A code with control characters (`%00`, …) is an invalid-argument error.
 pub fn parse_callback(callback_url: &str, expected_state: Option<&str>) -> Result<String, Error> {
     let params = query_params(callback_url)?;
     let get = |name: &str| {
@@ -102,12 +103,8 @@ pub fn parse_callback(callback_url: &str, expected_state: Option<&str>) -> Resul
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    if let Some(error) = get("error") {
-        return Err(
-            Error::new(ErrorKind::Unauthorized, "access was not granted")
-                .with_concur_error(get("error_description").or(Some(error)), Some(error)),
-        );
-    }
+    // The state first: a forged callback (no state, or another) must not get its own
+    // `error_description` shown to anyone as Concur's words.
     if let Some(expected) = expected_state {
         if get("state") != Some(expected) {
             return Err(Error::invalid(
@@ -115,7 +112,17 @@ pub fn parse_callback(callback_url: &str, expected_state: Option<&str>) -> Resul
             ));
         }
     }
+    if let Some(error) = get("error") {
+        return Err(
+            Error::new(ErrorKind::Unauthorized, "access was not granted")
+                .with_concur_error(get("error_description").or(Some(error)), Some(error)),
+        );
+    }
     match get("code") {
+        // A NUL would cut it short in C, and no code Concur issues holds a control character.
+        Some(code) if code.chars().any(char::is_control) => Err(Error::invalid(
+            "the callback's code contains control characters",
+        )),
         Some(code) if !code.is_empty() => Ok(code.to_string()),
         _ => Err(Error::invalid("the callback URL has no code")),
     }
@@ -216,5 +223,54 @@ mod tests {
         assert_eq!(denied.kind(), ErrorKind::Unauthorized);
         assert_eq!(denied.concur_message(), Some("User said no"));
         assert_eq!(denied.error_id(), Some("access_denied"));
+    }
+
+    // The bound the C header states for `concur_authorization_url`'s `url`.
+    #[test]
+    fn the_url_length_is_bounded_by_the_inputs() {
+        let redirect = format!("https://a/{}", "/".repeat(3000));
+        let (base, id, scope, state) = ("https://x.example/", "k/k", "A,B", "s t");
+        let bound = |state_len: usize| {
+            base.len() + 70 + 3 * (id.len() + scope.len() + redirect.len() + state_len)
+        };
+        let r = authorization_url(base, id, &["A", "B"], &redirect, Some(state)).unwrap();
+        assert!(r.url.len() <= bound(state.len()), "{}", r.url.len());
+        assert!(r.url.len() > 3 * redirect.len());
+        let r = authorization_url(base, id, &["A", "B"], &redirect, None).unwrap();
+        assert!(r.url.len() <= bound(32), "{}", r.url.len());
+    }
+
+    #[test]
+    fn the_state_is_checked_before_the_error() {
+        for forged in [
+            "https://a/cb?error=access_denied&error_description=Call+support+at+evil.example",
+            "https://a/cb?error=access_denied&error_description=Call+evil&state=other",
+        ] {
+            let e = parse_callback(forged, Some("expected-state")).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{forged}");
+            assert_eq!(e.concur_message(), None);
+            assert!(!e.to_string().contains("evil"), "{e}");
+        }
+        let denied = parse_callback("https://a/cb?error=access_denied&state=s", Some("s"));
+        assert_eq!(denied.unwrap_err().kind(), ErrorKind::Unauthorized);
+    }
+
+    #[test]
+    fn codes_with_control_characters_are_refused() {
+        for url in [
+            "https://a/cb?code=a%00b",
+            "https://a/cb?code=a%1Bb",
+            "https://a/cb?code=a%0Ab",
+            "https://a/cb?code=a%7Fb",
+            "https://a/cb?code=a%C2%85b",
+        ] {
+            let e = parse_callback(url, None).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{url}");
+            assert!(e.to_string().contains("control"), "{e}");
+        }
+        assert_eq!(
+            parse_callback("https://a/cb?code=a+b%C3%BC", None).unwrap(),
+            "a bü"
+        );
     }
 }

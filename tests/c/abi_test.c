@@ -440,6 +440,107 @@ static void test_web_flow_helpers(void) {
     CHECK(status == CONCUR_OK && strcmp(code, "xyz") == 0, "App Center listener");
 }
 
+/* Inputs are read before outputs are touched, so in-place calls work (audit #6); output buffers
+ * that overlap each other or the error buffer are refused before anything is sent (audit #7). */
+static void test_in_place_and_aliasing(void) {
+    char error[ROOM];
+    concur_options options = options_for(base_url);
+    concur_client *client = NULL;
+    concur_status status = concur_client_new(&options, &client, error, sizeof error);
+    CHECK(status == CONCUR_OK, "client_new: %s", error);
+
+    struct outputs o;
+    prepare(&o, ROOM);
+    status = concur_client_native_token(client, consumer_key, login_id, password, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_OK && o.out.refresh_token.len > 0, "native: %s", o.error);
+    char given[ROOM];
+    memcpy(given, o.refresh, ROOM);
+    /* Refresh in place: the refresh token given is the one in out->refresh_token, echoed back. */
+    status = concur_client_refresh_token(client, consumer_key, client_secret, o.refresh, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_OK, "refresh in place: %s %s", concur_native_status_name(status), o.error);
+    CHECK(strcmp(o.refresh, given) == 0 && o.out.refresh_token.len == strlen(given), "refresh token kept: %s", o.refresh);
+    CHECK(o.out.token.len > 0 && strlen(o.token) == o.out.token.len, "refreshed token written");
+
+    /* A callback URL parsed into its own buffer. */
+    char callback[ROOM];
+    snprintf(callback, sizeof callback, "https://p/cb?code=C%%2B1&state=s");
+    concur_buffer callback_buffer = {callback, sizeof callback, 0};
+    status = concur_parse_callback(callback, "s", &callback_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(callback, "C+1") == 0 && callback_buffer.len == 3,
+          "callback in place: %s %s", concur_native_status_name(status), callback);
+    /* The expected state in the output buffer works too. */
+    char state_in_code[ROOM] = "s";
+    concur_buffer state_buffer_in = {state_in_code, sizeof state_in_code, 0};
+    status = concur_parse_callback("https://p/cb?code=xyz&state=s", state_in_code, &state_buffer_in, error,
+                                   sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(state_in_code, "xyz") == 0, "state in place: %s", error);
+
+    /* The Web flow's state given in state_out's own buffer. */
+    char url[ROOM], state[64] = "keep-me";
+    concur_buffer url_buffer = {url, sizeof url, 0}, state_buffer = {state, sizeof state, 0};
+    status = concur_authorization_url(base_url, consumer_key, NULL, "https://p/cb", state, &url_buffer,
+                                      &state_buffer, error, sizeof error);
+    CHECK(status == CONCUR_OK && strcmp(state, "keep-me") == 0 && strstr(url, "state=keep-me") != NULL,
+          "state in place: %s %s", error, url);
+
+    /* Aliasing, against a closed port: had anything been sent, the status would be CONNECT. */
+    concur_options closed = options_for(closed_url);
+    concur_client *closed_client = NULL;
+    status = concur_client_new(&closed, &closed_client, error, sizeof error);
+    CHECK(status == CONCUR_OK, "closed client: %s", error);
+
+    prepare(&o, ROOM);
+    o.out.refresh_token.data = o.token + 100; /* inside out->token */
+    o.out.refresh_token.capacity = 64;
+    status = concur_client_native_token(closed_client, consumer_key, login_id, password, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(o.error, "overlap") != NULL,
+          "overlapping outputs: %s %s", concur_native_status_name(status), o.error);
+    CHECK(o.out.token.len == 0 && o.out.refresh_token.len == 0, "overlapping outputs: lens zeroed");
+
+    prepare(&o, ROOM);
+    o.out.instance_url.data = o.expiration; /* the same memory as out->expiration_date */
+    status = concur_native_token(consumer_key, login_id, password, &closed, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(o.error, "out->expiration_date and out->instance_url") != NULL,
+          "same data twice: %s %s", concur_native_status_name(status), o.error);
+
+    prepare(&o, ROOM);
+    status = concur_client_refresh_token(closed_client, consumer_key, client_secret, given, &o.out, o.token + 10,
+                                         64); /* error buffer inside out->token */
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(o.token + 10, "overlaps error_message") != NULL,
+          "error buffer inside an output: %s %s", concur_native_status_name(status), o.token + 10);
+
+    /* Skipped fields (NULL, 0) overlap nothing. */
+    prepare(&o, ROOM);
+    o.out.refresh_token.data = NULL;
+    o.out.refresh_token.capacity = 0;
+    o.out.instance_url.data = NULL;
+    o.out.instance_url.capacity = 0;
+    status = concur_native_token(consumer_key, login_id, password, &closed, &o.out, o.error, ROOM);
+    CHECK(status == CONCUR_ERR_CONNECT, "skipped fields are no overlap: %s %s", concur_native_status_name(status),
+          o.error);
+
+    /* One concur_buffer as both url and state_out. */
+    concur_buffer shared = {url, sizeof url, 0};
+    status = concur_authorization_url(base_url, consumer_key, NULL, "https://p/cb", NULL, &shared, &shared, error,
+                                      sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "same buffer") != NULL, "url == state_out: %s",
+          error);
+    /* Two buffers over the same bytes. */
+    concur_buffer first = {url, 100, 0}, second = {url + 50, 100, 0};
+    status = concur_authorization_url(base_url, consumer_key, NULL, "https://p/cb", NULL, &first, &second, error,
+                                      sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "overlap") != NULL, "url and state overlap: %s",
+          error);
+    /* The code buffer inside the error buffer. */
+    concur_buffer inside_error = {error + 8, 32, 0};
+    status = concur_parse_callback("https://p/cb?code=xyz", NULL, &inside_error, error, sizeof error);
+    CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "overlaps error_message") != NULL,
+          "code inside the error buffer: %s", error);
+
+    concur_client_free(closed_client);
+    concur_client_free(client);
+}
+
 static void test_version_and_names(void) {
     char expected[64];
     snprintf(expected, sizeof expected, "%d.%d.%d", CONCUR_NATIVE_VERSION_MAJOR,
@@ -474,6 +575,7 @@ int main(void) {
     test_threads();
     test_client();
     test_web_flow_helpers();
+    test_in_place_and_aliasing();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

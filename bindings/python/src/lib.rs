@@ -1,15 +1,70 @@
 //! The Python module `concur_native._native`: a thin layer over the Rust core. Arguments are
 //! converted, the network call runs with the GIL released, and core errors become the
 //! exception classes of `concur_native._errors`.
+//!
+//! Every entry point runs inside `catch_unwind`: a bug in the core becomes an `InternalError`
+//! (a `ConcurError`), never pyo3's `PanicException`, a `BaseException` that `except Exception`
+//! misses.
 
+use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use concur_native::{Error, ErrorKind, Options};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 use zeroize::Zeroizing;
+
+/// A `str` argument, copied into a buffer that is wiped when dropped. A `str` that cannot be
+/// UTF-8 (a lone surrogate) is an `InvalidArgumentError` that quotes nothing of it: Python's
+/// own `UnicodeEncodeError` would carry the whole value (a password) in its `object`.
+struct Text(Zeroizing<String>);
+
+impl FromPyObject<'_, '_> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Text> {
+        let text = obj.cast::<PyString>()?;
+        match text.to_cow() {
+            Ok(value) => Ok(Text(Zeroizing::new(value.into_owned()))),
+            // The UnicodeEncodeError (and the value it holds) is dropped here, not chained.
+            Err(_) => Err(to_py_err(
+                obj.py(),
+                &Error::invalid_argument(
+                    "a string argument is not valid Unicode (it holds a lone surrogate)",
+                ),
+            )),
+        }
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The message of the `InternalError` a caught panic becomes.
+const INTERNAL: &str = "internal error: a bug in concur-native was caught; please report it";
+
+fn internal_error(py: Python<'_>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let class = py
+            .import("concur_native._errors")?
+            .getattr("InternalError")?;
+        Ok(PyErr::from_value(class.call1((INTERNAL,))?))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// Runs an entry point's body with the GIL held, a panic becoming an `InternalError`.
+fn guard<T>(py: Python<'_>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| Err(internal_error(py)))
+}
 
 /// An access token and what came with it. Immutable; `repr()` masks the secrets, and pickling
 /// is refused so that a token is never written somewhere by accident.
@@ -48,10 +103,21 @@ impl Token {
         let utc = datetime.getattr("timezone")?.getattr("utc")?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("tz", utc)?;
-        datetime
+        match datetime
             .getattr("datetime")?
             .call_method("fromtimestamp", (seconds,), Some(&kwargs))
-            .map(Some)
+        {
+            Ok(at) => Ok(Some(at)),
+            // A date out of datetime's range is unreadable, and unreadable is None: an
+            // attribute read must not raise what the server chose.
+            Err(e)
+                if e.is_instance_of::<PyValueError>(py)
+                    || e.is_instance_of::<PyOverflowError>(py) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The data-centre base URL for later calls, or None.
@@ -120,11 +186,11 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
 /// Builds core options from the keyword arguments every entry point takes.
 fn options_from(
     py: Python<'_>,
-    base_url: Option<String>,
+    base_url: Option<Text>,
     timeout: f64,
     ca_file: Option<PathBuf>,
-    proxy: Option<String>,
-    user_agent_suffix: Option<String>,
+    proxy: Option<Text>,
+    user_agent_suffix: Option<Text>,
 ) -> PyResult<Options> {
     let Ok(timeout) = Duration::try_from_secs_f64(timeout) else {
         let e = Error::invalid_argument("the timeout must be a positive number of seconds");
@@ -132,23 +198,35 @@ fn options_from(
     };
     let mut options = Options::new().timeout(timeout);
     if let Some(url) = base_url {
-        options = options.base_url(url);
+        options = options.base_url(&*url);
     }
     if let Some(path) = ca_file {
         options = options.ca_file(path);
     }
     if let Some(url) = proxy {
-        options = options.proxy(url);
+        options = options.proxy(&*url);
     }
     if let Some(suffix) = user_agent_suffix {
-        options = options.user_agent_suffix(suffix);
+        options = options.user_agent_suffix(&*suffix);
     }
     Ok(options)
 }
 
-/// Runs a core call with the GIL released and converts its outcome.
+/// Runs a core call with the GIL released and converts its outcome; a panic becomes an
+/// `InternalError`.
 fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
-    py.detach(call).map_err(|e| to_py_err(py, &e))
+    py.detach(|| catch_unwind(AssertUnwindSafe(call)))
+        .map_err(|_| internal_error(py))?
+        .map_err(|e| to_py_err(py, &e))
+}
+
+/// Panics inside the guard every call goes through, for the test suite: the panic must come
+/// out as `InternalError`, never as `PanicException`. Not part of the API.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    run(py, || -> Result<(), Error> {
+        panic!("the panic concur_native's tests ask for")
+    })
 }
 
 /// Obtain an access token with Concur's Native Flow.
@@ -168,24 +246,25 @@ fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> Result<T, Error> + Send) 
 #[allow(clippy::too_many_arguments)]
 fn native_token(
     py: Python<'_>,
-    consumer_key: String,
-    login_id: String,
-    password: Option<String>,
-    base_url: Option<String>,
+    consumer_key: Text,
+    login_id: Text,
+    password: Option<Text>,
+    base_url: Option<Text>,
     timeout: f64,
     ca_file: Option<PathBuf>,
-    proxy: Option<String>,
-    user_agent_suffix: Option<String>,
+    proxy: Option<Text>,
+    user_agent_suffix: Option<Text>,
 ) -> PyResult<Token> {
     // Our copies of the credentials are wiped when they go out of scope; Python's own str
     // objects are the caller's to drop.
-    let login_id = Zeroizing::new(login_id);
-    let password = Zeroizing::new(password.unwrap_or_default());
-    let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
-    let inner = run(py, || {
-        concur_native::native_token(&consumer_key, &login_id, &password, &options)
-    })?;
-    Ok(Token { inner })
+    guard(py, || {
+        let password = password.map_or_else(|| Zeroizing::new(String::new()), |p| p.0);
+        let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+        let inner = run(py, || {
+            concur_native::native_token(&consumer_key, &login_id, &password, &options)
+        })?;
+        Ok(Token { inner })
+    })
 }
 
 /// A reusable client: options checked once, TLS connections kept alive between calls, safe to
@@ -204,15 +283,17 @@ impl PyClient {
     #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None))]
     fn new(
         py: Python<'_>,
-        base_url: Option<String>,
+        base_url: Option<Text>,
         timeout: f64,
         ca_file: Option<PathBuf>,
-        proxy: Option<String>,
-        user_agent_suffix: Option<String>,
+        proxy: Option<Text>,
+        user_agent_suffix: Option<Text>,
     ) -> PyResult<Self> {
-        let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
-        let inner = concur_native::Client::new(&options).map_err(|e| to_py_err(py, &e))?;
-        Ok(PyClient { inner })
+        guard(py, || {
+            let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+            let inner = concur_native::Client::new(&options).map_err(|e| to_py_err(py, &e))?;
+            Ok(PyClient { inner })
+        })
     }
 
     /// Obtain an access token with the Native Flow over this client's connections.
@@ -220,12 +301,11 @@ impl PyClient {
     fn native_token(
         &self,
         py: Python<'_>,
-        consumer_key: String,
-        login_id: String,
-        password: Option<String>,
+        consumer_key: Text,
+        login_id: Text,
+        password: Option<Text>,
     ) -> PyResult<Token> {
-        let login_id = Zeroizing::new(login_id);
-        let password = Zeroizing::new(password.unwrap_or_default());
+        let password = password.map_or_else(|| Zeroizing::new(String::new()), |p| p.0);
         let inner = run(py, || {
             self.inner.native_token(&consumer_key, &login_id, &password)
         })?;
@@ -237,12 +317,10 @@ impl PyClient {
     fn refresh_token(
         &self,
         py: Python<'_>,
-        client_id: String,
-        client_secret: String,
-        refresh_token: String,
+        client_id: Text,
+        client_secret: Text,
+        refresh_token: Text,
     ) -> PyResult<Token> {
-        let client_secret = Zeroizing::new(client_secret);
-        let refresh_token = Zeroizing::new(refresh_token);
         let inner = run(py, || {
             self.inner
                 .refresh_token(&client_id, &client_secret, &refresh_token)
@@ -255,12 +333,10 @@ impl PyClient {
     fn exchange_code(
         &self,
         py: Python<'_>,
-        client_id: String,
-        client_secret: String,
-        code: String,
+        client_id: Text,
+        client_secret: Text,
+        code: Text,
     ) -> PyResult<Token> {
-        let client_secret = Zeroizing::new(client_secret);
-        let code = Zeroizing::new(code);
         let inner = run(py, || {
             self.inner.exchange_code(&client_id, &client_secret, &code)
         })?;
@@ -268,14 +344,7 @@ impl PyClient {
     }
 
     /// Revoke one access token, authorised by a Web Services Administrator's access token.
-    fn revoke_token(
-        &self,
-        py: Python<'_>,
-        admin_access_token: String,
-        token: String,
-    ) -> PyResult<()> {
-        let admin_access_token = Zeroizing::new(admin_access_token);
-        let token = Zeroizing::new(token);
+    fn revoke_token(&self, py: Python<'_>, admin_access_token: Text, token: Text) -> PyResult<()> {
         run(py, || self.inner.revoke_token(&admin_access_token, &token))
     }
 
@@ -283,11 +352,10 @@ impl PyClient {
     fn revoke_user_tokens(
         &self,
         py: Python<'_>,
-        admin_access_token: String,
-        consumer_key: String,
-        login_id: String,
+        admin_access_token: Text,
+        consumer_key: Text,
+        login_id: Text,
     ) -> PyResult<()> {
-        let admin_access_token = Zeroizing::new(admin_access_token);
         run(py, || {
             self.inner
                 .revoke_user_tokens(&admin_access_token, &consumer_key, &login_id)
@@ -306,25 +374,27 @@ impl PyClient {
 #[pyo3(signature = (client_id, redirect_uri, *, scopes=Vec::new(), state=None, base_url=None))]
 fn authorization_url(
     py: Python<'_>,
-    client_id: String,
-    redirect_uri: String,
-    scopes: Vec<String>,
-    state: Option<String>,
-    base_url: Option<String>,
+    client_id: Text,
+    redirect_uri: Text,
+    scopes: Vec<Text>,
+    state: Option<Text>,
+    base_url: Option<Text>,
 ) -> PyResult<(String, String)> {
-    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-    let base_url = base_url
-        .as_deref()
-        .unwrap_or(concur_native::DEFAULT_BASE_URL);
-    concur_native::authorization_url(
-        base_url,
-        &client_id,
-        &scopes,
-        &redirect_uri,
-        state.as_deref(),
-    )
-    .map(|r| (r.url, r.state))
-    .map_err(|e| to_py_err(py, &e))
+    guard(py, || {
+        let scopes: Vec<&str> = scopes.iter().map(|s| &**s).collect();
+        let base_url = base_url
+            .as_deref()
+            .unwrap_or(concur_native::DEFAULT_BASE_URL);
+        concur_native::authorization_url(
+            base_url,
+            &client_id,
+            &scopes,
+            &redirect_uri,
+            state.as_deref(),
+        )
+        .map(|r| (r.url, r.state))
+        .map_err(|e| to_py_err(py, &e))
+    })
 }
 
 /// Read the callback URL Concur sent the user back with (or App Center called the listener
@@ -334,11 +404,13 @@ fn authorization_url(
 #[pyo3(signature = (callback_url, expected_state=None))]
 fn parse_callback(
     py: Python<'_>,
-    callback_url: String,
-    expected_state: Option<String>,
+    callback_url: Text,
+    expected_state: Option<Text>,
 ) -> PyResult<String> {
-    concur_native::parse_callback(&callback_url, expected_state.as_deref())
-        .map_err(|e| to_py_err(py, &e))
+    guard(py, || {
+        concur_native::parse_callback(&callback_url, expected_state.as_deref())
+            .map_err(|e| to_py_err(py, &e))
+    })
 }
 
 /// The compiled half of the ``concur_native`` package; import ``concur_native`` instead.
@@ -348,6 +420,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native_token, m)?)?;
     m.add_function(wrap_pyfunction!(authorization_url, m)?)?;
     m.add_function(wrap_pyfunction!(parse_callback, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_class::<Token>()?;
     m.add_class::<PyClient>()?;
     m.add("__version__", concur_native::VERSION)?;

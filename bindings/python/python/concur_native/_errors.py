@@ -83,3 +83,11 @@ class ProtocolError(ConcurError):
     """The answer was not a usable token document: malformed, too large, truncated, …"""
 
     code = "PROTOCOL"
+
+
+class InternalError(ConcurError):
+    """A bug in concur-native was caught (a Rust panic); please report it. Never raised for
+    anything a caller or a server did. Without this class a bug would surface as pyo3's
+    ``PanicException``, a ``BaseException`` that ``except Exception`` does not catch."""
+
+    code = "INTERNAL"

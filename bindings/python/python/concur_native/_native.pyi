@@ -18,7 +18,8 @@ class Token:
     @property
     def expiration_date(self) -> Optional[str]: ...
     @property
-    def expires_at(self) -> Optional[datetime.datetime]: ...
+    def expires_at(self) -> Optional[datetime.datetime]:
+        """None when Concur's text is unreadable or out of datetime's range; never raises."""
     @property
     def instance_url(self) -> Optional[str]: ...
 
@@ -68,3 +69,6 @@ def authorization_url(
 
 def parse_callback(callback_url: str, expected_state: Optional[str] = None) -> str:
     """Return the code of a Web-flow or App Center callback URL."""
+
+def _panic_for_tests() -> None:
+    """Panics inside the binding's guard, for the test suite: raises InternalError."""
