@@ -133,7 +133,7 @@ impl Transport {
         let agent = ureq::Agent::with_parts(
             config,
             ureq::unversioned::transport::DefaultConnector::new(),
-            CachingResolver::default(),
+            CachingResolver::new(base.plain_http),
         );
         Ok(Transport {
             agent,

@@ -163,11 +163,11 @@ mod tests {
     }
 
     fn revocation(status: u16, body: &str) -> Result<(), Error> {
-        nothing_from_answer(Answer {
+        nothing_from_answer(Answer::received(
             status,
-            content_type: Some("text/xml".into()),
-            body: body.as_bytes().to_vec(),
-        })
+            Some("text/xml".into()),
+            body.as_bytes(),
+        ))
     }
 
     #[test]
