@@ -57,6 +57,21 @@ impl Members {
         }
     }
 
+    /// A member that is a list of strings (joined with spaces) or one string.
+    pub(crate) fn words(&self, name: &str) -> Option<String> {
+        match self.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        }
+    }
+
     fn is_error_document(&self) -> bool {
         self.get("access_token").is_none()
             && (self.get("error").is_some()

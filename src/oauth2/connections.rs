@@ -38,13 +38,13 @@ pub struct LegacyExchange {
     /// The new refresh token: use it with [`Grant::RefreshToken`](crate::oauth2::Grant) from
     /// now on, and forget the legacy one.
     pub refresh_token: String,
-    /// When the new refresh token was created, as Concur wrote it.
-    pub created: Option<String>,
-    /// When the new refresh token expires, as Concur wrote it.
-    pub expires: Option<String>,
-    /// The scopes it carries, as Concur wrote them.
+    /// When the new refresh token was created, as Unix milliseconds (Concur's `created`).
+    pub created_ms: Option<i64>,
+    /// When the new refresh token expires, as Unix milliseconds (Concur's `expired`).
+    pub expires_ms: Option<i64>,
+    /// The scopes it carries, space separated (Concur sends a list).
     pub scopes: Option<String>,
-    /// `"user"` or `"company"`.
+    /// Concur's `context`, as sent: a JSON text naming the principal type (`ptype`).
     pub context: Option<String>,
     /// The `concur-correlationid` of the exchange.
     pub correlation_id: Option<String>,
@@ -54,8 +54,8 @@ impl std::fmt::Debug for LegacyExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LegacyExchange")
             .field("refresh_token", &"***")
-            .field("created", &self.created)
-            .field("expires", &self.expires)
+            .field("created_ms", &self.created_ms)
+            .field("expires_ms", &self.expires_ms)
             .field("scopes", &self.scopes)
             .field("context", &self.context)
             .field("correlation_id", &self.correlation_id)
@@ -174,18 +174,13 @@ impl Client {
                     .with_detail("the answer has no usable token")
                     .with_correlation_id(correlation)
             })?;
-        let plain = |name: &str| {
-            members
-                .text(name)
-                .filter(|v| v.len() <= 4096 && !v.chars().any(char::is_control))
-                .map(str::to_string)
-        };
+        let plain = |v: &str| v.len() <= 4096 && !v.chars().any(char::is_control);
         Ok(LegacyExchange {
             refresh_token: refresh_token.to_string(),
-            created: plain("created"),
-            expires: plain("expired"),
-            scopes: plain("scopes"),
-            context: plain("context"),
+            created_ms: members.integer("created"),
+            expires_ms: members.integer("expired"),
+            scopes: members.words("scopes").filter(|v| plain(v)),
+            context: members.text("context").filter(|v| plain(v)).map(str::to_string),
             correlation_id: answer.correlation_id.clone(),
         })
     }
