@@ -4,7 +4,9 @@
 
 use std::io::{Read, Write};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, SCENARIOS, TestServer};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, FAULT_SCENARIOS, SCENARIOS, TestServer,
+};
 
 fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -28,7 +30,7 @@ fn main() {
              --no-recording: keep no log of requests and no record of tokens (for benchmarks;\n\
              refresh and revocation then know no tokens)\n\nScenarios ({{base}}/s/NAME):"
         );
-        for (name, what) in SCENARIOS {
+        for (name, what) in SCENARIOS.iter().chain(FAULT_SCENARIOS) {
             println!("  {name:<18} {what}");
         }
         return;
