@@ -67,7 +67,22 @@ impl Resolver for CachingResolver {
         let Some(key) = key else {
             return self.checked(self.inner.resolve(uri, config, timeout)?);
         };
-        let now = Instant::now();
+        self.remembered(key, Instant::now(), || {
+            self.checked(self.inner.resolve(uri, config, timeout)?)
+        })
+    }
+}
+
+impl CachingResolver {
+    /// The answer for `key` remembered less than [`REMEMBER_FOR`] before `now`, or else a
+    /// fresh `lookup`, remembered when it succeeds (a failure is returned, never hidden by an
+    /// older answer, and not remembered).
+    fn remembered(
+        &self,
+        key: String,
+        now: Instant,
+        lookup: impl FnOnce() -> Result<ResolvedSocketAddrs, ureq::Error>,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         // No code holding the lock can panic but for allocation; should one ever, the map is
         // still a valid map, so a poisoned lock is used as it is rather than failing every call.
         let lock = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -76,7 +91,7 @@ impl Resolver for CachingResolver {
                 return Ok(addrs.clone());
             }
         }
-        let addrs = self.checked(self.inner.resolve(uri, config, timeout)?)?;
+        let addrs = lookup()?;
         let mut cache = lock();
         cache.retain(|_, (at, _)| now.duration_since(*at) < REMEMBER_FOR);
         cache.insert(key, (now, addrs.clone()));
@@ -86,6 +101,9 @@ impl Resolver for CachingResolver {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+    use std::net::SocketAddr;
+
     use super::*;
 
     fn resolve(resolver: &CachingResolver, url: &str) -> Result<ResolvedSocketAddrs, ureq::Error> {
@@ -129,5 +147,59 @@ mod tests {
         assert!(resolver.cache.is_poisoned());
         assert!(resolve(&resolver, "http://127.0.0.1:8080/").is_ok());
         assert!(resolve(&resolver, "http://127.0.0.1:8080/").is_ok());
+    }
+
+    /// A batch against `localhost` whose name stops resolving half-way: the remembered answer
+    /// serves the calls within 30 s, and once it is older a lookup runs again and its failure
+    /// reaches the caller (ureq's `HostNotFound`, which the transport reports as a `Connect`
+    /// error) instead of the stale addresses. A failure is not remembered, so the name is
+    /// looked up again on the next call, and a success then is remembered afresh.
+    #[test]
+    fn an_expired_entry_is_looked_up_again_and_a_failure_is_not_hidden() {
+        let resolver = CachingResolver::default();
+        let loopback: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let answer = || {
+            let mut addrs = resolver.empty();
+            addrs.push(loopback);
+            Ok(addrs)
+        };
+        let lookups = Cell::new(0);
+        let (lookups_ref, answer_ref) = (&lookups, &answer);
+        let resolves = |ok: bool| {
+            move || {
+                let (lookups, answer) = (lookups_ref, answer_ref);
+                lookups.set(lookups.get() + 1);
+                if ok {
+                    answer()
+                } else {
+                    Err(ureq::Error::HostNotFound)
+                }
+            }
+        };
+        let key = || "localhost:443".to_string();
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+
+        let first = resolver.remembered(key(), at(0), resolves(true)).unwrap();
+        assert_eq!(&first[..], &[loopback]);
+        // Within 30 s the name is not looked up, even though it no longer resolves.
+        let cached = resolver.remembered(key(), at(29), resolves(false)).unwrap();
+        assert_eq!(&cached[..], &[loopback]);
+        assert_eq!(lookups.get(), 1);
+        // Past 30 s it is, and the failure comes back.
+        let failed = resolver.remembered(key(), at(30), resolves(false));
+        assert!(
+            matches!(failed, Err(ureq::Error::HostNotFound)),
+            "{failed:?}"
+        );
+        assert_eq!(lookups.get(), 2);
+        // Not remembered: the next call looks up again, and fails again.
+        let again = resolver.remembered(key(), at(31), resolves(false));
+        assert!(matches!(again, Err(ureq::Error::HostNotFound)), "{again:?}");
+        assert_eq!(lookups.get(), 3);
+        // The name resolves again: remembered from now on.
+        assert!(resolver.remembered(key(), at(32), resolves(true)).is_ok());
+        assert!(resolver.remembered(key(), at(61), resolves(false)).is_ok());
+        assert_eq!(lookups.get(), 4);
     }
 }

@@ -439,6 +439,11 @@ fn classify_io(error: &io::Error) -> Error {
         return match inner {
             ureq::Error::Timeout(_) => classify(ureq::Error::Timeout(ureq::Timeout::Global)),
             ureq::Error::BodyExceedsLimit(n) => classify(ureq::Error::BodyExceedsLimit(*n)),
+            ureq::Error::Decompress(..) => {
+                Error::protocol("the answer's compressed body is corrupt")
+            }
+            ureq::Error::Protocol(_) => Error::protocol("the answer is not valid HTTP/1.1"),
+            ureq::Error::Io(e) => classify_io(e),
             _ => Error::protocol("the answer could not be read"),
         };
     }

@@ -1,7 +1,9 @@
 //! The C ABI as C and C++ programs see it: the header compiles as C99 and C++17 with every
 //! warning an error, the contract test (`tests/c/abi_test.c`) passes against the loopback
 //! server, and the examples print a token. With `--ignored`, the same programs run under
-//! valgrind (the test command in the README does that).
+//! valgrind against both the debug and the release build of the library, with the suppression
+//! file shipped to C users (`share/valgrind/concur_native.supp`), which is shown to hide nothing
+//! of the caller's own (the test command in the README does that).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,14 @@ use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server
 /// The folder holding `libconcur_native.so`. `cargo test` builds the crate only as an rlib, so
 /// the shared library is built here, once, with the same cargo, target and profile.
 fn library_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
+    library_dir_for(!cfg!(debug_assertions))
+}
+
+/// The same for a chosen profile: the valgrind tests also run against the release build,
+/// which is what C users link (and where the optimiser moves code that memcheck reports).
+fn library_dir_for(release: bool) -> &'static Path {
+    static DIRS: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    DIRS[usize::from(release)].get_or_init(|| {
         let mut cargo = Command::new(env!("CARGO"));
         cargo
             .args([
@@ -28,7 +36,7 @@ fn library_dir() -> &'static Path {
             .arg("--target")
             .arg(env!("CONCUR_NATIVE_TARGET"))
             .current_dir(root());
-        if !cfg!(debug_assertions) {
+        if release {
             cargo.arg("--release");
         }
         let output = cargo.output().expect("cargo runs");
@@ -63,6 +71,11 @@ fn compile(source: &str, cplusplus: bool) -> PathBuf {
 
 /// The same, with extra compiler flags (sanitizers).
 fn compile_with(source: &str, cplusplus: bool, flags: &[&str]) -> PathBuf {
+    compile_against(library_dir(), source, cplusplus, flags)
+}
+
+/// The same, linked against the shared library in `lib`.
+fn compile_against(lib: &Path, source: &str, cplusplus: bool, flags: &[&str]) -> PathBuf {
     let target = env!("CONCUR_NATIVE_TARGET");
     let mut build = cc::Build::new();
     build
@@ -82,7 +95,6 @@ fn compile_with(source: &str, cplusplus: bool, flags: &[&str]) -> PathBuf {
     // half-written binary.
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let n = COUNT.fetch_add(1, Ordering::SeqCst);
-    let lib = library_dir();
     let out = lib.join(format!("c-{stem}-{}-{n}", std::process::id()));
     cmd.arg(if cplusplus { "-std=c++17" } else { "-std=c99" })
         .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror"])
@@ -249,49 +261,122 @@ fn c_example_explains_a_refusal() {
     assert!(!stderr.contains("definitely-wrong"));
 }
 
+/// The suppression file C users pass to valgrind; installed with the library.
+const SUPPRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/share/valgrind/concur_native.supp"
+);
+
+/// valgrind as a careful C user runs it: every leak kind valgrind reports by default
+/// (definite and possible) and indirect ones are errors, with our suppression file.
 const VALGRIND: &[&str] = &[
     "valgrind",
     "--quiet",
     "--error-exitcode=99",
     "--leak-check=full",
-    "--errors-for-leak-kinds=definite,indirect",
-    "--show-leak-kinds=definite,indirect",
+    "--errors-for-leak-kinds=definite,indirect,possible",
+    "--show-leak-kinds=definite,indirect,possible",
     concat!(
         "--suppressions=",
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/valgrind.supp"
+        "/share/valgrind/concur_native.supp"
     ),
 ];
+
+/// Both builds of the library, for the valgrind tests.
+const PROFILES: [(&str, bool); 2] = [("debug", false), ("release", true)];
 
 #[test]
 #[ignore = "needs valgrind; run by the README's test command"]
 fn valgrind_c_example() {
-    let output = run(
-        &compile("examples/native_token.c", false),
-        Some(VALGRIND),
-        true,
-    );
-    println!("{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "valgrind found errors or leaks"
-    );
-    check_example(&output);
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "examples/native_token.c",
+            false,
+            &[],
+        );
+        let output = run(&program, Some(VALGRIND), true);
+        println!("{profile}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        check_example(&output);
+    }
 }
 
 #[test]
 #[ignore = "needs valgrind; run by the README's test command"]
 fn valgrind_contract_test() {
-    let output = run(&compile("tests/c/abi_test.c", false), Some(VALGRIND), false);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "valgrind found errors or leaks"
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    for (profile, release) in PROFILES {
+        let program = compile_against(library_dir_for(release), "tests/c/abi_test.c", false, &[]);
+        let output = run(&program, Some(VALGRIND), false);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        println!(
+            "{profile}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        assert!(stdout.contains(" 0 failed"), "{profile}: {stdout}");
+    }
+}
+
+/// The suppression file is narrow: a program that gets a token through the library (so that
+/// every suppression is in play) and then leaks 77 bytes and reads past them, run under
+/// valgrind with the file, still has both of its own errors reported, in its own functions.
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_suppressions_hide_nothing_of_the_caller() {
+    assert!(Path::new(SUPPRESSIONS).is_file(), "{SUPPRESSIONS}");
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "tests/c/valgrind_canary.c",
+            false,
+            &[],
+        );
+        let output = run(&program, Some(VALGRIND), true);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stdout.contains("status: CONCUR_OK"),
+            "{profile}: the library ran: {stdout}"
+        );
+        assert_eq!(output.status.code(), Some(99), "{profile}: {report}");
+        // Each error of the report with the frames under it: lines lose their `==PID==`
+        // prefix, and a blank line ends a block.
+        let text = report
+            .lines()
+            .map(|l| {
+                l.strip_prefix("==")
+                    .and_then(|rest| rest.split_once("=="))
+                    .map_or(l, |(_, rest)| rest.trim())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let blocks: Vec<&str> = text.split("\n\n").collect();
+        let reported = |what: &str, function: &str| {
+            blocks
+                .iter()
+                .any(|b| b.contains(what) && b.contains(function))
+        };
+        assert!(
+            reported("Invalid read of size 1", "canary_invalid_read"),
+            "{profile}: the caller's invalid read was hidden: {report}"
+        );
+        assert!(
+            reported("77 bytes in 1 blocks are definitely lost", "canary_leak"),
+            "{profile}: the caller's leak was hidden: {report}"
+        );
+        // And nothing of the library's own shows.
+        assert!(!report.contains("concur_native::"), "{profile}: {report}");
+    }
 }
 
 const SANITIZERS: &[&str] = &[

@@ -180,7 +180,10 @@ impl Client {
             created_ms: members.integer("created"),
             expires_ms: members.integer("expired"),
             scopes: members.words("scopes").filter(|v| plain(v)),
-            context: members.text("context").filter(|v| plain(v)).map(str::to_string),
+            context: members
+                .text("context")
+                .filter(|v| plain(v))
+                .map(str::to_string),
             correlation_id: answer.correlation_id.clone(),
         })
     }

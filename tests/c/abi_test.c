@@ -261,6 +261,12 @@ static void test_error_classes(void) {
                   "ERR-401-0001");
     concur_options s = scenario("status-503");
     expect_status("503", CONCUR_ERR_HTTP_STATUS, 503, login_id, password, &s, "HTTP 503");
+    s = scenario("empty-503"); /* no error document to quote: the status alone */
+    expect_status("empty 503", CONCUR_ERR_HTTP_STATUS, 503, login_id, password, &s, "HTTP 503");
+    s = scenario("reset-mid-body");
+    expect_status("reset", CONCUR_ERR_PROTOCOL, 200, login_id, password, &s, "closed");
+    s = scenario("gzip-truncated");
+    expect_status("truncated gzip", CONCUR_ERR_PROTOCOL, 200, login_id, password, &s, "compressed");
     s = scenario("redirect-9");
     expect_status("redirect", CONCUR_ERR_HTTP_STATUS, 302, login_id, password, &s, "redirect");
     s = scenario("html");

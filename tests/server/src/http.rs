@@ -35,6 +35,8 @@ pub(crate) fn serve_connection(
     listener: Listener,
     shared: &Shared,
 ) {
+    // Dropped last, after the stream: the socket's last descriptor closes with it.
+    let _connection = crate::faults::Connection::open(&tcp, shared);
     match tls {
         Some(config) => {
             let Ok(conn) = rustls::ServerConnection::new(config) else {

@@ -28,6 +28,7 @@
 //! principal of its own (an OTP grant for an address no other test uses makes one).
 
 mod certs;
+mod faults;
 mod http;
 pub mod json;
 mod oauth;
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
+pub use faults::{FAULT_SCENARIOS, idle_closes};
 pub use oauth2::{DEFAULT_SCOPE as OAUTH2_DEFAULT_SCOPE, subject_of as oauth2_subject};
 pub use scenario::SCENARIOS;
 
@@ -256,14 +258,40 @@ pub struct TestServer {
     leaf_key_pem: String,
     ca_file: PathBuf,
     shared: Arc<Shared>,
+    /// Kept for [`TestServer::restart`], which serves the same certificate again.
+    certs: Arc<certs::TestCerts>,
 }
 
 impl TestServer {
     /// Generates a CA and a certificate for `localhost`, `127.0.0.1` and `::1`, writes the CA
     /// to a fresh PEM file in the temporary directory, and starts both listeners.
     pub fn start() -> io::Result<TestServer> {
-        let certs = certs::TestCerts::generate()?;
-        let https = TcpListener::bind("127.0.0.1:0")?;
+        Self::start_with(Arc::new(certs::TestCerts::generate()?), 0)
+    }
+
+    /// Stops this server as a process exit would (listeners closed, every open connection
+    /// shut down), then starts another on the same TLS port with the same CA and certificate,
+    /// so that a client configured for the first one, kept-alive connections and all, meets
+    /// a restarted server. Waits up to 5 s for the port to be free again.
+    pub fn restart(self) -> io::Result<TestServer> {
+        let (port, certs) = (self.port(), self.certs.clone());
+        drop(self);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match Self::start_with(certs.clone(), port) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::AddrInUse
+                        && std::time::Instant::now() < deadline =>
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn start_with(certs: Arc<certs::TestCerts>, https_port: u16) -> io::Result<TestServer> {
+        let https = TcpListener::bind(("127.0.0.1", https_port))?;
         let http = TcpListener::bind("127.0.0.1:0")?;
         let wrong_host = TcpListener::bind("127.0.0.1:0")?;
         let https_addr = https.local_addr()?;
@@ -306,11 +334,12 @@ impl TestServer {
             wrong_host_addr,
             second_addr,
             evil_addr,
-            leaf_pem: certs.leaf_pem,
-            leaf_key_pem: certs.leaf_key_pem,
-            ca_pem: certs.ca_pem,
+            leaf_pem: certs.leaf_pem.clone(),
+            leaf_key_pem: certs.leaf_key_pem.clone(),
+            ca_pem: certs.ca_pem.clone(),
             ca_file,
             shared,
+            certs,
         })
     }
 
@@ -447,6 +476,7 @@ impl Drop for TestServer {
         let _ = TcpStream::connect(self.wrong_host_addr);
         let _ = TcpStream::connect(self.second_addr);
         let _ = TcpStream::connect(self.evil_addr);
+        faults::close_all(&self.shared);
         let _ = std::fs::remove_file(&self.ca_file);
     }
 }

@@ -6,8 +6,9 @@
 use std::io::{Read, Write};
 
 use concur_test_server::{
-    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME,
-    OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, SCENARIOS, TestServer,
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, FAULT_SCENARIOS,
+    LOCKED_USERNAME, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, SCENARIOS,
+    TestServer,
 };
 
 fn json_string(s: &str) -> String {
@@ -33,7 +34,7 @@ fn main() {
              benchmarks; net2 refresh and revocation then know no tokens; oauth2/v0 grants,\n\
              rotation and revocation keep working)\n\nScenarios ({{base}}/s/NAME):"
         );
-        for (name, what) in SCENARIOS {
+        for (name, what) in SCENARIOS.iter().chain(FAULT_SCENARIOS) {
             println!("  {name:<24} {what}");
         }
         return;

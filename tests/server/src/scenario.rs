@@ -399,6 +399,7 @@ fn hostile(scenario: &str, out: &mut dyn Write, shared: &Shared) -> io::Result<A
             return Ok(After::Close);
         }
         "close" => return Ok(After::Close),
+        name if crate::faults::handles(name) => return crate::faults::answer(name, out, shared),
         _ => return error_document(out, 404, "Unknown test scenario."),
     };
     write_response(out, 200, &headers, &body)?;
