@@ -328,3 +328,36 @@ fn secrets_never_appear_in_errors() {
         }
     }
 }
+
+/// The requests the server got carrying this correlation id.
+fn sent_with(correlation: &str) -> usize {
+    server()
+        .requests()
+        .iter()
+        .filter(|r| r.header("concur-correlationid") == Some(correlation))
+        .count()
+}
+
+#[test]
+fn legacy_calls_share_the_retry_policy() {
+    // The Native Flow may be sent again: a 503 is retried twice (250 ms, then 500 ms apart).
+    let correlation = format!("legacy-retry-{}", std::process::id());
+    let o = options(server().scenario_url("status-503")).correlation_id(&correlation);
+    let e = Client::new(&o)
+        .unwrap()
+        .native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, ACCOUNTS[0].password)
+        .unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::HttpStatus, Some(503)));
+    assert_eq!(sent_with(&correlation), 3, "one call and two retries");
+    assert_eq!(e.correlation_id(), Some(correlation.as_str()));
+
+    // A refresh never is: the first may have reached the server.
+    let correlation = format!("legacy-refresh-{}", std::process::id());
+    let o = options(server().scenario_url("status-503")).correlation_id(&correlation);
+    let e = Client::new(&o)
+        .unwrap()
+        .refresh_token(CONSUMER_KEY, CLIENT_SECRET, "some-refresh-token")
+        .unwrap_err();
+    assert_eq!(e.status(), Some(503));
+    assert_eq!(sent_with(&correlation), 1);
+}

@@ -5,7 +5,6 @@ use crate::error::{Error, ErrorKind};
 use crate::net2::document::{self, ConcurError, Document};
 use crate::net2::token::Token;
 use crate::transport::Answer;
-use zeroize::Zeroizing;
 
 /// Reads a token document received some other way (an `<Access_Token>` in XML, or its JSON
 /// twin) as if it were a successful answer: the token, or Concur's error document as a typed
@@ -28,9 +27,14 @@ pub fn parse_token_document(body: &[u8], content_type: Option<&str>) -> Result<T
 
 /// Turns an answer of Concur's token endpoints into a token or a typed error.
 pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
+    let correlation = answer.correlation_id.clone();
+    read_token(answer).map_err(|e| e.with_correlation_id(correlation.as_deref()))
+}
+
+fn read_token(answer: Answer) -> Result<Token, Error> {
     let status = answer.status;
-    // The body holds the tokens: wipe it once read.
-    let body = Zeroizing::new(answer.body);
+    // The body holds the tokens: it is wiped when dropped.
+    let body = answer.body;
     let parsed = document::parse(&body, answer.content_type.as_deref());
     if !(200..=299).contains(&status) {
         return Err(failure(status, parsed.ok()));
@@ -49,8 +53,13 @@ pub(crate) fn token_from_answer(answer: Answer) -> Result<Token, Error> {
 /// endpoints: a revocation that did not happen must not read as done. Any other body of a
 /// success (empty, or something else) is a success.
 pub(crate) fn nothing_from_answer(answer: Answer) -> Result<(), Error> {
+    let correlation = answer.correlation_id.clone();
+    read_nothing(answer).map_err(|e| e.with_correlation_id(correlation.as_deref()))
+}
+
+fn read_nothing(answer: Answer) -> Result<(), Error> {
     let status = answer.status;
-    let body = Zeroizing::new(answer.body);
+    let body = answer.body;
     let parsed = document::parse(&body, answer.content_type.as_deref());
     if !(200..=299).contains(&status) {
         return Err(failure(status, parsed.ok()));
