@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Tls,
     /// The answer was not a token document: malformed, too large, truncated, of another kind.
     Protocol,
+    /// A token store (file, Redis, or the application's own) could not be read or written, or
+    /// held something that is not a stored token. The stored token is left as it was.
+    Store,
 }
 
 impl ErrorKind {
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::Connect => "CONNECT",
             ErrorKind::Tls => "TLS",
             ErrorKind::Protocol => "PROTOCOL",
+            ErrorKind::Store => "STORE",
         }
     }
 
@@ -51,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Connect => "connection failed",
             ErrorKind::Tls => "TLS failure",
             ErrorKind::Protocol => "malformed answer",
+            ErrorKind::Store => "token store failed",
         }
     }
 }
@@ -104,6 +109,17 @@ impl Error {
     /// arguments of their own before calling the library. `detail` must not quote a secret.
     pub fn invalid_argument(detail: impl Into<String>) -> Error {
         Error::invalid(detail)
+    }
+
+    pub(crate) fn store(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Store, detail)
+    }
+
+    /// An [`ErrorKind::Store`] error, for token stores written outside the library (a
+    /// [`TokenStore`](crate::manager::TokenStore) of the application's own, a binding's
+    /// callback store). `detail` must not quote a secret.
+    pub fn store_failure(detail: impl Into<String>) -> Error {
+        Error::store(detail)
     }
 
     pub(crate) fn protocol(detail: impl Into<String>) -> Error {

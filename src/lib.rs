@@ -39,6 +39,7 @@ mod form;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod manager;
 mod net2;
 pub mod oauth2;
 mod options;

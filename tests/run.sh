@@ -3,7 +3,7 @@
 # test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
 # C programs, the Python and Node packages built from source and their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
-# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, python3 with venv,
+# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, python3 with venv,
 # node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs (60 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,17 +12,18 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "formatting and lints"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features concur-native/redis -- -D warnings
 
 step "API docs build without warnings"
-RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis
 
-step "Rust: core, test server, C ABI contract, C and C++ examples"
-cargo test --locked
+step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis store"
+# The Redis store's tests start a real redis-server on a loopback port.
+cargo test --locked --features redis
 
 # A suite that passes once can still race; a second pass catches what the first got lucky on.
 step "Rust: the integration suites once more"
-cargo test --locked --test '*'
+cargo test --locked --features redis --test '*'
 
 step "the committed header is the generated one"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

@@ -90,7 +90,7 @@ impl Drop for Members {
 }
 
 /// Overwrites every string a JSON value holds.
-fn wipe(value: &mut Value) {
+pub(crate) fn wipe(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(wipe),

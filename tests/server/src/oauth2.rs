@@ -262,6 +262,14 @@ pub(crate) fn answer(
             } else if let Some(ms) = scenario.strip_prefix("slow-headers-") {
                 sleep(Duration::from_millis(ms.parse().unwrap_or(5000)));
                 ctx.route()
+            } else if let Some(ms) = scenario.strip_prefix("hang-") {
+                // Logged now (an empty write), then silence, then a close: the request is
+                // never processed, so a client killed meanwhile changed nothing.
+                if let Err(e) = out.write_all(b"") {
+                    return Some(Err(e));
+                }
+                sleep(Duration::from_millis(ms.parse().unwrap_or(5000)));
+                return Some(Ok(After::Close));
             } else {
                 return None;
             }

@@ -52,6 +52,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "HTTP 302 to https://localhost:PORT/net2/oauth2/accesstoken.ashx",
     ),
     ("slow-headers-MS", "wait MS ms before answering"),
+    (
+        "hang-MS",
+        "oauth2/v0: log the request, then wait MS ms and close without processing it",
+    ),
     ("trickle-MS", "the token document one byte every MS ms"),
     ("huge", "a 64 MiB body with Content-Length"),
     ("huge-chunked", "a 64 MiB chunked body"),

@@ -1,0 +1,292 @@
+//! The token manager's Redis store against a real `redis-server` started on a loopback port:
+//! eight processes at expiry refresh once between them, a worker that stalled past its lock
+//! cannot overwrite the newer token, and garbage or an unreachable server is a store error.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use concur_native::manager::{RedisStore, Start, StoredToken, TokenManager, TokenStore};
+use concur_native::oauth2::Grant;
+use concur_native::{Client, ErrorKind, Options};
+use concur_test_server::{
+    ACCOUNTS, OAUTH2_CLIENT_ID as ID, OAUTH2_CLIENT_SECRET as SECRET, shared as server,
+};
+
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One `redis-server` for the program, on a free loopback port, without persistence.
+fn redis() -> &'static str {
+    static REDIS: OnceLock<Redis> = OnceLock::new();
+    &REDIS
+        .get_or_init(|| {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (Debian package redis-server)");
+            let url = format!("redis://127.0.0.1:{port}/");
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let started = Instant::now();
+            while client.get_connection().is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "redis-server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Redis { child, url }
+        })
+        .url
+}
+
+fn key(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "concur-test:{name}:{}:{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn token(refresh: &str, access: &str) -> StoredToken {
+    StoredToken {
+        refresh_token: Some(refresh.into()),
+        refresh_expires_at: None,
+        geolocation: None,
+        access_token: Some(access.into()),
+        expires_at: Some(1),
+    }
+}
+
+#[test]
+fn a_stalled_lock_holder_cannot_overwrite_a_newer_token() {
+    let k = key("fence");
+    let stalled = RedisStore::new(redis(), &k)
+        .unwrap()
+        .lock_ttl(Duration::from_millis(100));
+    let fresh = RedisStore::new(redis(), &k).unwrap();
+    let mut old_lock = stalled.lock(Duration::from_secs(1)).unwrap();
+    // Wait for the lock to expire, as seen by Redis itself.
+    let mut raw = redis::Client::open(redis())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{k}:lock"))
+            .query(&mut raw)
+            .unwrap();
+        if ttl == -2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the lock never expired"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut new_lock = fresh.lock(Duration::from_secs(1)).unwrap();
+    new_lock
+        .save(&token("newer-refresh", "newer-access"))
+        .unwrap();
+    let e = old_lock
+        .save(&token("stale-refresh", "stale-access"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(e.to_string().contains("newer token was kept"), "{e}");
+    drop(new_lock);
+    // Even once the newer holder let go, the stalled one's fence is old.
+    let e = old_lock
+        .save(&token("stale-refresh", "stale-access"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    let stored = fresh.load().unwrap().unwrap();
+    assert_eq!(stored.refresh_token.as_deref(), Some("newer-refresh"));
+}
+
+#[test]
+fn garbage_and_an_unreachable_server_are_store_errors() {
+    let k = key("garbage");
+    let mut raw = redis::Client::open(redis())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&k)
+        .arg("{not a token")
+        .query(&mut raw)
+        .unwrap();
+    let e = RedisStore::new(redis(), &k).unwrap().load().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://:hunter2@127.0.0.1:{closed}/");
+    let store = RedisStore::new(&url, "k").unwrap();
+    let e = store.load().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(!e.to_string().contains("hunter2") && !format!("{store:?}").contains("hunter2"));
+    assert_eq!(
+        RedisStore::new("http://x", "k").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+// ---- eight processes ---------------------------------------------------------------------
+
+/// Not a test of its own: the entry point of the child processes started below.
+#[test]
+fn child_process_entry() {
+    let Ok(k) = std::env::var("CONCUR_REDIS_CHILD") else {
+        return;
+    };
+    let options = Options::new()
+        .base_url(std::env::var("CONCUR_MANAGER_BASE").unwrap())
+        .ca_file(std::env::var("CONCUR_MANAGER_CA").unwrap())
+        .timeout(Duration::from_secs(60))
+        .correlation_id(std::env::var("CONCUR_MANAGER_TAG").unwrap());
+    let store = RedisStore::new(&std::env::var("CONCUR_REDIS_URL").unwrap(), &k).unwrap();
+    let m = TokenManager::new(
+        Arc::new(Client::new(&options).unwrap()),
+        ID,
+        SECRET,
+        Start::RefreshToken {
+            refresh_token: "unused-start".into(),
+            geolocation: None,
+        },
+    )
+    .unwrap()
+    .with_store(store);
+    let go = std::env::var("CONCUR_MANAGER_GO").unwrap();
+    let waited = Instant::now();
+    while !std::path::Path::new(&go).exists() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "no start signal"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    println!(
+        "ACCESS_TOKEN={}",
+        m.access_token().expect("a token").as_str()
+    );
+}
+
+#[test]
+fn eight_processes_sharing_redis_refresh_once() {
+    let k = key("procs");
+    let seeded = client()
+        .oauth2_token(
+            ID,
+            SECRET,
+            &Grant::Password {
+                username: ACCOUNTS[0].login_id,
+                password: ACCOUNTS[0].password,
+                scope: None,
+            },
+            None,
+        )
+        .unwrap();
+    let store = RedisStore::new(redis(), &k).unwrap();
+    let refresh = seeded.refresh_token().unwrap().to_string();
+    store
+        .lock(Duration::from_secs(1))
+        .unwrap()
+        .save(&token(&refresh, "expired"))
+        .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("concur-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let go = dir.join(format!("go-{k}").replace(':', "_"));
+    let prefix = k.replace(':', "-");
+    let children: Vec<Child> = (0..8)
+        .map(|i| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_process_entry",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("CONCUR_REDIS_CHILD", &k)
+                .env("CONCUR_REDIS_URL", redis())
+                .env("CONCUR_MANAGER_BASE", server().base_url())
+                .env("CONCUR_MANAGER_CA", server().ca_file())
+                .env("CONCUR_MANAGER_TAG", format!("{prefix}-{i}"))
+                .env("CONCUR_MANAGER_GO", &go)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::fs::write(&go, b"").unwrap();
+    let tokens: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "a child failed");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| {
+                    l.split_once("ACCESS_TOKEN=")
+                        .map(|(_, t)| t.trim().to_string())
+                })
+                .expect("a token printed")
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    let refreshes = server()
+        .token_requests("refresh_token")
+        .iter()
+        .filter(|r| {
+            r.header("concur-correlationid")
+                .is_some_and(|c| c.starts_with(&prefix))
+        })
+        .count();
+    assert_eq!(refreshes, 1, "one refresh between eight processes");
+    let stored = store.load().unwrap().unwrap();
+    assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
+    assert_ne!(stored.refresh_token.as_deref(), Some(refresh.as_str()));
+}
+
+fn client() -> Client {
+    Client::new(
+        &Options::new()
+            .base_url(server().base_url())
+            .ca_file(server().ca_file()),
+    )
+    .unwrap()
+}
