@@ -80,8 +80,34 @@ def start_server(path):
                CONCUR_BASE_URL=info["base_url"], CONCUR_CA_FILE=info["ca_file"],
                CONCUR_CONSUMER_KEY=info["consumer_key"], CONCUR_LOGIN_ID=info["login_id"],
                CONCUR_PASSWORD=info["password"], NODE_EXTRA_CA_CERTS=info["ca_file"],
+               CONCUR_OAUTH2_CLIENT_ID=info["oauth2_client_id"],
+               CONCUR_OAUTH2_CLIENT_SECRET=info["oauth2_client_secret"],
                BENCH_COUNT=str(COUNT), BENCH_REPEATS=str(REPEATS))
     return process, env
+
+
+class redis_server:
+    """A redis-server on a free loopback port, without persistence, for the Redis rows."""
+
+    def __enter__(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        return f"redis://127.0.0.1:{port}/"
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait()
 
 
 def wall(cmd, env, repeats=REPEATS * 6):
@@ -179,6 +205,28 @@ def main():
                 one_shot / client, "(information)", None, "ms/token")
             add("2d. 500 tokens: client vs curl keep-alive, one process", client * 1e3,
                 keepalive * 1e3, client / keepalive, "(information)", None, "ms/token")
+
+            # 2e-2g. The current API and the token manager.
+            grant, grant_floor = interleaved(paths["token_loop"], ["oauth2", "oauth2_floor"], env)
+            add("2e. 500 password grants: client vs bare keep-alive form POST (floor)",
+                grant * 1e3, grant_floor * 1e3, grant / grant_floor, "<= 1.3x the floor",
+                grant / grant_floor <= 1.3, "ms/token")
+            cached = {}
+            for mode in ["cached1", "cached8"]:
+                cached[mode] = 1 / token_loop(paths["token_loop"], mode, env, 2_000_000)
+            add("2f. TokenManager.access_token(), cached, 1 thread", cached["cached1"] / 1e6,
+                10.0, cached["cached1"] / 1e7, ">= 10 M/s per thread",
+                cached["cached1"] >= 1e7, "M calls/s")
+            add("2g. TokenManager.access_token(), cached, 8 threads (all)", cached["cached8"] / 1e6,
+                None, None, "(information: 2 cores)", None, "M calls/s")
+            refresh_file = token_loop(paths["token_loop"], "refresh_file", env, 200)
+            add("2h. a refresh through the file store (lock, grant, fsync, rename)",
+                refresh_file * 1e3, None, None, "(information)", None, "ms/refresh")
+            with redis_server() as redis_url:
+                refresh_redis = token_loop(paths["token_loop"], "refresh_redis",
+                                           dict(env, CONCUR_REDIS_URL=redis_url), 200)
+            add("2i. a refresh through the Redis store (lock, fence, grant, fenced save)",
+                refresh_redis * 1e3, None, None, "(information)", None, "ms/refresh")
 
             # 3. Python.
             py = json.loads(run([str(paths["python"]), str(ROOT / "benches/python_bench.py")],

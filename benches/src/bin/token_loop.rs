@@ -7,9 +7,21 @@
 //!   the body read and not parsed: the cost of the transport alone, the floor for `client`.
 //! - `threads8`: `client`, shared by 8 threads, COUNT calls in all;
 //! - `parse`: `parse_token_document` on a typical answer, no network.
+//! - `oauth2`: password grants (`POST /oauth2/v0/token`) through one Client, with
+//!   CONCUR_OAUTH2_CLIENT_ID / CONCUR_OAUTH2_CLIENT_SECRET;
+//! - `oauth2_floor`: the same form POST over a bare keep-alive ureq agent, body built once and
+//!   read, not parsed: the floor for `oauth2`;
+//! - `cached1` / `cached8`: `TokenManager::access_token()` on a valid cached token, from 1 and
+//!   from 8 threads (COUNT calls per thread);
+//! - `refresh_file` / `refresh_redis`: a refresh through a file store / a Redis store
+//!   (CONCUR_REDIS_URL) per call: the cost a holder pays when the token is due.
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use concur_native::manager::{FileStore, RedisStore, Start, TokenManager};
+use concur_native::oauth2::Grant;
 use concur_native::{Client, Options, native_token};
 
 fn env(name: &str) -> String {
@@ -37,8 +49,100 @@ fn main() {
     if mode != "parse" {
         options = options.base_url(base.as_str()).ca_file(ca.as_str());
     }
+    let oauth2 = || (env("CONCUR_OAUTH2_CLIENT_ID"), env("CONCUR_OAUTH2_CLIENT_SECRET"));
+    let manager = |margin: Duration| {
+        let (id, secret) = oauth2();
+        let client = Arc::new(Client::new(&options).unwrap());
+        TokenManager::new(
+            client,
+            &id,
+            &secret,
+            Start::Password {
+                username: login.clone(),
+                password: password.clone(),
+            },
+        )
+        .unwrap()
+        .with_margin(margin)
+    };
     let started;
     match mode {
+        "oauth2" => {
+            let (id, secret) = oauth2();
+            let client = Client::new(&options).unwrap();
+            let grant = Grant::Password {
+                username: &login,
+                password: &password,
+                scope: None,
+            };
+            client.oauth2_token(&id, &secret, &grant, None).unwrap();
+            started = Instant::now();
+            for _ in 0..count {
+                client.oauth2_token(&id, &secret, &grant, None).unwrap();
+            }
+        }
+        "oauth2_floor" => {
+            let (id, secret) = oauth2();
+            let agent = floor_agent(&ca);
+            let url = format!("{base}/oauth2/v0/token");
+            let body = format!(
+                "client_id={}&client_secret={}&grant_type=password&username={}&password={}&credtype=password",
+                form(&id),
+                form(&secret),
+                form(&login),
+                form(&password)
+            );
+            let post = || {
+                let mut response = agent
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .send(body.as_bytes())
+                    .unwrap();
+                response.body_mut().read_to_vec().unwrap();
+            };
+            post();
+            started = Instant::now();
+            for _ in 0..count {
+                post();
+            }
+        }
+        "cached1" | "cached8" => {
+            let m = manager(Duration::from_secs(60));
+            m.access_token().unwrap();
+            let threads = if mode == "cached8" { 8 } else { 1 };
+            started = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        for _ in 0..count {
+                            std::hint::black_box(m.access_token().unwrap());
+                        }
+                    });
+                }
+            });
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "{{\"mode\":\"{mode}\",\"count\":{},\"seconds\":{seconds}}}",
+                count * threads
+            );
+            return;
+        }
+        "refresh_file" | "refresh_redis" => {
+            // A margin past the token's lifetime: every call refreshes, saves and rotates.
+            let m = manager(Duration::from_secs(7200));
+            let m = if mode == "refresh_file" {
+                let path = std::env::temp_dir().join(format!("token-loop-{}.json", std::process::id()));
+                m.with_store(FileStore::new(path))
+            } else {
+                let key = format!("token-loop:{}", std::process::id());
+                m.with_store(RedisStore::new(&env("CONCUR_REDIS_URL"), &key).unwrap())
+            };
+            m.access_token().unwrap();
+            started = Instant::now();
+            for _ in 0..count {
+                m.access_token().unwrap();
+            }
+        }
         "client" => {
             let client = Client::new(&options).unwrap();
             // The first call opens the connection; the loop measures the kept-alive ones.
@@ -68,20 +172,7 @@ fn main() {
             }
         }
         "floor" => {
-            let pem = std::fs::read(&ca).unwrap();
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|i| match i.unwrap() {
-                    ureq::tls::PemItem::Certificate(c) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            let tls = ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
-                .build();
-            let agent = ureq::Agent::config_builder()
-                .tls_config(tls)
-                .build()
-                .new_agent();
+            let agent = floor_agent(&ca);
             let url = format!("{base}/net2/oauth2/accesstoken.ashx");
             let basic = format!("Basic {}", basic(&format!("{login}:{password}")));
             let get = || {
@@ -117,6 +208,39 @@ fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     println!("{{\"mode\":\"{mode}\",\"count\":{count},\"seconds\":{seconds}}}");
+}
+
+/// A bare keep-alive agent trusting the test server's CA.
+fn floor_agent(ca: &str) -> ureq::Agent {
+    let pem = std::fs::read(ca).unwrap();
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i.unwrap() {
+            ureq::tls::PemItem::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+/// Form-encoding of one value, without a dependency.
+fn form(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Base64 without a dependency: the floor must not pay for anything `client` does not.
