@@ -50,6 +50,10 @@ pub const FAULT_SCENARIOS: &[(&str, &str)] = &[
         "a whole token document delimited only by the close (no Content-Length), then a TCP close without TLS close_notify",
     ),
     (
+        "eof-cut-no-close-notify",
+        "half a token document delimited only by the close (no Content-Length), then a TCP close without TLS close_notify",
+    ),
+    (
         "gzip-truncated",
         "a gzip-encoded token document cut in half, with a Content-Length for the half",
     ),
@@ -197,13 +201,18 @@ pub(crate) fn answer(scenario: &str, out: &mut dyn Write, shared: &Shared) -> io
             write_response(out, 200, &headers, token_document(shared).as_bytes())?;
             Ok(After::Close)
         }
-        "eof-no-close-notify" => {
+        "eof-no-close-notify" | "eof-cut-no-close-notify" => {
             let head = format!(
                 "{}Content-Type: text/xml; charset=utf-8\r\nConnection: close\r\n\r\n",
                 status_line(200)
             );
+            let body = token_document(shared);
+            let sent = match scenario {
+                "eof-cut-no-close-notify" => &body[..body.len() / 2],
+                _ => &body[..],
+            };
             out.write_all(head.as_bytes())?;
-            out.write_all(token_document(shared).as_bytes())?;
+            out.write_all(sent.as_bytes())?;
             out.flush()?;
             Ok(After::Close)
         }
