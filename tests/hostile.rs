@@ -556,9 +556,17 @@ fn a_truncated_gzip_body() {
     assert!(e.to_string().contains("compressed body"), "{e}");
 }
 
-fn threads() -> usize {
+/// The threads of this process that the calling test started, directly or through the
+/// threads it started: on Linux a thread inherits its creator's name, and the test harness
+/// names each test's thread after the test. (A plain count of /proc/self/task would also see
+/// the harness start the next test's thread, which waits for `serial()`.)
+fn threads_of_this_test() -> usize {
+    let comm = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let me = comm("/proc/thread-self/comm".into());
     std::fs::read_dir("/proc/self/task")
         .expect("procfs")
+        .filter_map(|t| t.ok())
+        .filter(|t| comm(t.path().join("comm")) == me)
         .count()
 }
 
@@ -572,7 +580,7 @@ fn a_thousand_calls_while_the_server_restarts_twice() {
     const DEADLINE: Duration = Duration::from_secs(5);
     let _serial = serial();
     let _ = server();
-    let (tasks_before, fds_before) = (threads(), open_fds());
+    let (tasks_before, fds_before) = (threads_of_this_test(), open_fds());
     let mut own = TestServer::start().expect("a server of the test's own");
     let client = Arc::new(
         Client::new(
@@ -644,13 +652,15 @@ fn a_thousand_calls_while_the_server_restarts_twice() {
     drop(client);
     drop(own);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while (threads() > tasks_before || open_fds() > fds_before) && Instant::now() < deadline {
+    while (threads_of_this_test() > tasks_before || open_fds() > fds_before)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        threads() <= tasks_before,
+        threads_of_this_test() <= tasks_before,
         "threads leaked: {} > {tasks_before}",
-        threads()
+        threads_of_this_test()
     );
     assert!(
         open_fds() <= fds_before,
