@@ -126,16 +126,21 @@ fn approved_callback(state: &str) -> String {
     server().approve(&query).expect("Login.aspx redirects")
 }
 
-fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
-    let a = &ACCOUNTS[0];
-    let mut cmd = match wrapper {
+/// The program, or the wrapper (valgrind and its arguments) running it.
+fn command(program: &Path, wrapper: Option<&[&str]>) -> Command {
+    match wrapper {
         Some(args) => {
             let mut c = Command::new(args[0]);
             c.args(&args[1..]).arg(program);
             c
         }
         None => Command::new(program),
-    };
+    }
+}
+
+fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
+    let a = &ACCOUNTS[0];
+    let mut cmd = command(program, wrapper);
     if example_env {
         cmd.env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
             .env("CONCUR_LOGIN_ID", a.login_id)
@@ -215,12 +220,11 @@ fn cpp_example_prints_a_token() {
     ));
 }
 
-#[test]
-fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
-    let program = compile("examples/token_lifecycle.c", false);
+/// Runs `examples/token_lifecycle.c` (optionally under a wrapper) with a fresh Web-flow code.
+fn run_lifecycle(program: &Path, wrapper: Option<&[&str]>) -> Output {
     let a = &ACCOUNTS[0];
-    let output = Command::new(&program)
-        .env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
+    let mut cmd = command(program, wrapper);
+    cmd.env("CONCUR_CONSUMER_KEY", CONSUMER_KEY)
         .env("CONCUR_LOGIN_ID", a.login_id)
         .env("CONCUR_PASSWORD", a.password)
         .env("CONCUR_CLIENT_SECRET", CLIENT_SECRET)
@@ -229,7 +233,10 @@ fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
         .env("CONCUR_BASE_URL", server().base_url())
         .env("CONCUR_CA_FILE", server().ca_file())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn check_lifecycle(output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -239,6 +246,12 @@ fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
     assert!(stdout.contains("(same refresh token: yes)"), "{stdout}");
     assert!(stdout.contains("Exchanged code:  0_"), "{stdout}");
     assert!(stdout.contains("Revoke:          CONCUR_OK"), "{stdout}");
+}
+
+#[test]
+fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
+    let program = compile("examples/token_lifecycle.c", false);
+    check_lifecycle(&run_lifecycle(&program, None));
 }
 
 #[test]
@@ -286,24 +299,38 @@ const VALGRIND: &[&str] = &[
 /// Both builds of the library, for the valgrind tests.
 const PROFILES: [(&str, bool); 2] = [("debug", false), ("release", true)];
 
+/// The C and C++ examples, the lifecycle one too (refresh, code exchange, the revocation POST).
 #[test]
 #[ignore = "needs valgrind; run by the README's test command"]
-fn valgrind_c_example() {
+fn valgrind_c_examples() {
     for (profile, release) in PROFILES {
-        let program = compile_against(
-            library_dir_for(release),
-            "examples/native_token.c",
-            false,
-            &[],
-        );
-        let output = run(&program, Some(VALGRIND), true);
-        println!("{profile}: {}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{profile}: valgrind found errors or leaks"
-        );
-        check_example(&output);
+        let lib = library_dir_for(release);
+        for (source, cplusplus) in [
+            ("examples/native_token.c", false),
+            ("examples/native_token.cpp", true),
+            ("examples/token_lifecycle.c", false),
+        ] {
+            let program = compile_against(lib, source, cplusplus, &[]);
+            let output = if source.contains("lifecycle") {
+                run_lifecycle(&program, Some(VALGRIND))
+            } else {
+                run(&program, Some(VALGRIND), true)
+            };
+            println!(
+                "{profile} {source}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{profile} {source}: valgrind found errors or leaks"
+            );
+            if source.contains("lifecycle") {
+                check_lifecycle(&output);
+            } else {
+                check_example(&output);
+            }
+        }
     }
 }
 

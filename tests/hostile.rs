@@ -5,12 +5,15 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use concur_native::{Client, Error, ErrorKind, Options, Token, native_token};
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer, shared as server};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, TestServer, idle_closes, shared as server,
+};
 
 /// A password, as only this file uses it, to look for in every text the rows produce.
 const PASSWORD: &str = "hostile-matrix-Secret-pw-42";
@@ -49,7 +52,7 @@ fn options(base_url: String, timeout: Duration) -> Options {
 
 /// Runs one row: the call, then the bounds every row shares. The test holds `serial()` for
 /// its whole length, so that nothing else in the process moves the measurements.
-fn row(limit: Duration, call: impl FnOnce() -> Result<Token, Error>) -> Result<Token, Error> {
+fn row<T>(limit: Duration, call: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     let _ = server(); // started before the measurements
     let fds = open_fds();
     let peak = status_kib("VmHWM:");
@@ -368,6 +371,301 @@ fn a_proxy_that_refuses() {
             let opts = options(server().base_url(), SECONDS_10).proxy(server().plain_base_url());
             native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, PASSWORD, &opts)
         }),
+    );
+}
+
+// The faults real networks make (issue 14 §3).
+
+/// A client of one scenario, with this file's password.
+fn client_of(name: &str) -> Result<Client, Error> {
+    Client::new(&options(server().scenario_url(name), SECONDS_10))
+}
+
+fn token_through(client: &Client) -> Result<Token, Error> {
+    client.native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, PASSWORD)
+}
+
+/// Waits, up to 5 s, until the server has closed an idle connection since `before` was read.
+/// The count moves once the close has left the server, so the client's next call meets it.
+fn await_idle_close(before: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while idle_closes() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the server kept the idle connection open"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn requests_of(scenario: &str) -> usize {
+    server()
+        .requests()
+        .iter()
+        .filter(|r| r.scenario == scenario)
+        .count()
+}
+
+/// A load balancer closes a kept-alive connection while it sits idle in the client's pool:
+/// the next GET goes out on a fresh connection and succeeds.
+#[test]
+fn an_idle_connection_closed_by_the_server_is_replaced_for_a_get() {
+    let _serial = serial();
+    let seen = requests_of("idle-close-100");
+    row(SECONDS_10, || {
+        let client = client_of("idle-close-100")?;
+        let before = idle_closes();
+        token_through(&client)?;
+        await_idle_close(before);
+        token_through(&client)
+    })
+    .expect("the second call gets a token");
+    assert_eq!(requests_of("idle-close-100"), seen + 2);
+}
+
+/// The same before a POST (revocation): the closed connection is seen before anything is
+/// sent, so the POST goes out once, on a fresh connection, and succeeds.
+#[test]
+fn an_idle_connection_closed_by_the_server_is_replaced_for_a_post() {
+    let _serial = serial();
+    let seen = requests_of("idle-close-100");
+    row(SECONDS_10, || {
+        let client = client_of("idle-close-100")?;
+        let before = idle_closes();
+        let token = token_through(&client)?;
+        await_idle_close(before);
+        client.revoke_token(token.token(), token.token())
+    })
+    .expect("the revocation succeeds");
+    let requests = server().requests();
+    let posts = requests
+        .iter()
+        .filter(|r| r.scenario == "idle-close-100" && r.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "the POST was sent once");
+    assert_eq!(requests_of("idle-close-100"), seen + 2);
+}
+
+/// The server closes a kept-alive connection just as the next GET arrives on it (the race the
+/// pool's check cannot see): a GET is safe to repeat, so the client repeats it once on a fresh
+/// connection and gets its token.
+#[test]
+#[ignore = "needs transport retry: see report"]
+fn a_get_on_a_connection_closed_as_it_arrives_is_retried_on_a_fresh_one() {
+    let _serial = serial();
+    let seen = requests_of("close-on-reuse");
+    let token = row(SECONDS_10, || {
+        let client = client_of("close-on-reuse")?;
+        token_through(&client)?;
+        token_through(&client)
+    })
+    .expect("the GET is retried on a fresh connection");
+    assert!(token.token().starts_with("0_"));
+    // The first call, the GET the server dropped, and its repetition.
+    assert_eq!(requests_of("close-on-reuse"), seen + 3);
+}
+
+/// The same race for a POST, which may have reached the server and must not be repeated: the
+/// error (Protocol, as for any connection closed with no answer) says the request may have
+/// reached the server, and the POST went out once.
+#[test]
+#[ignore = "needs transport retry: see report"]
+fn a_post_on_a_connection_closed_as_it_arrives_says_it_may_have_reached_the_server() {
+    let _serial = serial();
+    let e = expect(
+        ErrorKind::Protocol,
+        row(SECONDS_10, || {
+            let client = client_of("close-on-reuse")?;
+            let token = token_through(&client)?;
+            client.revoke_token(token.token(), token.token())
+        })
+        .map(|()| panic!("the server answered no revocation")),
+    );
+    assert!(
+        e.to_string()
+            .contains("the request may have reached the server"),
+        "{e}"
+    );
+    assert!(e.status().is_none());
+    let posts = server()
+        .requests()
+        .iter()
+        .filter(|r| r.scenario == "close-on-reuse" && r.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "the POST was sent once");
+}
+
+/// A reset (RST) after half the body: ureq takes a reset, like any close, as the end of the
+/// stream, and the body is short of its Content-Length, so the answer is incomplete: Protocol.
+#[test]
+fn a_reset_in_the_middle_of_the_body() {
+    let _serial = serial();
+    let e = expect(
+        ErrorKind::Protocol,
+        row(SECONDS_10, || scenario("reset-mid-body", SECONDS_10)),
+    );
+    assert!(e.to_string().contains("closed before the answer"), "{e}");
+    assert_eq!(e.status(), Some(200));
+}
+
+/// A TLS stream closed without close_notify after a complete Content-Length body: the body is
+/// whole by its framing, and many servers close this way, so the token is accepted.
+#[test]
+fn a_tls_close_without_close_notify_after_a_complete_body() {
+    let _serial = serial();
+    let token = row(SECONDS_10, || scenario("no-close-notify", SECONDS_10))
+        .expect("a complete body is a token");
+    assert!(token.token().starts_with("0_"));
+}
+
+/// Cut without close_notify half-way through a Content-Length body: Protocol, because what
+/// arrived is not the whole answer the server announced (the connection did exist, so it is
+/// not Connect), as for any other short body.
+#[test]
+fn a_tls_close_without_close_notify_in_the_middle_of_the_body() {
+    let _serial = serial();
+    let e = expect(
+        ErrorKind::Protocol,
+        row(SECONDS_10, || scenario("cut-no-close-notify", SECONDS_10)),
+    );
+    assert!(e.to_string().contains("closed before the answer"), "{e}");
+}
+
+/// A body delimited only by the close, cut half-way, without close_notify: the transport
+/// cannot tell this truncation from the end (ureq takes the missing close_notify as the end),
+/// so it is the document reader that refuses the cut document: Protocol.
+#[test]
+fn a_close_delimited_body_cut_without_close_notify() {
+    let _serial = serial();
+    expect(
+        ErrorKind::Protocol,
+        row(SECONDS_10, || {
+            scenario("eof-cut-no-close-notify", SECONDS_10)
+        }),
+    );
+}
+
+/// A gzip body cut in half (with a Content-Length that matches the half): Protocol.
+#[test]
+fn a_truncated_gzip_body() {
+    let _serial = serial();
+    let e = expect(
+        ErrorKind::Protocol,
+        row(SECONDS_10, || scenario("gzip-truncated", SECONDS_10)),
+    );
+    assert!(e.to_string().contains("compressed body"), "{e}");
+}
+
+/// The threads of this process that the calling test started, directly or through the
+/// threads it started: on Linux a thread inherits its creator's name, and the test harness
+/// names each test's thread after the test. (A plain count of /proc/self/task would also see
+/// the harness start the next test's thread, which waits for `serial()`.)
+fn threads_of_this_test() -> usize {
+    let comm = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let me = comm("/proc/thread-self/comm".into());
+    std::fs::read_dir("/proc/self/task")
+        .expect("procfs")
+        .filter_map(|t| t.ok())
+        .filter(|t| comm(t.path().join("comm")) == me)
+        .count()
+}
+
+/// 1,000 calls through one client from 4 threads while its server restarts twice on the same
+/// port (listeners and kept-alive connections closed, as a process exit does): every call
+/// ends in a token or a Connect/Protocol error within its deadline, no thread or descriptor
+/// is left behind, and the client works afterwards.
+#[test]
+fn a_thousand_calls_while_the_server_restarts_twice() {
+    const CALLS: usize = 1000;
+    const DEADLINE: Duration = Duration::from_secs(5);
+    let _serial = serial();
+    let _ = server();
+    let (tasks_before, fds_before) = (threads_of_this_test(), open_fds());
+    let mut own = TestServer::start().expect("a server of the test's own");
+    let client = Arc::new(
+        Client::new(
+            &Options::new()
+                .base_url(own.base_url())
+                .ca_file(own.ca_file())
+                .timeout(DEADLINE),
+        )
+        .unwrap(),
+    );
+    let started = Arc::new(AtomicUsize::new(0));
+    let restarted = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, started, restarted) = (client.clone(), started.clone(), restarted.clone());
+            std::thread::spawn(move || {
+                let mut outcomes = Vec::new();
+                loop {
+                    let i = started.fetch_add(1, Ordering::SeqCst);
+                    if i >= CALLS {
+                        return outcomes;
+                    }
+                    // Calls past 40% (70%) wait for the first (second) restart, so that both
+                    // restarts happen while calls are still being made.
+                    let needed =
+                        usize::from(i >= CALLS * 4 / 10) + usize::from(i >= CALLS * 7 / 10);
+                    while restarted.load(Ordering::SeqCst) < needed {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    let at = Instant::now();
+                    let result = client.native_token(
+                        CONSUMER_KEY,
+                        ACCOUNTS[0].login_id,
+                        ACCOUNTS[0].password,
+                    );
+                    outcomes.push((at.elapsed(), result.map(|_| ()).map_err(|e| e.kind())));
+                }
+            })
+        })
+        .collect();
+    for (n, at) in [(1, CALLS / 3), (2, CALLS * 2 / 3)] {
+        while started.load(Ordering::SeqCst) < at {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        own = own.restart().expect("the server restarts on its port");
+        restarted.store(n, Ordering::SeqCst);
+    }
+    let outcomes: Vec<_> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("a worker panicked"))
+        .collect();
+    assert_eq!(outcomes.len(), CALLS);
+    let mut errors = std::collections::BTreeMap::new();
+    for (elapsed, outcome) in &outcomes {
+        assert!(*elapsed < DEADLINE, "a call took {elapsed:?}");
+        if let Err(kind) = outcome {
+            assert!(
+                matches!(kind, ErrorKind::Connect | ErrorKind::Protocol),
+                "{kind:?}"
+            );
+            *errors.entry(format!("{kind:?}")).or_insert(0) += 1;
+        }
+    }
+    println!("1000 calls, 2 restarts: errors {errors:?}");
+    let token = client
+        .native_token(CONSUMER_KEY, ACCOUNTS[0].login_id, ACCOUNTS[0].password)
+        .expect("the client works after the restarts");
+    assert!(token.token().starts_with("0_"));
+    drop(client);
+    drop(own);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (threads_of_this_test() > tasks_before || open_fds() > fds_before)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        threads_of_this_test() <= tasks_before,
+        "threads leaked: {} > {tasks_before}",
+        threads_of_this_test()
+    );
+    assert!(
+        open_fds() <= fds_before,
+        "descriptors leaked: {} > {fds_before}",
+        open_fds()
     );
 }
 

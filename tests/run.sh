@@ -30,7 +30,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git diff --exit-code -- include/ || { echo "include/concur_native.h is stale: commit the regenerated header"; exit 1; }
 fi
 
-step "valgrind and AddressSanitizer/UBSan: the C example and the C contract test"
+step "valgrind (debug and release library, with share/valgrind/concur_native.supp) and AddressSanitizer/UBSan: the C example and the C contract test"
 cargo test --locked --test c_abi -- --ignored
 
 # The Python and Node suites start the test server as a program.

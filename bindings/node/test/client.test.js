@@ -69,7 +69,42 @@ describe('Client', () => {
     const tokens = await Promise.all(Array.from({ length: 32 }, () => login()));
     assert.equal(new Set(tokens.map((t) => t.token)).size, 32);
   });
+
+  it('replaces a kept-alive connection the server closed while idle', async () => {
+    // A load balancer closes the pooled connection: the next GET, then a POST (revocation),
+    // go out on fresh connections and succeed. The server says when it has closed one.
+    const idle = new Client({ baseUrl: server.scenario('idle-close-100'), caFile: server.ca_file });
+    const afterIdleClose = async (call) => {
+      const before = await idleCloses();
+      const result = await call();
+      const deadline = Date.now() + 5000;
+      while ((await idleCloses()) === before) {
+        assert.ok(Date.now() < deadline, 'the server kept the idle connection open');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return result;
+    };
+    const args = [server.consumer_key, ...account(0)];
+    await afterIdleClose(() => idle.nativeToken(...args));
+    const token = await afterIdleClose(() => idle.nativeToken(...args));
+    assert.match(token.token, /^0_/);
+    assert.equal(await idle.revokeToken(token.token, token.token), undefined);
+  });
 });
+
+/** How many kept-alive connections the server has closed for idling so far. */
+function idleCloses() {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${server.plain_base_url}/s/idle-closes/net2/oauth2/accesstoken.ashx`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve(Number(body)));
+      })
+      .on('error', reject);
+  });
+}
 
 describe('refresh', () => {
   it('keeps the refresh token and follows the instance URL', async () => {

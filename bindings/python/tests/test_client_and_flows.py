@@ -132,6 +132,39 @@ def test_revocation(client, server):
         client.revoke_token(admin.token, "")
 
 
+def idle_closes(server):
+    """How many kept-alive connections the server has closed for idling so far."""
+    import http.client
+
+    plain = urlsplit(server.plain_base_url)
+    connection = http.client.HTTPConnection(plain.hostname, plain.port, timeout=10)
+    try:
+        connection.request("GET", "/s/idle-closes/net2/oauth2/accesstoken.ashx")
+        return int(connection.getresponse().read())
+    finally:
+        connection.close()
+
+
+def test_an_idle_connection_closed_by_the_server_is_replaced(server):
+    # A load balancer closes the client's kept-alive connection while it sits in the pool:
+    # the next GET, and then a POST (revocation), go out on fresh connections and succeed.
+    client = Client(**server.kwargs(server.scenario("idle-close-100")))
+
+    def after_idle_close(call):
+        before = idle_closes(server)
+        result = call()
+        deadline = time.monotonic() + 5
+        while idle_closes(server) == before:
+            assert time.monotonic() < deadline, "the server kept the idle connection open"
+            time.sleep(0.005)
+        return result
+
+    after_idle_close(lambda: login(client, server))
+    token = after_idle_close(lambda: login(client, server))
+    assert token.token.startswith("0_")
+    assert client.revoke_token(token.token, token.token) is None
+
+
 def test_one_client_many_threads_gil_released(server):
     client = Client(base_url=server.scenario("slow-headers-1000"), ca_file=server.ca_file)
     results = []

@@ -130,7 +130,13 @@ def test_tls(server):
 
 
 @pytest.mark.parametrize(
-    "scenario", ["html", "garbage", "empty", "no-token", "entity-bomb", "huge", "short-body"]
+    "scenario",
+    [
+        "html", "garbage", "empty", "no-token", "entity-bomb", "huge", "short-body",
+        # faults real networks make: a reset or a TLS close without close_notify in the
+        # middle of the body, a truncated gzip body
+        "reset-mid-body", "cut-no-close-notify", "gzip-truncated",
+    ],
 )
 def test_protocol(server, scenario):
     with pytest.raises(ProtocolError) as info:

@@ -50,6 +50,10 @@ pub const FAULT_SCENARIOS: &[(&str, &str)] = &[
         "a whole token document delimited only by the close (no Content-Length), then a TCP close without TLS close_notify",
     ),
     (
+        "eof-cut-no-close-notify",
+        "half a token document delimited only by the close (no Content-Length), then a TCP close without TLS close_notify",
+    ),
+    (
         "gzip-truncated",
         "a gzip-encoded token document cut in half, with a Content-Length for the half",
     ),
@@ -63,9 +67,10 @@ pub const FAULT_SCENARIOS: &[(&str, &str)] = &[
 /// Connections closed by an `idle-close-MS` timer, over every server of the process.
 static IDLE_CLOSES: AtomicU64 = AtomicU64::new(0);
 
-/// How many connections the servers of this process have closed because an `idle-close-MS`
-/// connection sat idle past its time. Counted once the socket is closed, so a test that sees
-/// the count move knows the close has been sent.
+/// How many `idle-close-MS` connections the servers of this process have closed since it
+/// started: connections whose idle timer was set, and which have ended since (by that timer,
+/// unless the client hung up first). Counted once the socket is closed, so a test that sees the
+/// count move knows the close has been sent.
 pub fn idle_closes() -> u64 {
     IDLE_CLOSES.load(Ordering::SeqCst)
 }
@@ -143,7 +148,8 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<(usize, Arc<TcpStream>)>> {
     OPEN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `f` on the socket of the connection this thread serves, counting the request.
+/// Runs `f` on what this module keeps of the connection this thread serves (`None` when the
+/// socket could not be duplicated).
 fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Option<T> {
     CURRENT.with(|c| c.borrow_mut().as_mut().map(f))
 }
@@ -197,13 +203,18 @@ pub(crate) fn answer(scenario: &str, out: &mut dyn Write, shared: &Shared) -> io
             write_response(out, 200, &headers, token_document(shared).as_bytes())?;
             Ok(After::Close)
         }
-        "eof-no-close-notify" => {
+        "eof-no-close-notify" | "eof-cut-no-close-notify" => {
             let head = format!(
                 "{}Content-Type: text/xml; charset=utf-8\r\nConnection: close\r\n\r\n",
                 status_line(200)
             );
+            let body = token_document(shared);
+            let sent = match scenario {
+                "eof-cut-no-close-notify" => &body[..body.len() / 2],
+                _ => &body[..],
+            };
             out.write_all(head.as_bytes())?;
-            out.write_all(token_document(shared).as_bytes())?;
+            out.write_all(sent.as_bytes())?;
             out.flush()?;
             Ok(After::Close)
         }
