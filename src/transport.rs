@@ -175,10 +175,29 @@ impl Transport {
         correlation_id: &str,
     ) -> Result<Answer, Error> {
         let mut attempt = 0;
+        let mut repeated_on_fresh_connection = false;
         loop {
-            let answer = self
-                .send_once(outgoing, deadline, correlation_id)
-                .map_err(|e| e.with_correlation_id(Some(correlation_id)))?;
+            let answer = match self.send_once(outgoing, deadline, correlation_id) {
+                Ok(answer) => answer,
+                // A kept-alive connection the server closed just as the request arrived (load
+                // balancers close idle ones): a GET that may be resent goes out once more, on a
+                // fresh connection; anything else may have reached the server, and says so.
+                Err(Failed::ClosedBeforeAnswer)
+                    if outgoing.method == Method::GET
+                        && outgoing.resend == Resend::Allowed
+                        && !repeated_on_fresh_connection =>
+                {
+                    repeated_on_fresh_connection = true;
+                    continue;
+                }
+                Err(Failed::ClosedBeforeAnswer) => {
+                    return Err(Error::protocol(
+                        "the connection closed before any answer; the request may have reached the server",
+                    )
+                    .with_correlation_id(Some(correlation_id)));
+                }
+                Err(Failed::Error(e)) => return Err(e.with_correlation_id(Some(correlation_id))),
+            };
             match self.policy.wait_before_retry(
                 outgoing.resend,
                 attempt,
@@ -199,17 +218,17 @@ impl Transport {
         outgoing: &Outgoing,
         deadline: Deadline,
         correlation_id: &str,
-    ) -> Result<Answer, Error> {
+    ) -> Result<Answer, Failed> {
         let remaining = deadline.remaining();
         if remaining.is_zero() {
-            return Err(Error::new(
+            return Err(Failed::Error(Error::new(
                 ErrorKind::Timeout,
                 "no complete answer within the deadline",
-            ));
+            )));
         }
         // The URI shares the wiped buffer: no unwiped copy of a query secret is left behind.
         let uri = Uri::from_maybe_shared(outgoing.url.clone())
-            .map_err(|_| Error::invalid("the request URL is malformed"))?;
+            .map_err(|_| Failed::Error(Error::invalid("the request URL is malformed")))?;
         let mut request = ureq::http::Request::builder()
             .method(outgoing.method.clone())
             .uri(uri);
@@ -228,15 +247,19 @@ impl Transport {
         let sent = if with_body {
             let request = request
                 .body(body)
-                .map_err(|_| Error::invalid("the request could not be built"))?;
+                .map_err(|_| Failed::Error(Error::invalid("the request could not be built")))?;
             self.run(request, deadline, remaining)
         } else {
             let request = request
                 .body(())
-                .map_err(|_| Error::invalid("the request could not be built"))?;
+                .map_err(|_| Failed::Error(Error::invalid("the request could not be built")))?;
             self.run(request, deadline, remaining)
         };
-        let mut response = sent.map_err(classify)?;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(e) if closed_before_any_answer(&e) => return Err(Failed::ClosedBeforeAnswer),
+            Err(e) => return Err(Failed::Error(classify(e))),
+        };
         let status = response.status().as_u16();
         let headers = response.headers();
         let text = |name: &str| {
@@ -253,8 +276,10 @@ impl Transport {
             Some(_) => None,
         };
         let body = read_body(response.body_mut(), declared_len).map_err(|e| {
-            e.with_status(status)
-                .with_correlation_id(correlation_id.as_deref())
+            Failed::Error(
+                e.with_status(status)
+                    .with_correlation_id(correlation_id.as_deref()),
+            )
         })?;
         Ok(Answer {
             status,
@@ -283,6 +308,20 @@ impl Transport {
             self.agent.run(request)
         }
     }
+}
+
+/// Why one attempt failed.
+enum Failed {
+    /// The connection closed (or was reset) before any byte of an answer: on a kept-alive
+    /// connection, the server closed it just as the request arrived.
+    ClosedBeforeAnswer,
+    Error(Error),
+}
+
+fn closed_before_any_answer(error: &ureq::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(error, ureq::Error::Io(e) if matches!(e.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe))
 }
 
 /// Reads the body into one buffer sized up front (the declared length, else the cap), so that

@@ -450,7 +450,6 @@ fn an_idle_connection_closed_by_the_server_is_replaced_for_a_post() {
 /// pool's check cannot see): a GET is safe to repeat, so the client repeats it once on a fresh
 /// connection and gets its token.
 #[test]
-#[ignore = "needs transport retry: see report"]
 fn a_get_on_a_connection_closed_as_it_arrives_is_retried_on_a_fresh_one() {
     let _serial = serial();
     let seen = requests_of("close-on-reuse");
@@ -469,7 +468,6 @@ fn a_get_on_a_connection_closed_as_it_arrives_is_retried_on_a_fresh_one() {
 /// error (Protocol, as for any connection closed with no answer) says the request may have
 /// reached the server, and the POST went out once.
 #[test]
-#[ignore = "needs transport retry: see report"]
 fn a_post_on_a_connection_closed_as_it_arrives_says_it_may_have_reached_the_server() {
     let _serial = serial();
     let e = expect(

@@ -49,7 +49,12 @@ fn main() {
     if mode != "parse" {
         options = options.base_url(base.as_str()).ca_file(ca.as_str());
     }
-    let oauth2 = || (env("CONCUR_OAUTH2_CLIENT_ID"), env("CONCUR_OAUTH2_CLIENT_SECRET"));
+    let oauth2 = || {
+        (
+            env("CONCUR_OAUTH2_CLIENT_ID"),
+            env("CONCUR_OAUTH2_CLIENT_SECRET"),
+        )
+    };
     let manager = |margin: Duration| {
         let (id, secret) = oauth2();
         let client = Arc::new(Client::new(&options).unwrap());
@@ -131,7 +136,8 @@ fn main() {
             // A margin past the token's lifetime: every call refreshes, saves and rotates.
             let m = manager(Duration::from_secs(7200));
             let m = if mode == "refresh_file" {
-                let path = std::env::temp_dir().join(format!("token-loop-{}.json", std::process::id()));
+                let path =
+                    std::env::temp_dir().join(format!("token-loop-{}.json", std::process::id()));
                 m.with_store(FileStore::new(path))
             } else {
                 let key = format!("token-loop:{}", std::process::id());
