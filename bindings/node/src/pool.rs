@@ -1,0 +1,119 @@
+//! The addon's own worker threads, which run the blocking network calls so that libuv's small
+//! thread pool (4 threads by default, shared with `fs`, `dns.lookup`, `crypto` and `zlib`) is
+//! never held for up to a call's deadline.
+//!
+//! Threads are started on demand, at most [`MAX_THREADS`] at once; a call beyond that waits
+//! in a queue for a free thread. A thread idle for [`IDLE_FOR`] ends.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use napi::{Env, JsDeferred};
+
+use crate::RawOutcome;
+
+/// The most calls that run at once; later ones wait for a thread.
+pub const MAX_THREADS: usize = 32;
+
+/// How long an idle thread waits for work before it ends.
+const IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// What resolves a call's promise on the JS thread.
+pub type Resolver = Box<dyn FnOnce(Env) -> napi::Result<RawOutcome> + Send>;
+
+/// One call: the blocking work (it must not panic: callers wrap it in `catch_unwind`) and the
+/// promise it settles.
+pub struct Job {
+    /// The call; runs on a worker thread.
+    pub work: Box<dyn FnOnce() -> RawOutcome + Send>,
+    /// Resolved with the call's outcome.
+    pub deferred: JsDeferred<RawOutcome, Resolver>,
+}
+
+fn settle(deferred: JsDeferred<RawOutcome, Resolver>, outcome: RawOutcome) {
+    deferred.resolve(Box::new(move |_env| Ok(outcome)));
+}
+
+struct Pool {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+struct State {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            threads: 0,
+            idle: 0,
+        }),
+        wake: Condvar::new(),
+    })
+}
+
+impl Pool {
+    // Nothing that holds the lock can panic but for allocation; the state stays consistent.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Queues a call, starting a thread when every running one is busy and there is room.
+pub fn submit(job: Job) {
+    let pool = pool();
+    let mut state = pool.lock();
+    state.queue.push_back(job);
+    if state.queue.len() > state.idle && state.threads < MAX_THREADS {
+        let started = std::thread::Builder::new()
+            .name("concur-native".to_string())
+            .spawn(move || work(pool));
+        match started {
+            Ok(_) => state.threads += 1,
+            // No thread will ever take it: settle it now rather than leave the promise (and
+            // the event loop it keeps alive) pending forever.
+            Err(_) if state.threads == 0 => {
+                if let Some(job) = state.queue.pop_back() {
+                    drop(state);
+                    settle(job.deferred, RawOutcome::no_thread());
+                    return;
+                }
+            }
+            // A running thread will take it in turn.
+            Err(_) => {}
+        }
+    }
+    drop(state);
+    pool.wake.notify_one();
+}
+
+fn work(pool: &'static Pool) {
+    loop {
+        let mut state = pool.lock();
+        let job = loop {
+            if let Some(job) = state.queue.pop_front() {
+                break job;
+            }
+            state.idle += 1;
+            let (next, waited) = pool
+                .wake
+                .wait_timeout(state, IDLE_FOR)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            state.idle -= 1;
+            if waited.timed_out() && state.queue.is_empty() {
+                state.threads -= 1;
+                return;
+            }
+        };
+        drop(state);
+        let outcome = (job.work)();
+        settle(job.deferred, outcome);
+    }
+}
