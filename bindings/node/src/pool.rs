@@ -6,6 +6,7 @@
 //! in a queue for a free thread. A thread idle for [`IDLE_FOR`] ends.
 
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -114,6 +115,8 @@ fn work(pool: &'static Pool) {
         };
         drop(state);
         let outcome = (job.work)();
-        settle(job.deferred, outcome);
+        // Settling cannot fail but when the JS environment is being torn down (a worker
+        // thread ending); this thread must survive that to serve the other calls.
+        let _ = catch_unwind(AssertUnwindSafe(|| settle(job.deferred, outcome)));
     }
 }
