@@ -74,8 +74,9 @@ export declare class ConcurError extends Error {
 }
 
 /**
- * The rejection of a call whose AbortSignal fired, like Node's own: the call's worker finishes
- * on its own (within the deadline) and its result is discarded. `cause` is the signal's reason.
+ * The rejection of a call whose AbortSignal fired, like Node's own. A call that had not started
+ * is never sent; one already running finishes on its own thread (within its deadline) and its
+ * result is discarded. `cause` is the signal's reason.
  */
 export declare class AbortError extends Error {
   readonly name: 'AbortError';

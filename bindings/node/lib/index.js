@@ -30,8 +30,9 @@ class ConcurError extends Error {
 
 /**
  * The rejection of a call whose AbortSignal fired: `name` 'AbortError' and `code` 'ABORT_ERR',
- * like Node's own APIs, with the signal's reason as `cause`. The call's worker thread finishes
- * on its own (within the deadline) and its result is discarded.
+ * like Node's own APIs, with the signal's reason as `cause`. A call that had not started is
+ * never sent; one already running finishes on its own thread (within its deadline) and its
+ * result is discarded.
  */
 class AbortError extends Error {
   constructor(message = 'The operation was aborted', options = undefined) {
@@ -146,19 +147,25 @@ function callSignal(where, options) {
 
 /**
  * Starts a call unless `signal` has already fired (then nothing is sent), and settles its
- * outcome; an abort rejects at once with an AbortError and the late outcome is discarded.
+ * outcome. An abort rejects at once with an AbortError: a call still waiting for one of the
+ * addon's threads is then never sent; one already running ends within its deadline and its
+ * outcome is discarded. `start(callId)` passes the id on to the addon.
  */
 function call(signal, start) {
   if (signal?.aborted) return Promise.reject(abortError(signal));
+  const callId = signal ? binding.newCallId() : undefined;
   let settled;
   try {
-    settled = start().then(settle);
+    settled = start(callId).then(settle);
   } catch (e) {
     return Promise.reject(e);
   }
   if (!signal) return settled;
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
+    const onAbort = () => {
+      binding.cancelCall(callId);
+      reject(abortError(signal));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     settled.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -209,9 +216,9 @@ function nativeToken(options) {
   raw.consumerKey = options.consumerKey;
   raw.loginId = options.loginId;
   raw.password = options.password ?? undefined;
-  return call(signal, () => {
+  return call(signal, (callId) => {
     checkWellFormed(where, raw);
-    return binding.nativeToken(raw);
+    return binding.nativeToken(raw, callId);
   });
 }
 
@@ -241,9 +248,9 @@ class Client {
     checkString(where, 'loginId', loginId);
     checkOptionalString(where, 'password', password);
     const signal = callSignal(where, options);
-    return call(signal, () => {
+    return call(signal, (callId) => {
       checkWellFormed(where, { consumerKey, loginId, password });
-      return this.#raw.nativeToken(consumerKey, loginId, password ?? undefined);
+      return this.#raw.nativeToken(consumerKey, loginId, password ?? undefined, callId);
     });
   }
 
@@ -253,9 +260,9 @@ class Client {
     checkString(where, 'clientSecret', clientSecret);
     checkString(where, 'refreshToken', refreshToken);
     const signal = callSignal(where, options);
-    return call(signal, () => {
+    return call(signal, (callId) => {
       checkWellFormed(where, { clientId, clientSecret, refreshToken });
-      return this.#raw.refreshToken(clientId, clientSecret, refreshToken);
+      return this.#raw.refreshToken(clientId, clientSecret, refreshToken, callId);
     });
   }
 
@@ -265,9 +272,9 @@ class Client {
     checkString(where, 'clientSecret', clientSecret);
     checkString(where, 'code', code);
     const signal = callSignal(where, options);
-    return call(signal, () => {
+    return call(signal, (callId) => {
       checkWellFormed(where, { clientId, clientSecret, code });
-      return this.#raw.exchangeCode(clientId, clientSecret, code);
+      return this.#raw.exchangeCode(clientId, clientSecret, code, callId);
     });
   }
 
@@ -276,9 +283,9 @@ class Client {
     checkString(where, 'adminAccessToken', adminAccessToken);
     checkString(where, 'token', token);
     const signal = callSignal(where, options);
-    return call(signal, () => {
+    return call(signal, (callId) => {
       checkWellFormed(where, { adminAccessToken, token });
-      return this.#raw.revokeToken(adminAccessToken, token);
+      return this.#raw.revokeToken(adminAccessToken, token, callId);
     });
   }
 
@@ -288,9 +295,9 @@ class Client {
     checkString(where, 'consumerKey', consumerKey);
     checkString(where, 'loginId', loginId);
     const signal = callSignal(where, options);
-    return call(signal, () => {
+    return call(signal, (callId) => {
       checkWellFormed(where, { adminAccessToken, consumerKey, loginId });
-      return this.#raw.revokeUserTokens(adminAccessToken, consumerKey, loginId);
+      return this.#raw.revokeUserTokens(adminAccessToken, consumerKey, loginId, callId);
     });
   }
 

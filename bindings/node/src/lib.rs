@@ -153,6 +153,19 @@ impl RawOutcome {
         }
     }
 
+    fn cancelled() -> RawOutcome {
+        RawOutcome {
+            token: None,
+            error: Some(RawError {
+                code: "ABORT_ERR".to_string(),
+                message: "the call was aborted before it started; nothing was sent".to_string(),
+                status_code: None,
+                concur_message: None,
+                error_id: None,
+            }),
+        }
+    }
+
     fn no_thread() -> RawOutcome {
         RawOutcome {
             token: None,
@@ -165,9 +178,11 @@ impl RawOutcome {
 }
 
 /// Runs `work` on the addon's own threads; the promise resolves to its `RawOutcome` (an
-/// `INTERNAL` error if it panicked) and never rejects.
+/// `INTERNAL` error if it panicked) and never rejects. With `call_id` (from `newCallId`),
+/// `cancelCall` stops the call from starting.
 fn spawn_call<'env>(
     env: &'env Env,
+    call_id: Option<f64>,
     work: impl FnOnce() -> RawOutcome + Send + 'static,
 ) -> Result<Object<'env>> {
     let (deferred, promise) = env.create_deferred()?;
@@ -176,8 +191,21 @@ fn spawn_call<'env>(
             catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| RawOutcome::internal())
         }),
         deferred,
+        id: call_id.map(|id| id as u64),
     });
     Ok(promise)
+}
+
+/// A fresh id to pass to one async call, so that `cancelCall` can stop it from starting.
+#[napi]
+pub fn new_call_id() -> f64 {
+    pool::new_call_id() as f64
+}
+
+/// Stops the call with this id from starting, if it has not yet (then nothing is sent).
+#[napi]
+pub fn cancel_call(id: f64) {
+    guard(|| pool::cancel(id as u64), |_| ());
 }
 
 /// Options of a `Client`, already type-checked by `lib/index.js`.
@@ -233,7 +261,11 @@ fn options_from(raw: &RawClientOptions) -> std::result::Result<Options, Error> {
 
 /// Starts a Native Flow call; resolves to a `RawOutcome`, never rejects.
 #[napi(ts_return_type = "Promise<RawOutcome>")]
-pub fn native_token<'env>(env: &'env Env, options: RawNativeTokenOptions) -> Result<Object<'env>> {
+pub fn native_token<'env>(
+    env: &'env Env,
+    options: RawNativeTokenOptions,
+    call_id: Option<f64>,
+) -> Result<Object<'env>> {
     let checked = guard(
         || options_from(&RawClientOptions::from(&options)).map_err(Some),
         |_| Err(None),
@@ -241,7 +273,7 @@ pub fn native_token<'env>(env: &'env Env, options: RawNativeTokenOptions) -> Res
     let consumer_key = options.consumer_key;
     let login_id = Zeroizing::new(options.login_id);
     let password = Zeroizing::new(options.password.unwrap_or_default());
-    spawn_call(env, move || match checked {
+    spawn_call(env, call_id, move || match checked {
         Ok(options) => RawOutcome::from_result(concur_native::native_token(
             &consumer_key,
             &login_id,
@@ -273,7 +305,10 @@ pub fn panic_for_tests<'env>(
             },
         )));
     }
-    spawn_call(env, || panic!("the panic concur-native's tests ask for")).map(Either::B)
+    spawn_call(env, None, || {
+        panic!("the panic concur-native's tests ask for")
+    })
+    .map(Either::B)
 }
 
 /// One call on a shared client.
@@ -396,12 +431,17 @@ impl RawClient {
         self.error.clone()
     }
 
-    fn task<'env>(&self, env: &'env Env, call: ClientCall) -> Result<Object<'env>> {
+    fn task<'env>(
+        &self,
+        env: &'env Env,
+        call_id: Option<f64>,
+        call: ClientCall,
+    ) -> Result<Object<'env>> {
         let client = self
             .inner
             .clone()
             .ok_or_else(|| napi::Error::from_reason("the client was not created"))?;
-        spawn_call(env, move || call.run(&client))
+        spawn_call(env, call_id, move || call.run(&client))
     }
 
     /// The Native Flow.
@@ -412,9 +452,11 @@ impl RawClient {
         consumer_key: String,
         login_id: String,
         password: Option<String>,
+        call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.task(
             env,
+            call_id,
             ClientCall::Native {
                 consumer_key,
                 login_id: Zeroizing::new(login_id),
@@ -431,9 +473,11 @@ impl RawClient {
         client_id: String,
         client_secret: String,
         refresh_token: String,
+        call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.task(
             env,
+            call_id,
             ClientCall::Refresh {
                 client_id,
                 client_secret: Zeroizing::new(client_secret),
@@ -450,9 +494,11 @@ impl RawClient {
         client_id: String,
         client_secret: String,
         code: String,
+        call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.task(
             env,
+            call_id,
             ClientCall::Exchange {
                 client_id,
                 client_secret: Zeroizing::new(client_secret),
@@ -468,9 +514,11 @@ impl RawClient {
         env: &'env Env,
         admin: String,
         token: String,
+        call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.task(
             env,
+            call_id,
             ClientCall::Revoke {
                 admin: Zeroizing::new(admin),
                 token: Zeroizing::new(token),
@@ -486,9 +534,11 @@ impl RawClient {
         admin: String,
         consumer_key: String,
         login_id: String,
+        call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.task(
             env,
+            call_id,
             ClientCall::RevokeUser {
                 admin: Zeroizing::new(admin),
                 consumer_key,

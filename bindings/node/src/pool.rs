@@ -3,11 +3,14 @@
 //! never held for up to a call's deadline.
 //!
 //! Threads are started on demand, at most [`MAX_THREADS`] at once; a call beyond that waits
-//! in a queue for a free thread. A thread idle for [`IDLE_FOR`] ends.
+//! in a queue for a free thread. A thread idle for [`IDLE_FOR`] ends. A call submitted with an
+//! id can be cancelled ([`cancel`]) until it starts: then it is never sent. Once started, it
+//! runs to its end (within its deadline).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use napi::{Env, JsDeferred};
@@ -30,6 +33,33 @@ pub struct Job {
     pub work: Box<dyn FnOnce() -> RawOutcome + Send>,
     /// Resolved with the call's outcome.
     pub deferred: JsDeferred<RawOutcome, Resolver>,
+    /// The id [`cancel`] knows the call by, from [`new_call_id`]; `None` for a call that
+    /// cannot be cancelled.
+    pub id: Option<u64>,
+}
+
+/// A fresh id for a call that may be cancelled; unique in the process (across JS environments).
+pub fn new_call_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The cancellation flags of the submitted calls that have ids, until each ends.
+fn flags() -> MutexGuard<'static, HashMap<u64, Arc<AtomicBool>>> {
+    static FLAGS: OnceLock<Mutex<HashMap<u64, Arc<AtomicBool>>>> = OnceLock::new();
+    FLAGS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Cancels the call with this id if it has not started: it will not be sent, and its promise
+/// resolves to an error nobody reads (the JS side has rejected already). A call that started,
+/// or ended, is left alone.
+pub fn cancel(id: u64) {
+    if let Some(flag) = flags().get(&id) {
+        flag.store(true, Ordering::SeqCst);
+    }
 }
 
 fn settle(deferred: JsDeferred<RawOutcome, Resolver>, outcome: RawOutcome) {
@@ -68,6 +98,9 @@ impl Pool {
 
 /// Queues a call, starting a thread when every running one is busy and there is room.
 pub fn submit(job: Job) {
+    if let Some(id) = job.id {
+        flags().insert(id, Arc::new(AtomicBool::new(false)));
+    }
     let pool = pool();
     let mut state = pool.lock();
     state.queue.push_back(job);
@@ -82,6 +115,9 @@ pub fn submit(job: Job) {
             Err(_) if state.threads == 0 => {
                 if let Some(job) = state.queue.pop_back() {
                     drop(state);
+                    if let Some(id) = job.id {
+                        flags().remove(&id);
+                    }
                     settle(job.deferred, RawOutcome::no_thread());
                     return;
                 }
@@ -114,7 +150,15 @@ fn work(pool: &'static Pool) {
             }
         };
         drop(state);
-        let outcome = (job.work)();
+        let cancelled = job.id.and_then(|id| flags().get(&id).cloned());
+        let outcome = if cancelled.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            RawOutcome::cancelled()
+        } else {
+            (job.work)()
+        };
+        if let Some(id) = job.id {
+            flags().remove(&id);
+        }
         // Settling cannot fail but when the JS environment is being torn down (a worker
         // thread ending); this thread must survive that to serve the other calls.
         let _ = catch_unwind(AssertUnwindSafe(|| settle(job.deferred, outcome)));

@@ -121,6 +121,27 @@ describe('AbortSignal', () => {
     assert.equal(connections - before, 1, 'only the counted call connected');
   });
 
+  it('a call aborted while it waits for a thread is never sent', async () => {
+    // Fill every one of the addon's threads (MAX_THREADS in src/pool.rs) with a stuck call.
+    const slow = slowClient();
+    const stuck = Array.from({ length: 32 }, () =>
+      rejection(slow.nativeToken(server.consumer_key, server.login_id, server.password)),
+    );
+    const before = connections;
+    const controller = new AbortController();
+    const queued = new Client({ baseUrl: counterUrl(), timeoutMs: 5000 }).nativeToken('k', 'u', 'p', {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    const began = performance.now();
+    assert.ok((await rejection(queued)) instanceof AbortError);
+    assert.ok(performance.now() - began < DEADLINE_MS / 3, 'rejected at once');
+    for (const e of await Promise.all(stuck)) assert.equal(e.code, 'TIMEOUT');
+    // The threads are free again: had the aborted call stayed queued, it would run now.
+    await countedCall();
+    assert.equal(connections - before, 1, 'only the counted call connected');
+  });
+
   it('a call that ends before the abort is unaffected, and signals are type-checked', async () => {
     const client = new Client({ baseUrl: server.base_url, caFile: server.ca_file, timeoutMs: 10000 });
     const controller = new AbortController();
