@@ -6,7 +6,9 @@ export type ConcurErrorCode =
   | 'CONNECT'
   | 'TLS'
   | 'PROTOCOL'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** A bug inside the addon was caught (a Rust panic); please report it. */
+  | 'INTERNAL';
 
 /** Every code, in a stable order. */
 export declare const CODES: readonly ConcurErrorCode[];
@@ -28,6 +30,14 @@ export interface NativeTokenOptions {
   proxy?: string;
   /** Text appended to the User-Agent header. */
   userAgentSuffix?: string;
+  /** Aborting rejects the call at once with an AbortError; already aborted, nothing is sent. */
+  signal?: AbortSignal;
+}
+
+/** The options every Client method takes last. */
+export interface CallOptions {
+  /** Aborting rejects the call at once with an AbortError; already aborted, nothing is sent. */
+  signal?: AbortSignal;
 }
 
 /** An access token and what came with it. inspect() and JSON.stringify() mask the secrets. */
@@ -64,13 +74,25 @@ export declare class ConcurError extends Error {
 }
 
 /**
- * Obtains an access token with Concur's Native Flow. The network call runs off the JS thread.
- * Rejects with a ConcurError; throws a TypeError at once for an argument of the wrong type.
+ * The rejection of a call whose AbortSignal fired, like Node's own. A call that had not started
+ * is never sent; one already running finishes on its own thread (within its deadline) and its
+ * result is discarded. `cause` is the signal's reason.
+ */
+export declare class AbortError extends Error {
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+}
+
+/**
+ * Obtains an access token with Concur's Native Flow. The network call runs on the addon's own
+ * threads, neither on the JS thread nor on libuv's pool. Rejects with a ConcurError (an
+ * AbortError when `signal` fires); throws a TypeError at once for an argument of the wrong type.
+ * A string that is not well-formed Unicode (a lone surrogate) is an INVALID_ARGUMENT rejection.
  */
 export declare function nativeToken(options: NativeTokenOptions): Promise<Token>;
 
 /** Connection options of a Client: those of nativeToken() without the credentials. */
-export type ClientOptions = Omit<NativeTokenOptions, 'consumerKey' | 'loginId' | 'password'>;
+export type ClientOptions = Omit<NativeTokenOptions, 'consumerKey' | 'loginId' | 'password' | 'signal'>;
 
 /**
  * A reusable client: options checked once (a ConcurError is thrown at once when they are
@@ -79,14 +101,29 @@ export type ClientOptions = Omit<NativeTokenOptions, 'consumerKey' | 'loginId' |
  */
 export declare class Client {
   constructor(options?: ClientOptions);
-  nativeToken(consumerKey: string, loginId: string, password?: string | null): Promise<Token>;
+  nativeToken(
+    consumerKey: string,
+    loginId: string,
+    password?: string | null,
+    options?: CallOptions,
+  ): Promise<Token>;
   /** Keeps the given refresh token when Concur's answer carries none. */
-  refreshToken(clientId: string, clientSecret: string, refreshToken: string): Promise<Token>;
+  refreshToken(
+    clientId: string,
+    clientSecret: string,
+    refreshToken: string,
+    options?: CallOptions,
+  ): Promise<Token>;
   /** The code of a Web-flow callback, an App Center listener call or an Auto-Connect request. */
-  exchangeCode(clientId: string, clientSecret: string, code: string): Promise<Token>;
+  exchangeCode(clientId: string, clientSecret: string, code: string, options?: CallOptions): Promise<Token>;
   /** Needs a Web Services Administrator's access token. */
-  revokeToken(adminAccessToken: string, token: string): Promise<void>;
-  revokeUserTokens(adminAccessToken: string, consumerKey: string, loginId: string): Promise<void>;
+  revokeToken(adminAccessToken: string, token: string, options?: CallOptions): Promise<void>;
+  revokeUserTokens(
+    adminAccessToken: string,
+    consumerKey: string,
+    loginId: string,
+    options?: CallOptions,
+  ): Promise<void>;
 }
 
 export interface AuthorizationUrlOptions {

@@ -13,6 +13,7 @@ const CODES = Object.freeze([
   'TLS',
   'PROTOCOL',
   'INVALID_ARGUMENT',
+  'INTERNAL',
 ]);
 
 /** Every failure of this package. `code` names its class; no field ever holds a secret. */
@@ -25,6 +26,24 @@ class ConcurError extends Error {
     this.concurMessage = concurMessage;
     this.errorId = errorId;
   }
+}
+
+/**
+ * The rejection of a call whose AbortSignal fired: `name` 'AbortError' and `code` 'ABORT_ERR',
+ * like Node's own APIs, with the signal's reason as `cause`. A call that had not started is
+ * never sent; one already running finishes on its own thread (within its deadline) and its
+ * result is discarded.
+ */
+class AbortError extends Error {
+  constructor(message = 'The operation was aborted', options = undefined) {
+    super(message, options);
+    this.name = 'AbortError';
+    this.code = 'ABORT_ERR';
+  }
+}
+
+function abortError(signal) {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 /** An access token and what came with it. Immutable; inspect() and JSON mask the secrets. */
@@ -99,6 +118,59 @@ function checkOptionalString(where, name, value) {
   }
 }
 
+/**
+ * Strings with a lone surrogate cannot become UTF-8: the addon would send U+FFFD in its place,
+ * a different password. Refused as INVALID_ARGUMENT, quoting the name, never the value.
+ */
+function checkWellFormed(where, named) {
+  for (const [name, value] of Object.entries(named)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'string' && !v.isWellFormed())) {
+      throw new ConcurError(
+        `invalid argument: ${where}: ${name} is not well-formed Unicode (a lone surrogate); nothing was sent`,
+        { code: 'INVALID_ARGUMENT' },
+      );
+    }
+  }
+}
+
+/** The AbortSignal of a call's options ({ signal }), checked; undefined when none. */
+function callSignal(where, options) {
+  if (options === undefined) return undefined;
+  checkObject(where, options);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${where}: options.signal must be an AbortSignal`);
+  }
+  return signal;
+}
+
+/**
+ * Starts a call unless `signal` has already fired (then nothing is sent), and settles its
+ * outcome. An abort rejects at once with an AbortError: a call still waiting for one of the
+ * addon's threads is then never sent; one already running ends within its deadline and its
+ * outcome is discarded. `start(callId)` passes the id on to the addon.
+ */
+function call(signal, start) {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  const callId = signal ? binding.newCallId() : undefined;
+  let settled;
+  try {
+    settled = start(callId).then(settle);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (!signal) return settled;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      binding.cancelCall(callId);
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    settled.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** The connection options shared by nativeToken() and new Client(). */
 function connectionOptions(where, options) {
   for (const name of STRING_OPTIONS) {
@@ -134,19 +206,26 @@ function settle(outcome) {
 
 /**
  * Obtains an access token with Concur's Native Flow. Resolves to a Token; rejects with a
- * ConcurError. Throws a TypeError at once only for an argument of the wrong type.
+ * ConcurError (or an AbortError when options.signal fires). Throws a TypeError at once only
+ * for an argument of the wrong type.
  */
 function nativeToken(options) {
+  const where = 'nativeToken(options)';
   const raw = checkTypes(options);
+  const signal = callSignal(where, { signal: options.signal });
   raw.consumerKey = options.consumerKey;
   raw.loginId = options.loginId;
   raw.password = options.password ?? undefined;
-  return binding.nativeToken(raw).then(settle);
+  return call(signal, (callId) => {
+    checkWellFormed(where, raw);
+    return binding.nativeToken(raw, callId);
+  });
 }
 
 /**
  * A reusable client: options checked once, TLS connections kept alive between calls, shared
- * freely between concurrent calls. Every method returns a Promise and runs off the JS thread.
+ * freely between concurrent calls. Every method returns a Promise and runs on the addon's own
+ * threads (not libuv's pool); each takes a last optional `{ signal }` (an AbortSignal).
  * For refresh and revocation, point baseUrl at the token's instanceUrl.
  */
 class Client {
@@ -155,49 +234,71 @@ class Client {
   constructor(options = {}) {
     const where = 'new Client(options)';
     checkObject(where, options);
-    this.#raw = new binding.RawClient(connectionOptions(where, options));
+    const raw = connectionOptions(where, options);
+    checkWellFormed(where, raw);
+    this.#raw = new binding.RawClient(raw);
     const error = this.#raw.creationError();
     if (error) throw concurError(error);
     Object.freeze(this);
   }
 
-  nativeToken(consumerKey, loginId, password) {
-    const where = 'Client.nativeToken(consumerKey, loginId, password)';
+  nativeToken(consumerKey, loginId, password, options) {
+    const where = 'Client.nativeToken(consumerKey, loginId, password, options)';
     checkString(where, 'consumerKey', consumerKey);
     checkString(where, 'loginId', loginId);
     checkOptionalString(where, 'password', password);
-    return this.#raw.nativeToken(consumerKey, loginId, password ?? undefined).then(settle);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, { consumerKey, loginId, password });
+      return this.#raw.nativeToken(consumerKey, loginId, password ?? undefined, callId);
+    });
   }
 
-  refreshToken(clientId, clientSecret, refreshToken) {
-    const where = 'Client.refreshToken(clientId, clientSecret, refreshToken)';
+  refreshToken(clientId, clientSecret, refreshToken, options) {
+    const where = 'Client.refreshToken(clientId, clientSecret, refreshToken, options)';
     checkString(where, 'clientId', clientId);
     checkString(where, 'clientSecret', clientSecret);
     checkString(where, 'refreshToken', refreshToken);
-    return this.#raw.refreshToken(clientId, clientSecret, refreshToken).then(settle);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, { clientId, clientSecret, refreshToken });
+      return this.#raw.refreshToken(clientId, clientSecret, refreshToken, callId);
+    });
   }
 
-  exchangeCode(clientId, clientSecret, code) {
-    const where = 'Client.exchangeCode(clientId, clientSecret, code)';
+  exchangeCode(clientId, clientSecret, code, options) {
+    const where = 'Client.exchangeCode(clientId, clientSecret, code, options)';
     checkString(where, 'clientId', clientId);
     checkString(where, 'clientSecret', clientSecret);
     checkString(where, 'code', code);
-    return this.#raw.exchangeCode(clientId, clientSecret, code).then(settle);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, { clientId, clientSecret, code });
+      return this.#raw.exchangeCode(clientId, clientSecret, code, callId);
+    });
   }
 
-  revokeToken(adminAccessToken, token) {
-    const where = 'Client.revokeToken(adminAccessToken, token)';
+  revokeToken(adminAccessToken, token, options) {
+    const where = 'Client.revokeToken(adminAccessToken, token, options)';
     checkString(where, 'adminAccessToken', adminAccessToken);
     checkString(where, 'token', token);
-    return this.#raw.revokeToken(adminAccessToken, token).then(settle);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, { adminAccessToken, token });
+      return this.#raw.revokeToken(adminAccessToken, token, callId);
+    });
   }
 
-  revokeUserTokens(adminAccessToken, consumerKey, loginId) {
-    const where = 'Client.revokeUserTokens(adminAccessToken, consumerKey, loginId)';
+  revokeUserTokens(adminAccessToken, consumerKey, loginId, options) {
+    const where = 'Client.revokeUserTokens(adminAccessToken, consumerKey, loginId, options)';
     checkString(where, 'adminAccessToken', adminAccessToken);
     checkString(where, 'consumerKey', consumerKey);
     checkString(where, 'loginId', loginId);
-    return this.#raw.revokeUserTokens(adminAccessToken, consumerKey, loginId).then(settle);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, { adminAccessToken, consumerKey, loginId });
+      return this.#raw.revokeUserTokens(adminAccessToken, consumerKey, loginId, callId);
+    });
   }
 
   [util.inspect.custom]() {
@@ -218,6 +319,7 @@ function authorizationUrl({ clientId, redirectUri, scopes = [], state, baseUrl }
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
     throw new TypeError(`${where}: options.scopes must be an array of strings`);
   }
+  checkWellFormed(where, { clientId, redirectUri, scopes, state, baseUrl });
   const raw = binding.authorizationUrl(baseUrl ?? undefined, clientId, scopes, redirectUri, state ?? undefined);
   if (raw.error) throw concurError(raw.error);
   return { url: raw.url, state: raw.state };
@@ -232,9 +334,23 @@ function parseCallback(callbackUrl, expectedState) {
   const where = 'parseCallback(callbackUrl, expectedState)';
   checkString(where, 'callbackUrl', callbackUrl);
   checkOptionalString(where, 'expectedState', expectedState);
+  checkWellFormed(where, { callbackUrl, expectedState });
   const raw = binding.parseCallback(callbackUrl, expectedState ?? undefined);
   if (raw.error) throw concurError(raw.error);
   return raw.code;
+}
+
+/**
+ * Panics inside the addon's guards, for the test suite: `sync` throws, otherwise the promise
+ * rejects, both with a ConcurError whose code is INTERNAL. Not part of the API.
+ */
+function _panicForTests(sync) {
+  if (sync) {
+    const raw = binding._panicForTests(true);
+    if (raw.error) throw concurError(raw.error);
+    return undefined;
+  }
+  return binding._panicForTests(false).then(settle);
 }
 
 module.exports = {
@@ -244,7 +360,9 @@ module.exports = {
   parseCallback,
   Token,
   ConcurError,
+  AbortError,
   CODES,
+  _panicForTests,
   version: binding.version(),
   DEFAULT_BASE_URL: binding.defaultBaseUrl(),
 };

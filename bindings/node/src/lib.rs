@@ -1,8 +1,13 @@
 //! The raw N-API addon behind the `concur-native` npm package. `lib/index.js` is the public
 //! API: it checks argument types, and turns the outcomes below into `Token` objects and
-//! `ConcurError` rejections. The network call runs on libuv's thread pool, never on the JS
-//! thread.
+//! `ConcurError` rejections. The network call runs on the addon's own threads (`pool`), never
+//! on the JS thread and never on libuv's thread pool, which `fs`, `dns.lookup`, `crypto` and
+//! `zlib` share. Every entry point runs inside `catch_unwind`: a bug becomes an error with code
+//! `INTERNAL`, never a panic through N-API, which aborts the process.
 
+mod pool;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +15,24 @@ use concur_native::{Error, Options};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use zeroize::Zeroizing;
+
+/// The message of an `INTERNAL` error: a caught panic.
+const INTERNAL: &str = "internal error: a bug in concur-native was caught; please report it";
+
+fn internal_error() -> RawError {
+    RawError {
+        code: "INTERNAL".to_string(),
+        message: INTERNAL.to_string(),
+        status_code: None,
+        concur_message: None,
+        error_id: None,
+    }
+}
+
+/// Runs a synchronous entry point's body, a panic becoming `on_panic(INTERNAL error)`.
+fn guard<T>(body: impl FnOnce() -> T, on_panic: impl FnOnce(RawError) -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| on_panic(internal_error()))
+}
 
 /// Arguments of `nativeToken`, already type-checked by `lib/index.js`.
 #[napi(object)]
@@ -32,21 +55,6 @@ pub struct RawNativeTokenOptions {
     pub user_agent_suffix: Option<String>,
 }
 
-/// A token as plain data; `lib/index.js` wraps it.
-#[napi(object)]
-pub struct RawToken {
-    /// The access token.
-    pub token: String,
-    /// The refresh token, if any.
-    pub refresh_token: Option<String>,
-    /// The expiry as Concur wrote it, if any.
-    pub expiration_date: Option<String>,
-    /// The expiry in Unix seconds, if readable.
-    pub expires_at: Option<f64>,
-    /// The instance URL, if any.
-    pub instance_url: Option<String>,
-}
-
 /// A failure as plain data; `lib/index.js` turns it into a `ConcurError`.
 #[napi(object)]
 #[derive(Clone)]
@@ -66,12 +74,46 @@ pub struct RawError {
 /// At most one of `token` and `error` is set (neither after a successful revocation).
 /// Failures travel as data rather than as a rejected promise so that the JS side can build a
 /// proper `ConcurError` with its fields.
-#[napi(object)]
+///
+/// The token stays a core `Token` until it becomes JS strings: those are made straight from
+/// its text, and the `Token` wipes itself when dropped, so no unwiped Rust copy is left.
+/// In JS: `{ token?: { token, refreshToken?, expirationDate?, expiresAt?, instanceUrl? },
+/// error?: RawError }`.
 pub struct RawOutcome {
-    /// The token on success.
-    pub token: Option<RawToken>,
-    /// The failure otherwise.
-    pub error: Option<RawError>,
+    token: Option<concur_native::Token>,
+    error: Option<RawError>,
+}
+
+impl ToNapiValue for RawOutcome {
+    unsafe fn to_napi_value(
+        raw_env: napi::sys::napi_env,
+        val: Self,
+    ) -> Result<napi::sys::napi_value> {
+        let env = Env::from_raw(raw_env);
+        let mut outcome = Object::new(&env)?;
+        if let Some(t) = &val.token {
+            let mut token = Object::new(&env)?;
+            token.set("token", t.token())?;
+            if let Some(v) = t.refresh_token() {
+                token.set("refreshToken", v)?;
+            }
+            if let Some(v) = t.expiration_date() {
+                token.set("expirationDate", v)?;
+            }
+            if let Some(v) = t.expires_at() {
+                token.set("expiresAt", v as f64)?;
+            }
+            if let Some(v) = t.instance_url() {
+                token.set("instanceUrl", v)?;
+            }
+            outcome.set("token", token)?;
+        }
+        if let Some(e) = val.error {
+            outcome.set("error", e)?;
+        }
+        // SAFETY: `raw_env` is the environment this call was given.
+        unsafe { Object::to_napi_value(raw_env, outcome) }
+    }
 }
 
 impl RawOutcome {
@@ -88,13 +130,7 @@ impl RawOutcome {
     fn from_result(result: std::result::Result<concur_native::Token, Error>) -> RawOutcome {
         match result {
             Ok(t) => RawOutcome {
-                token: Some(RawToken {
-                    token: t.token().to_string(),
-                    refresh_token: t.refresh_token().map(str::to_string),
-                    expiration_date: t.expiration_date().map(str::to_string),
-                    expires_at: t.expires_at().map(|s| s as f64),
-                    instance_url: t.instance_url().map(str::to_string),
-                }),
+                token: Some(t),
                 error: None,
             },
             Err(e) => RawOutcome {
@@ -109,39 +145,67 @@ impl RawOutcome {
             },
         }
     }
-}
 
-/// One Native Flow call, run off the JS thread.
-pub struct NativeTokenTask {
-    consumer_key: String,
-    login_id: Zeroizing<String>,
-    password: Zeroizing<String>,
-    options: std::result::Result<Options, Error>,
-}
-
-impl Task for NativeTokenTask {
-    type Output = RawOutcome;
-    type JsValue = RawOutcome;
-
-    fn compute(&mut self) -> Result<RawOutcome> {
-        let result = match &self.options {
-            Ok(options) => concur_native::native_token(
-                &self.consumer_key,
-                &self.login_id,
-                &self.password,
-                options,
-            ),
-            Err(e) => Err(e.clone()),
-        };
-        // The credentials are not needed any more: wipe them now, not when JS collects the task.
-        self.login_id = Zeroizing::default();
-        self.password = Zeroizing::default();
-        Ok(RawOutcome::from_result(result))
+    fn internal() -> RawOutcome {
+        RawOutcome {
+            token: None,
+            error: Some(internal_error()),
+        }
     }
 
-    fn resolve(&mut self, _env: Env, output: RawOutcome) -> Result<RawOutcome> {
-        Ok(output)
+    fn cancelled() -> RawOutcome {
+        RawOutcome {
+            token: None,
+            error: Some(RawError {
+                code: "ABORT_ERR".to_string(),
+                message: "the call was aborted before it started; nothing was sent".to_string(),
+                status_code: None,
+                concur_message: None,
+                error_id: None,
+            }),
+        }
     }
+
+    fn no_thread() -> RawOutcome {
+        RawOutcome {
+            token: None,
+            error: Some(RawError {
+                message: "internal error: no thread could be started for the call".to_string(),
+                ..internal_error()
+            }),
+        }
+    }
+}
+
+/// Runs `work` on the addon's own threads; the promise resolves to its `RawOutcome` (an
+/// `INTERNAL` error if it panicked) and never rejects. With `call_id` (from `newCallId`),
+/// `cancelCall` stops the call from starting.
+fn spawn_call<'env>(
+    env: &'env Env,
+    call_id: Option<f64>,
+    work: impl FnOnce() -> RawOutcome + Send + 'static,
+) -> Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred()?;
+    pool::submit(pool::Job {
+        work: Box::new(move || {
+            catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| RawOutcome::internal())
+        }),
+        deferred,
+        id: call_id.map(|id| id as u64),
+    });
+    Ok(promise)
+}
+
+/// A fresh id to pass to one async call, so that `cancelCall` can stop it from starting.
+#[napi]
+pub fn new_call_id() -> f64 {
+    pool::new_call_id() as f64
+}
+
+/// Stops the call with this id from starting, if it has not yet (then nothing is sent).
+#[napi]
+pub fn cancel_call(id: f64) {
+    guard(|| pool::cancel(id as u64), |_| ());
 }
 
 /// Options of a `Client`, already type-checked by `lib/index.js`.
@@ -197,14 +261,54 @@ fn options_from(raw: &RawClientOptions) -> std::result::Result<Options, Error> {
 
 /// Starts a Native Flow call; resolves to a `RawOutcome`, never rejects.
 #[napi(ts_return_type = "Promise<RawOutcome>")]
-pub fn native_token(options: RawNativeTokenOptions) -> AsyncTask<NativeTokenTask> {
-    let checked = options_from(&RawClientOptions::from(&options));
-    AsyncTask::new(NativeTokenTask {
-        consumer_key: options.consumer_key,
-        login_id: Zeroizing::new(options.login_id),
-        password: Zeroizing::new(options.password.unwrap_or_default()),
-        options: checked,
+pub fn native_token<'env>(
+    env: &'env Env,
+    options: RawNativeTokenOptions,
+    call_id: Option<f64>,
+) -> Result<Object<'env>> {
+    let checked = guard(
+        || options_from(&RawClientOptions::from(&options)).map_err(Some),
+        |_| Err(None),
+    );
+    let consumer_key = options.consumer_key;
+    let login_id = Zeroizing::new(options.login_id);
+    let password = Zeroizing::new(options.password.unwrap_or_default());
+    spawn_call(env, call_id, move || match checked {
+        Ok(options) => RawOutcome::from_result(concur_native::native_token(
+            &consumer_key,
+            &login_id,
+            &password,
+            &options,
+        )),
+        Err(Some(e)) => RawOutcome::from_unit(Err(e)),
+        Err(None) => RawOutcome::internal(),
     })
+}
+
+/// Panics inside the guards every call goes through, for the test suite: with `sync`, in a
+/// synchronous export (the result carries an `INTERNAL` error); otherwise on a worker thread
+/// (the promise resolves to one). Not part of the API.
+#[napi(
+    js_name = "_panicForTests",
+    ts_return_type = "RawCallback | Promise<RawOutcome>"
+)]
+pub fn panic_for_tests<'env>(
+    env: &'env Env,
+    sync: bool,
+) -> Result<Either<RawCallback, Object<'env>>> {
+    if sync {
+        return Ok(Either::A(guard(
+            || -> RawCallback { panic!("the panic concur-native's tests ask for") },
+            |error| RawCallback {
+                code: None,
+                error: Some(error),
+            },
+        )));
+    }
+    spawn_call(env, None, || {
+        panic!("the panic concur-native's tests ask for")
+    })
+    .map(Either::B)
 }
 
 /// One call on a shared client.
@@ -254,56 +358,38 @@ pub enum ClientCall {
     },
 }
 
-/// A call on a shared client, run off the JS thread.
-pub struct ClientTask {
-    client: Arc<concur_native::Client>,
-    call: Option<ClientCall>,
-}
-
-impl Task for ClientTask {
-    type Output = RawOutcome;
-    type JsValue = RawOutcome;
-
-    fn compute(&mut self) -> Result<RawOutcome> {
-        let client = &self.client;
-        // Taken, so the secrets are dropped (and wiped) as soon as the call returns.
-        let outcome = match self.call.take() {
-            Some(ClientCall::Native {
+impl ClientCall {
+    /// Makes the call; the secrets are dropped (and wiped) as soon as it returns.
+    fn run(self, client: &concur_native::Client) -> RawOutcome {
+        match self {
+            ClientCall::Native {
                 consumer_key,
                 login_id,
                 password,
-            }) => RawOutcome::from_result(client.native_token(&consumer_key, &login_id, &password)),
-            Some(ClientCall::Refresh {
+            } => RawOutcome::from_result(client.native_token(&consumer_key, &login_id, &password)),
+            ClientCall::Refresh {
                 client_id,
                 client_secret,
                 refresh_token,
-            }) => RawOutcome::from_result(client.refresh_token(
+            } => RawOutcome::from_result(client.refresh_token(
                 &client_id,
                 &client_secret,
                 &refresh_token,
             )),
-            Some(ClientCall::Exchange {
+            ClientCall::Exchange {
                 client_id,
                 client_secret,
                 code,
-            }) => RawOutcome::from_result(client.exchange_code(&client_id, &client_secret, &code)),
-            Some(ClientCall::Revoke { admin, token }) => {
+            } => RawOutcome::from_result(client.exchange_code(&client_id, &client_secret, &code)),
+            ClientCall::Revoke { admin, token } => {
                 RawOutcome::from_unit(client.revoke_token(&admin, &token))
             }
-            Some(ClientCall::RevokeUser {
+            ClientCall::RevokeUser {
                 admin,
                 consumer_key,
                 login_id,
-            }) => {
-                RawOutcome::from_unit(client.revoke_user_tokens(&admin, &consumer_key, &login_id))
-            }
-            None => RawOutcome::from_unit(Err(Error::invalid_argument("the call ran twice"))),
-        };
-        Ok(outcome)
-    }
-
-    fn resolve(&mut self, _env: Env, output: RawOutcome) -> Result<RawOutcome> {
-        Ok(output)
+            } => RawOutcome::from_unit(client.revoke_user_tokens(&admin, &consumer_key, &login_id)),
+        }
     }
 }
 
@@ -321,16 +407,22 @@ impl RawClient {
     /// that JS can throw a proper ConcurError.
     #[napi(constructor)]
     pub fn new(options: RawClientOptions) -> RawClient {
-        match options_from(&options).and_then(|o| concur_native::Client::new(&o)) {
-            Ok(client) => RawClient {
-                inner: Some(Arc::new(client)),
-                error: None,
+        guard(
+            || match options_from(&options).and_then(|o| concur_native::Client::new(&o)) {
+                Ok(client) => RawClient {
+                    inner: Some(Arc::new(client)),
+                    error: None,
+                },
+                Err(e) => RawClient {
+                    inner: None,
+                    error: RawOutcome::from_unit(Err(e)).error,
+                },
             },
-            Err(e) => RawClient {
+            |error| RawClient {
                 inner: None,
-                error: RawOutcome::from_unit(Err(e)).error,
+                error: Some(error),
             },
-        }
+        )
     }
 
     /// Why the options were refused, if they were.
@@ -339,84 +431,120 @@ impl RawClient {
         self.error.clone()
     }
 
-    fn task(&self, call: ClientCall) -> Result<AsyncTask<ClientTask>> {
+    fn task<'env>(
+        &self,
+        env: &'env Env,
+        call_id: Option<f64>,
+        call: ClientCall,
+    ) -> Result<Object<'env>> {
         let client = self
             .inner
             .clone()
             .ok_or_else(|| napi::Error::from_reason("the client was not created"))?;
-        Ok(AsyncTask::new(ClientTask {
-            client,
-            call: Some(call),
-        }))
+        spawn_call(env, call_id, move || call.run(&client))
     }
 
     /// The Native Flow.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
-    pub fn native_token(
+    pub fn native_token<'env>(
         &self,
+        env: &'env Env,
         consumer_key: String,
         login_id: String,
         password: Option<String>,
-    ) -> Result<AsyncTask<ClientTask>> {
-        self.task(ClientCall::Native {
-            consumer_key,
-            login_id: Zeroizing::new(login_id),
-            password: Zeroizing::new(password.unwrap_or_default()),
-        })
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.task(
+            env,
+            call_id,
+            ClientCall::Native {
+                consumer_key,
+                login_id: Zeroizing::new(login_id),
+                password: Zeroizing::new(password.unwrap_or_default()),
+            },
+        )
     }
 
     /// Refresh with a refresh token.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
-    pub fn refresh_token(
+    pub fn refresh_token<'env>(
         &self,
+        env: &'env Env,
         client_id: String,
         client_secret: String,
         refresh_token: String,
-    ) -> Result<AsyncTask<ClientTask>> {
-        self.task(ClientCall::Refresh {
-            client_id,
-            client_secret: Zeroizing::new(client_secret),
-            refresh_token: Zeroizing::new(refresh_token),
-        })
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.task(
+            env,
+            call_id,
+            ClientCall::Refresh {
+                client_id,
+                client_secret: Zeroizing::new(client_secret),
+                refresh_token: Zeroizing::new(refresh_token),
+            },
+        )
     }
 
     /// Exchange a request token.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
-    pub fn exchange_code(
+    pub fn exchange_code<'env>(
         &self,
+        env: &'env Env,
         client_id: String,
         client_secret: String,
         code: String,
-    ) -> Result<AsyncTask<ClientTask>> {
-        self.task(ClientCall::Exchange {
-            client_id,
-            client_secret: Zeroizing::new(client_secret),
-            code: Zeroizing::new(code),
-        })
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.task(
+            env,
+            call_id,
+            ClientCall::Exchange {
+                client_id,
+                client_secret: Zeroizing::new(client_secret),
+                code: Zeroizing::new(code),
+            },
+        )
     }
 
     /// Revoke one token.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
-    pub fn revoke_token(&self, admin: String, token: String) -> Result<AsyncTask<ClientTask>> {
-        self.task(ClientCall::Revoke {
-            admin: Zeroizing::new(admin),
-            token: Zeroizing::new(token),
-        })
+    pub fn revoke_token<'env>(
+        &self,
+        env: &'env Env,
+        admin: String,
+        token: String,
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.task(
+            env,
+            call_id,
+            ClientCall::Revoke {
+                admin: Zeroizing::new(admin),
+                token: Zeroizing::new(token),
+            },
+        )
     }
 
     /// Revoke all of a user's tokens.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
-    pub fn revoke_user_tokens(
+    pub fn revoke_user_tokens<'env>(
         &self,
+        env: &'env Env,
         admin: String,
         consumer_key: String,
         login_id: String,
-    ) -> Result<AsyncTask<ClientTask>> {
-        self.task(ClientCall::RevokeUser {
-            admin: Zeroizing::new(admin),
-            consumer_key,
-            login_id,
-        })
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.task(
+            env,
+            call_id,
+            ClientCall::RevokeUser {
+                admin: Zeroizing::new(admin),
+                consumer_key,
+                login_id,
+            },
+        )
     }
 }
 
@@ -440,28 +568,37 @@ pub fn authorization_url(
     redirect_uri: String,
     state: Option<String>,
 ) -> RawAuthorization {
-    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-    let base = base_url
-        .as_deref()
-        .unwrap_or(concur_native::DEFAULT_BASE_URL);
-    match concur_native::authorization_url(
-        base,
-        &client_id,
-        &scopes,
-        &redirect_uri,
-        state.as_deref(),
-    ) {
-        Ok(r) => RawAuthorization {
-            url: Some(r.url),
-            state: Some(r.state),
-            error: None,
+    guard(
+        || {
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let base = base_url
+                .as_deref()
+                .unwrap_or(concur_native::DEFAULT_BASE_URL);
+            match concur_native::authorization_url(
+                base,
+                &client_id,
+                &scopes,
+                &redirect_uri,
+                state.as_deref(),
+            ) {
+                Ok(r) => RawAuthorization {
+                    url: Some(r.url),
+                    state: Some(r.state),
+                    error: None,
+                },
+                Err(e) => RawAuthorization {
+                    url: None,
+                    state: None,
+                    error: RawOutcome::from_unit(Err(e)).error,
+                },
+            }
         },
-        Err(e) => RawAuthorization {
+        |error| RawAuthorization {
             url: None,
             state: None,
-            error: RawOutcome::from_unit(Err(e)).error,
+            error: Some(error),
         },
-    }
+    )
 }
 
 /// The code of a callback URL, or the error (synchronous: nothing is sent).
@@ -476,16 +613,24 @@ pub struct RawCallback {
 /// Reads a Web-flow or App Center callback URL.
 #[napi]
 pub fn parse_callback(callback_url: String, expected_state: Option<String>) -> RawCallback {
-    match concur_native::parse_callback(&callback_url, expected_state.as_deref()) {
-        Ok(code) => RawCallback {
-            code: Some(code),
-            error: None,
+    // The URL holds the code: wipe this copy of it once read.
+    let callback_url = Zeroizing::new(callback_url);
+    guard(
+        || match concur_native::parse_callback(&callback_url, expected_state.as_deref()) {
+            Ok(code) => RawCallback {
+                code: Some(code),
+                error: None,
+            },
+            Err(e) => RawCallback {
+                code: None,
+                error: RawOutcome::from_unit(Err(e)).error,
+            },
         },
-        Err(e) => RawCallback {
+        |error| RawCallback {
             code: None,
-            error: RawOutcome::from_unit(Err(e)).error,
+            error: Some(error),
         },
-    }
+    )
 }
 
 /// The library's version.

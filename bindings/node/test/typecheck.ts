@@ -6,6 +6,7 @@ import {
   authorizationUrl,
   parseCallback,
   ConcurError,
+  AbortError,
   Token,
   ConcurErrorCode,
   version,
@@ -36,6 +37,28 @@ function classify(e: unknown): ConcurErrorCode | undefined {
   return undefined;
 }
 
+async function cancellable(): Promise<void> {
+  const controller = new AbortController();
+  const client = new Client();
+  const pending = client.nativeToken('key', 'user', null, { signal: controller.signal });
+  controller.abort();
+  try {
+    await pending;
+  } catch (e) {
+    if (e instanceof AbortError) {
+      const code: 'ABORT_ERR' = e.code;
+      void code;
+    }
+  }
+  await nativeToken({ consumerKey: 'k', loginId: 'u', signal: AbortSignal.timeout(1000) });
+  await client.refreshToken('k', 's', 'r', { signal: controller.signal });
+  await client.exchangeCode('k', 's', 'c', {});
+  await client.revokeToken('a', 't', { signal: controller.signal });
+  await client.revokeUserTokens('a', 'k', 'u', { signal: controller.signal });
+  const internal: ConcurErrorCode = 'INTERNAL';
+  void internal;
+}
+
 async function lifecycle(callbackUrl: string): Promise<void> {
   const client = new Client({ timeoutMs: 5000 });
   const first: Token = await client.nativeToken('key', 'user', null);
@@ -54,9 +77,14 @@ void new Client({ consumerKey: 'k' });
 void nativeToken({ loginId: 'u' });
 // @ts-expect-error timeoutMs is a number
 void nativeToken({ consumerKey: 'k', loginId: 'u', timeoutMs: '10' });
+// @ts-expect-error a signal is an AbortSignal
+void new Client().nativeToken('k', 'u', null, { signal: 'stop' });
+// @ts-expect-error a client's options take no signal: each call does
+void new Client({ signal: new AbortController().signal });
 // @ts-expect-error tokens are read-only
 declare const t: Token; t.token = 'x';
 
 void example;
 void classify;
 void lifecycle;
+void cancellable;
