@@ -36,7 +36,6 @@ pub(crate) struct CachingResolver {
 impl CachingResolver {
     /// A resolver; with `loopback_only` (for a plain-HTTP base), an answer holding any address
     /// that is not a loopback address is refused as a connection error.
-    #[allow(dead_code)] // Until transport.rs passes `base.plain_http` here (the lead's file).
     pub(crate) fn new(loopback_only: bool) -> CachingResolver {
         CachingResolver {
             loopback_only,
