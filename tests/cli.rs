@@ -1,10 +1,14 @@
-//! `concur-token` against the loopback test server: each subcommand, exit codes per error
-//! class, secrets only from the environment, never in output or errors.
+//! `concur-token` against the loopback test server: each subcommand (the Native Flow's and the
+//! current API's `oauth2 …`), exit codes per error class, secrets only from the environment or
+//! a prompt, never in output or errors.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, OAUTH2_CLIENT_ID,
+    OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, shared as server,
+};
 
 /// The tool with no controlling terminal (so a missing secret cannot be prompted for) and a
 /// clean environment of CONCUR_* variables.
@@ -382,4 +386,499 @@ fn the_proxy_comes_from_concur_proxy() {
         .unwrap();
     assert!(text(&help.stdout).contains("CONCUR_PROXY"));
     assert!(!text(&help.stdout).contains("Proxy-Secret-77"));
+}
+
+// --- the current API: `concur-token oauth2 …` ----------------------------------------------
+
+/// `concur-token --base-url {base} oauth2 {args}` with the application's secret in the
+/// environment, and `env` besides.
+fn oauth2(base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tool(base);
+    cmd.arg("oauth2")
+        .args(args)
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.output().expect("concur-token runs")
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn password_grant(base: &str, username: &str, password: &str, json: bool) -> Output {
+    let mut args = vec![
+        "password",
+        "--client-id",
+        OAUTH2_CLIENT_ID,
+        "--username",
+        username,
+    ];
+    if json {
+        args.push("--json");
+    }
+    oauth2(base, &args, &[("CONCUR_PASSWORD", password)])
+}
+
+fn refresh(base: &str, refresh_token: &str) -> Output {
+    oauth2(
+        base,
+        &["refresh", "--client-id", OAUTH2_CLIENT_ID, "--json"],
+        &[("CONCUR_REFRESH_TOKEN", refresh_token)],
+    )
+}
+
+/// A user of the test's own (revocation is per user, server-wide): an OTP grant for a fresh
+/// address, through the tool, `otp --send` then `otp`.
+fn otp_user(tag: &str) -> (String, serde_json::Value) {
+    let email = format!("cli-{tag}-{}@example.com", std::process::id());
+    let base = server().base_url();
+    let sent = oauth2(
+        &base,
+        &[
+            "otp",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--email",
+            &email,
+            "--send",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(json_of(&sent)["sent"], true);
+    let out = oauth2(
+        &base,
+        &[
+            "otp",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--email",
+            &email,
+            "--json",
+        ],
+        &[("CONCUR_OTP", OTP_CODE)],
+    );
+    (email, json_of(&out))
+}
+
+#[test]
+fn oauth2_password_prints_the_access_token_alone() {
+    let out = password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        false,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    let sent = server().token_requests("password");
+    let last = sent.last().expect("the grant reached the server");
+    assert_eq!(last.form_value("username"), Some(ACCOUNTS[0].login_id));
+    assert_eq!(last.form_value("client_secret"), Some(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn oauth2_password_json_has_the_whole_token() {
+    let base = server().base_url();
+    let doc = json_of(&password_grant(
+        &base,
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        true,
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(doc["token_type"], "Bearer");
+    assert!(doc["access_token"].as_str().unwrap().len() > 20);
+    assert!(doc["refresh_token"].as_str().unwrap().starts_with("rt."));
+    assert!(doc["id_token"].as_str().is_some());
+    let expires_at = doc["expires_at"].as_i64().unwrap();
+    assert!(
+        (now + 3500..=now + 3700).contains(&expires_at),
+        "{expires_at}"
+    );
+    assert!(doc["refresh_expires_at"].as_i64().unwrap() > now + 170 * 86_400);
+    assert_eq!(doc["geolocation"].as_str(), Some(base.as_str()));
+    assert_eq!(doc["principal_type"], "user");
+    assert!(doc["subject"].as_str().is_some() && doc["correlation_id"].as_str().is_some());
+    assert!(doc["scope"].as_str().unwrap().contains("openid"));
+}
+
+#[test]
+fn oauth2_follows_code_16_to_the_users_data_centre() {
+    let doc = json_of(&password_grant(
+        &server().base_url(),
+        EU_USERNAME,
+        EU_PASSWORD,
+        true,
+    ));
+    assert_eq!(
+        doc["geolocation"].as_str(),
+        Some(server().second_base_url().as_str())
+    );
+}
+
+/// How many requests the server got under this scenario name (each test uses its own, so
+/// that tests running at the same time do not count each other's).
+fn requests_under(scenario: &str) -> usize {
+    server()
+        .requests()
+        .iter()
+        .filter(|r| r.scenario == scenario)
+        .count()
+}
+
+#[test]
+fn oauth2_refuses_an_untrusted_data_centre() {
+    let out = password_grant(
+        &server().scenario_url("geo16-name-evil.example"),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        false,
+    );
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("evil.example"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // --trusted-host trusts it: the tool then tries to go there (and cannot resolve it).
+    let out = tool(&server().scenario_url("geo16-name-evil.example"))
+        .args(["--trusted-host", "evil.example", "oauth2", "password"])
+        .args([
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--username",
+            ACCOUNTS[0].login_id,
+        ])
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert_eq!(requests_under("geo16-name-evil.example"), 2);
+}
+
+#[test]
+fn oauth2_refresh_rotates_and_the_old_token_exits_3() {
+    let base = server().base_url();
+    let first = json_of(&password_grant(
+        &base,
+        ACCOUNTS[2].login_id,
+        ACCOUNTS[2].password,
+        true,
+    ));
+    let old = first["refresh_token"].as_str().unwrap();
+    let second = json_of(&refresh(first["geolocation"].as_str().unwrap(), old));
+    let new = second["refresh_token"].as_str().unwrap();
+    assert_ne!(new, old, "rotated");
+    assert_eq!(second["subject"], first["subject"]);
+    let out = refresh(&base, old);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("code 108") && stderr.contains("invalid_grant"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(old) && !stderr.contains(OAUTH2_CLIENT_SECRET),
+        "{stderr}"
+    );
+    json_of(&refresh(&base, new));
+}
+
+#[test]
+fn oauth2_company_and_client_credentials() {
+    let base = server().base_url();
+    let company = oauth2(
+        &base,
+        &[
+            "company",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--company-id",
+            COMPANY_ID,
+            "--json",
+        ],
+        &[("CONCUR_REQUEST_TOKEN", REQUEST_TOKEN)],
+    );
+    assert_eq!(json_of(&company)["principal_type"], "company");
+    let wrong = oauth2(
+        &base,
+        &[
+            "company",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--company-id",
+            COMPANY_ID,
+        ],
+        &[(
+            "CONCUR_REQUEST_TOKEN",
+            "00000000-dead-beef-0000-000000000000",
+        )],
+    );
+    assert_eq!(wrong.status.code(), Some(3));
+    assert!(!text(&wrong.stderr).contains("dead-beef"));
+
+    let app = oauth2(
+        &base,
+        &[
+            "client-credentials",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--json",
+        ],
+        &[],
+    );
+    let app = json_of(&app);
+    assert!(app["access_token"].as_str().is_some());
+    assert!(app["refresh_token"].is_null() && app["id_token"].is_null());
+}
+
+#[test]
+fn oauth2_otp_then_revoke() {
+    let (email, token) = otp_user("revoke");
+    assert_eq!(token["principal_type"], "user");
+    // The one-time password was used: a second grant is refused (code 83, HTTP 400).
+    let again = oauth2(
+        &server().base_url(),
+        &["otp", "--client-id", OAUTH2_CLIENT_ID, "--email", &email],
+        &[("CONCUR_OTP", OTP_CODE)],
+    );
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("code 83"));
+
+    let revoked = oauth2(
+        token["geolocation"].as_str().unwrap(),
+        &["revoke", "--json"],
+        &[(
+            "CONCUR_ACCESS_TOKEN",
+            token["access_token"].as_str().unwrap(),
+        )],
+    );
+    assert_eq!(json_of(&revoked)["revoked"], true);
+    let refresh_token = token["refresh_token"].as_str().unwrap();
+    let out = refresh(&server().base_url(), refresh_token);
+    assert_eq!(out.status.code(), Some(3), "revoked: {}", text(&out.stderr));
+
+    // An application's token cannot revoke: 401, exit 3.
+    let app = json_of(&oauth2(
+        &server().base_url(),
+        &[
+            "client-credentials",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--json",
+        ],
+        &[],
+    ));
+    let out = oauth2(
+        &server().base_url(),
+        &["revoke"],
+        &[("CONCUR_ACCESS_TOKEN", app["access_token"].as_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn oauth2_authorize_url_then_the_code() {
+    let out = tool(&server().plain_base_url())
+        .args(["oauth2", "authorize-url", "--client-id", OAUTH2_CLIENT_ID])
+        .args([
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--scope",
+            "openid",
+        ])
+        .args(["--scope", "user.read", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let (url, state) = (doc["url"].as_str().unwrap(), doc["state"].as_str().unwrap());
+    assert_eq!(state.len(), 32);
+    assert!(url.contains("scope=openid%20user.read"), "{url}");
+    let callback = server()
+        .approve_oauth2(url.split_once('?').unwrap().1)
+        .unwrap();
+    assert!(callback.contains("code=") && callback.contains(&format!("state={state}")));
+
+    // Without --json: the URL on stdout, the given state on stderr.
+    let out = tool(&server().plain_base_url())
+        .args(["oauth2", "authorize-url", "--client-id", OAUTH2_CLIENT_ID])
+        .args([
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--state",
+            "st-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out.stdout).trim().ends_with("&state=st-1"));
+    assert_eq!(text(&out.stderr).trim(), "state: st-1");
+}
+
+#[test]
+fn oauth2_exit_codes_name_the_error_class() {
+    let grant = |base: &str, password: &str| {
+        password_grant(base, ACCOUNTS[0].login_id, password, false)
+            .status
+            .code()
+    };
+    let out = password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        "Wrong-Pw-91",
+        false,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("code 5"), "{stderr}");
+    assert!(!stderr.contains("Wrong-Pw-91") && !stderr.contains(OAUTH2_CLIENT_SECRET));
+    let good = ACCOUNTS[0].password;
+    assert_eq!(grant(&server().scenario_url("error-61"), good), Some(3));
+    assert_eq!(grant(&server().scenario_url("status-503"), good), Some(4));
+    assert_eq!(grant(&server().scenario_url("html"), good), Some(8));
+    assert_eq!(grant("https://127.0.0.1:1", good), Some(6));
+    assert_eq!(grant("http://example.com", good), Some(2));
+    // A bad argument is refused before anything is sent.
+    let out = oauth2(
+        &server().scenario_url("cli-bad-client-id"),
+        &[
+            "password",
+            "--client-id",
+            "not a client id",
+            "--username",
+            "u@x",
+        ],
+        &[("CONCUR_PASSWORD", "p")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(requests_under("cli-bad-client-id"), 0);
+}
+
+#[test]
+fn oauth2_secrets_come_only_from_the_environment_or_a_prompt() {
+    let base = server().scenario_url("cli-no-secret");
+    for flag in ["--client-secret", "--password", "--refresh-token", "--otp"] {
+        let out = tool(&base)
+            .args([
+                "oauth2",
+                "password",
+                "--client-id",
+                OAUTH2_CLIENT_ID,
+                "--username",
+                "u@x",
+            ])
+            .args([flag, "hunter2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(
+            !text(&out.stderr).contains("hunter2"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // No terminal and no variable: exit 2, naming the variable, nothing sent.
+    for (args, variable) in [
+        (
+            &["password", "--username", "u@x"][..],
+            "CONCUR_CLIENT_SECRET",
+        ),
+        (&["client-credentials"][..], "CONCUR_CLIENT_SECRET"),
+    ] {
+        let out = tool(&base)
+            .arg("oauth2")
+            .args(args)
+            .args(["--client-id", OAUTH2_CLIENT_ID])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains(&format!("set {variable}")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    for (args, env, variable) in [
+        (
+            &["password", "--username", "u@x"][..],
+            "CONCUR_PASSWORD",
+            "CONCUR_PASSWORD",
+        ),
+        (
+            &["refresh"][..],
+            "CONCUR_REFRESH_TOKEN",
+            "CONCUR_REFRESH_TOKEN",
+        ),
+        (
+            &["company", "--company-id", COMPANY_ID][..],
+            "CONCUR_REQUEST_TOKEN",
+            "CONCUR_REQUEST_TOKEN",
+        ),
+        (
+            &["otp", "--email", "u@example.com"][..],
+            "CONCUR_OTP",
+            "CONCUR_OTP",
+        ),
+    ] {
+        let out = oauth2(
+            &base,
+            &[args, &["--client-id", OAUTH2_CLIENT_ID]].concat(),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{env}");
+        assert!(
+            text(&out.stderr).contains(&format!("set {variable}")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = tool(&base).args(["oauth2", "revoke"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("set CONCUR_ACCESS_TOKEN"));
+    assert_eq!(requests_under("cli-no-secret"), 0);
+}
+
+#[test]
+fn oauth2_help_has_an_example_for_each() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+            .args(args)
+            .output()
+            .unwrap();
+        text(&out.stdout)
+    };
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("oauth2") && top.contains("concur-token oauth2 password"),
+        "{top}"
+    );
+    let all = help(&["oauth2", "--help"]);
+    for sub in [
+        "password",
+        "company",
+        "refresh",
+        "client-credentials",
+        "otp",
+        "revoke",
+        "authorize-url",
+    ] {
+        assert!(
+            all.contains(&format!("concur-token oauth2 {sub} ")),
+            "{sub}: {all}"
+        );
+        let own = help(&["oauth2", sub, "--help"]);
+        assert!(
+            own.contains("Example") && own.contains(&format!("concur-token oauth2 {sub} ")),
+            "{sub}: {own}"
+        );
+    }
 }
