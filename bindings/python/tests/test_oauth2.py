@@ -508,3 +508,52 @@ def test_gil_is_released_during_grants(server):
         t.join()
     assert len(set(results)) == 8
     assert time.monotonic() - started < 4.0
+
+
+# --- the examples --------------------------------------------------------------------------
+
+
+def _example(name, server, **env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "examples" / name
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CONCUR_")}
+    base.update(
+        CONCUR_CLIENT_ID=server.client_id, CONCUR_CLIENT_SECRET=server.oauth2_secret,
+        CONCUR_USERNAME=server.login_id, CONCUR_PASSWORD=server.password,
+        CONCUR_BASE_URL=server.base_url, CONCUR_CA_FILE=server.ca_file,
+    )
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, str(path)], env=base, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_oauth2_examples_run(server):
+    out = _example("oauth2_password.py", server)
+    assert out.returncode == 0, out.stderr
+    assert f"Geolocation:     {server.base_url}" in out.stdout
+    out = _example("oauth2_password.py", server, CONCUR_PASSWORD="Wrong-Pw-93")
+    assert out.returncode == 1 and "code 5" in out.stderr
+    assert "Wrong-Pw-93" not in out.stderr + out.stdout
+
+    out = _example("oauth2_refresh.py", server)
+    assert out.returncode == 0, out.stderr
+    assert "rotated: True" in out.stdout and "dead now: code 108" in out.stdout
+
+    step1 = _example("oauth2_authorize_url.py", server, CONCUR_AUTHORIZE_BASE_URL=server.plain_base_url)
+    assert step1.returncode == 0, step1.stderr
+    url, state = step1.stdout.strip(), step1.stderr.strip().removeprefix("state: ")
+    callback = server.approve_oauth2(url.split("?", 1)[1])
+    step2 = _example(
+        "oauth2_authorize_url.py", server, CONCUR_CALLBACK_URL=callback, CONCUR_CALLBACK_STATE=state
+    )
+    assert step2.returncode == 0, step2.stderr
+    assert "scope 'openid user.read'" in step2.stdout
+    forged = _example(
+        "oauth2_authorize_url.py", server, CONCUR_CALLBACK_URL=callback, CONCUR_CALLBACK_STATE="x"
+    )
+    assert forged.returncode == 1 and "INVALID_ARGUMENT" in forged.stderr
