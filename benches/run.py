@@ -80,6 +80,8 @@ def start_server(path):
                CONCUR_BASE_URL=info["base_url"], CONCUR_CA_FILE=info["ca_file"],
                CONCUR_CONSUMER_KEY=info["consumer_key"], CONCUR_LOGIN_ID=info["login_id"],
                CONCUR_PASSWORD=info["password"], NODE_EXTRA_CA_CERTS=info["ca_file"],
+               CONCUR_OAUTH2_CLIENT_ID=info["oauth2_client_id"],
+               CONCUR_OAUTH2_CLIENT_SECRET=info["oauth2_client_secret"],
                BENCH_COUNT=str(COUNT), BENCH_REPEATS=str(REPEATS))
     return process, env
 
@@ -191,6 +193,10 @@ def main():
             add("3c. Python: 8 threads vs 1 thread, one Client", py["threads8_per_s"],
                 py["threads1_per_s"], py["threads8_per_s"] / py["threads1_per_s"],
                 "> 1x (GIL released)", py["threads8_per_s"] > py["threads1_per_s"], "tokens/s")
+            add("3d. Python, current API: password_grant vs requests.Session form POST + .json()",
+                py["oauth2_client"] * 1e3, py["oauth2_requests"] * 1e3,
+                py["oauth2_requests"] / py["oauth2_client"], ">= 3x faster",
+                py["oauth2_requests"] / py["oauth2_client"] >= 3, "ms/token")
 
             # 4. Node.
             node = json.loads(run(["node", str(ROOT / "benches/node_bench.js")], env=env).stdout)
