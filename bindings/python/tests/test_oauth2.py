@@ -557,3 +557,32 @@ def test_the_oauth2_examples_run(server):
         "oauth2_authorize_url.py", server, CONCUR_CALLBACK_URL=callback, CONCUR_CALLBACK_STATE="x"
     )
     assert forged.returncode == 1 and "INVALID_ARGUMENT" in forged.stderr
+
+
+def test_the_stubs_cover_the_module():
+    import ast
+    from pathlib import Path
+
+    stub = Path(concur_native.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    declared = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            declared[node.name] = {
+                n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+        elif isinstance(node, ast.FunctionDef):
+            declared[node.name] = None
+        elif isinstance(node, ast.AnnAssign):
+            declared[node.target.id] = None
+    native = concur_native._native
+    for name in dir(native):
+        if name.startswith("__") and name != "__version__":
+            continue
+        assert name in declared, f"{name} is missing from _native.pyi"
+        value = getattr(native, name)
+        if isinstance(value, type):
+            public = {m for m in vars(value) if not m.startswith("_")}
+            assert public <= declared[name], f"{name}: {public - declared[name]} not in the stub"
+    for name in concur_native.__all__:
+        assert hasattr(concur_native, name)
