@@ -154,25 +154,33 @@ fn no_password_without_a_terminal_is_an_invalid_argument() {
     );
 }
 
-/// Runs the tool in a pseudo-terminal (util-linux `script`), answers the password prompt once
-/// it shows, and returns everything the terminal displayed.
-fn on_a_terminal(password: &str) -> (String, Option<i32>) {
+/// Runs the tool in a pseudo-terminal (util-linux `script`) with `args` after the connection
+/// options and `env` besides, answers the prompt containing `prompt` once the terminal's echo
+/// is off, and returns everything the terminal displayed.
+fn on_a_terminal(
+    args: &str,
+    env: &[(&str, &str)],
+    prompt: &str,
+    password: &str,
+) -> (String, Option<i32>) {
     use std::io::{Read, Write};
     use std::process::Stdio;
     let command = format!(
-        "{} --base-url {} --ca-file {} native --consumer-key {CONSUMER_KEY} --login {}",
+        "{} --base-url {} --ca-file {} {args}",
         env!("CARGO_BIN_EXE_concur-token"),
         server().base_url(),
         server().ca_file().display(),
-        ACCOUNTS[0].login_id
     );
-    let mut child = Command::new("script")
+    let mut script = Command::new("script");
+    script
         .args(["-qec", &command, "/dev/null"])
         .env_remove("CONCUR_PASSWORD")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
+        .stdout(Stdio::piped());
+    for (name, value) in env {
+        script.env(name, value);
+    }
+    let mut child = script.spawn().expect("script (util-linux) runs");
     let mut stdout = child.stdout.take().unwrap();
     let (sender, screen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -185,13 +193,15 @@ fn on_a_terminal(password: &str) -> (String, Option<i32>) {
     });
     let mut shown = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    // Type only once the prompt is up: typed ahead, the terminal would still echo.
-    while !String::from_utf8_lossy(&shown).contains("password for") {
+    while !String::from_utf8_lossy(&shown).contains(prompt) {
         assert!(std::time::Instant::now() < deadline, "no prompt: {shown:?}");
         if let Ok(bytes) = screen.recv_timeout(std::time::Duration::from_millis(100)) {
             shown.extend(bytes);
         }
     }
+    // rpassword writes the prompt before it turns echo off: typed on seeing the prompt alone,
+    // the password could still be echoed by the terminal, so wait for the terminal's state.
+    wait_for_echo_off(child.id(), deadline);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
     let status = child.wait().unwrap();
@@ -202,9 +212,90 @@ fn on_a_terminal(password: &str) -> (String, Option<i32>) {
     (String::from_utf8_lossy(&shown).into_owned(), status.code())
 }
 
+/// Waits until the terminal of the tool running under `script` (process `root`) has echo off.
+fn wait_for_echo_off(root: u32, deadline: std::time::Instant) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    loop {
+        let terminal = tool_terminal(root).and_then(|tty| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOCTTY)
+                .open(tty)
+                .ok()
+        });
+        if let Some(terminal) = terminal {
+            let mut state = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr fills `state` for an open descriptor, and says when it did.
+            if unsafe { libc::tcgetattr(terminal.as_raw_fd(), state.as_mut_ptr()) } == 0 {
+                // SAFETY: initialised by the successful tcgetattr above.
+                let state = unsafe { state.assume_init() };
+                if state.c_lflag & libc::ECHO == 0 {
+                    return;
+                }
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the echo never went off"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The pseudo-terminal of the `concur-token` process descending from `root`, once it runs.
+fn tool_terminal(root: u32) -> Option<std::path::PathBuf> {
+    let tool = std::path::Path::new(env!("CARGO_BIN_EXE_concur-token"));
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_link(format!("/proc/{pid}/exe"))
+            .ok()
+            .as_deref()
+            != Some(tool)
+            || !descends_from(pid, root)
+        {
+            continue;
+        }
+        let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).ok()?;
+        if tty.starts_with("/dev/pts/") {
+            return Some(tty);
+        }
+    }
+    None
+}
+
+fn descends_from(mut pid: u32, root: u32) -> bool {
+    for _ in 0..8 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        match parent {
+            Some(parent) if parent == root => return true,
+            Some(parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[test]
 fn the_password_prompt_does_not_echo() {
-    let (screen, code) = on_a_terminal(ACCOUNTS[0].password);
+    let args = format!(
+        "native --consumer-key {CONSUMER_KEY} --login {}",
+        ACCOUNTS[0].login_id
+    );
+    let (screen, code) = on_a_terminal(&args, &[], "password for", ACCOUNTS[0].password);
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("Concur password for"), "{screen}");
     assert!(screen.contains("0_"), "the token is printed: {screen}");
@@ -881,4 +972,24 @@ fn oauth2_help_has_an_example_for_each() {
             "{sub}: {own}"
         );
     }
+}
+
+#[test]
+fn oauth2_the_password_prompt_does_not_echo() {
+    let args = format!(
+        "oauth2 password --client-id {OAUTH2_CLIENT_ID} --username {}",
+        ACCOUNTS[0].login_id
+    );
+    let env = [("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)];
+    let (screen, code) = on_a_terminal(&args, &env, "password for", ACCOUNTS[0].password);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Concur password for"), "{screen}");
+    assert!(
+        screen.contains("eyJ"),
+        "the access token is printed: {screen}"
+    );
+    assert!(
+        !screen.contains(ACCOUNTS[0].password),
+        "the password was echoed: {screen}"
+    );
 }
