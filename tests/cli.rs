@@ -639,21 +639,35 @@ fn oauth2_refuses_an_untrusted_data_centre() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("evil.example"), "{stderr}");
     assert!(out.stdout.is_empty());
-    // --trusted-host trusts it: the tool then tries to go there (and cannot resolve it).
-    let out = tool(&server().scenario_url("geo16-name-evil.example"))
-        .args(["--trusted-host", "evil.example", "oauth2", "password"])
-        .args([
-            "--client-id",
-            OAUTH2_CLIENT_ID,
-            "--username",
-            ACCOUNTS[0].login_id,
-        ])
-        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
-        .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
-    assert_eq!(requests_under("geo16-name-evil.example"), 2);
+    assert_eq!(requests_under("geo16-name-evil.example"), 1);
+    // A token whose geolocation is untrusted is refused too; --trusted-host trusts the host
+    // (checked, not visited: no request goes to a token's geolocation, and no name is looked up).
+    let scenario = "geo-token-name-concur.partner.example";
+    let grant = |extra: &[&str]| {
+        tool(&server().scenario_url(scenario))
+            .args(extra)
+            .args([
+                "oauth2",
+                "password",
+                "--json",
+                "--client-id",
+                OAUTH2_CLIENT_ID,
+            ])
+            .args(["--username", ACCOUNTS[0].login_id])
+            .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+            .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+            .output()
+            .unwrap()
+    };
+    let out = grant(&[]);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("concur.partner.example"));
+    let out = grant(&["--trusted-host", "concur.partner.example"]);
+    assert_eq!(
+        json_of(&out)["geolocation"],
+        "https://concur.partner.example"
+    );
+    assert_eq!(requests_under(scenario), 2);
 }
 
 #[test]

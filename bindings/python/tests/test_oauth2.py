@@ -312,6 +312,15 @@ def test_an_untrusted_data_centre_is_refused_and_nothing_goes_there(server, list
     assert listener.seen() == 0
 
 
+def test_trusted_hosts_extend_the_list(server):
+    # A token's geolocation is checked, never visited: no name is looked up here.
+    scenario = server.scenario("geo-token-name-concur.partner.example")
+    with pytest.raises(ProtocolError, match="concur.partner.example"):
+        password(at(server, scenario), server)
+    trusting = at(server, scenario, trusted_hosts=["Concur.Partner.Example"])
+    assert password(trusting, server).geolocation == "https://concur.partner.example"
+
+
 def test_a_trusted_host_is_followed(server):
     # localhost is loopback, and the call went to loopback: trusted without asking.
     port = server.base_url.rsplit(":", 1)[1]
