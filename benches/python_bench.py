@@ -1,4 +1,5 @@
-"""Python rows of benches/run.py: concur_native against requests + xml.etree, same server.
+"""Python rows of benches/run.py: concur_native against requests + xml.etree (Native Flow)
+and requests + .json() (the current API's password grant), same server.
 
 Reads the server from CONCUR_* variables; prints one JSON object of seconds-per-token figures.
 """
@@ -60,6 +61,40 @@ def with_requests(n):
         assert root.find("Token").text
 
 
+# The current API (oauth2/v0): the password grant, a form POST answered with JSON.
+O2_URL = ENV["CONCUR_BASE_URL"] + "/oauth2/v0/token"
+O2_ID, O2_SECRET = ENV["CONCUR_OAUTH2_CLIENT_ID"], ENV["CONCUR_OAUTH2_CLIENT_SECRET"]
+O2_FORM = {
+    "client_id": O2_ID, "client_secret": O2_SECRET, "grant_type": "password",
+    "username": LOGIN, "password": PASSWORD, "credtype": "password",
+}
+client.password_grant(O2_ID, O2_SECRET, LOGIN, PASSWORD)
+
+
+def oauth2_with_client(n):
+    for _ in range(n):
+        client.password_grant(O2_ID, O2_SECRET, LOGIN, PASSWORD)
+
+
+def oauth2_with_requests(n):
+    for _ in range(n):
+        response = session.post(O2_URL, data=O2_FORM, verify=CA)
+        response.raise_for_status()
+        assert response.json()["access_token"]
+
+
+def interleaved(loops, count):
+    """Median seconds per token of each loop, the runs taken in turn (2 * REPEATS - 1 rounds),
+    so that a noisy moment of the shared machine hits every loop alike."""
+    times = [[] for _ in loops]
+    for _ in range(2 * REPEATS - 1):
+        for i, loop in enumerate(loops):
+            started = time.perf_counter()
+            loop(count)
+            times[i].append((time.perf_counter() - started) / count)
+    return [statistics.median(t) for t in times]
+
+
 def threads(n, count):
     """Tokens per second with n threads sharing the client."""
     def work():
@@ -74,10 +109,14 @@ def threads(n, count):
     return count / (time.perf_counter() - started)
 
 
+oauth2_client, oauth2_requests = interleaved([oauth2_with_client, oauth2_with_requests], COUNT)
+
 print(json.dumps({
     "client": per_token(with_client, COUNT),
     "one_shot": per_token(one_shot, max(COUNT // 5, 20)),
     "requests": per_token(with_requests, COUNT),
+    "oauth2_client": oauth2_client,
+    "oauth2_requests": oauth2_requests,
     "threads1_per_s": statistics.median(threads(1, COUNT) for _ in range(3)),
     "threads8_per_s": statistics.median(threads(8, COUNT) for _ in range(3)),
 }))

@@ -239,6 +239,10 @@ def main():
             add("3c. Python: 8 threads vs 1 thread, one Client", py["threads8_per_s"],
                 py["threads1_per_s"], py["threads8_per_s"] / py["threads1_per_s"],
                 "> 1x (GIL released)", py["threads8_per_s"] > py["threads1_per_s"], "tokens/s")
+            add("3d. Python, current API: password_grant vs requests.Session form POST + .json()",
+                py["oauth2_client"] * 1e3, py["oauth2_requests"] * 1e3,
+                py["oauth2_requests"] / py["oauth2_client"], ">= 3x faster",
+                py["oauth2_requests"] / py["oauth2_client"] >= 3, "ms/token")
 
             # 4. Node.
             node = json.loads(run(["node", str(ROOT / "benches/node_bench.js")], env=env).stdout)

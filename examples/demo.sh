@@ -38,6 +38,29 @@ fi
 echo "-- the command-line tool (concur-token native --json)"
 "$BIN_DIR/concur-token" native --consumer-key "$CONCUR_CONSUMER_KEY" --login "$CONCUR_LOGIN_ID" --json
 
+
+echo
+echo "== The current API (oauth2/v0), next to the Native Flow above: same server, same user"
+(
+  export CONCUR_CLIENT_ID=$OAUTH2_CLIENT_ID CONCUR_CLIENT_SECRET=$OAUTH2_CLIENT_SECRET
+  export CONCUR_USERNAME=$CONCUR_LOGIN_ID
+  unset CONCUR_CALLBACK_URL CONCUR_CALLBACK_STATE
+  if wants python; then
+    echo "-- Python, password grant (examples/oauth2_password.py)"
+    "$VENV/bin/python" examples/oauth2_password.py
+    echo "-- Python, refresh and rotation (examples/oauth2_refresh.py)"
+    "$VENV/bin/python" examples/oauth2_refresh.py
+    echo "-- Python, authorization code (examples/oauth2_authorize_url.py): the URL, the user approves, the code"
+    url=$(CONCUR_AUTHORIZE_BASE_URL=$PLAIN_BASE_URL "$VENV/bin/python" examples/oauth2_authorize_url.py 2>"$TARGET_DIR/oauth2-state")
+    echo "$url"
+    state=$(sed -n 's/^state: //p' "$TARGET_DIR/oauth2-state")
+    CONCUR_CALLBACK_URL=$(redirect_of "/oauth2/v0/authorize?${url#*\?}") CONCUR_CALLBACK_STATE=$state \
+      "$VENV/bin/python" examples/oauth2_authorize_url.py
+  fi
+  echo "-- the command-line tool (concur-token oauth2 password --json)"
+  "$BIN_DIR/concur-token" oauth2 password --client-id "$OAUTH2_CLIENT_ID" --username "$CONCUR_LOGIN_ID" --json
+)
+
 echo
 echo "With a wrong password, the C example explains the refusal:"
 CONCUR_PASSWORD=wrong "$BIN_DIR/native_token" || true

@@ -1,10 +1,14 @@
-//! `concur-token` against the loopback test server: each subcommand, exit codes per error
-//! class, secrets only from the environment, never in output or errors.
+//! `concur-token` against the loopback test server: each subcommand (the Native Flow's and the
+//! current API's `oauth2 …`), exit codes per error class, secrets only from the environment or
+//! a prompt, never in output or errors.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, OAUTH2_CLIENT_ID,
+    OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, shared as server,
+};
 
 /// The tool with no controlling terminal (so a missing secret cannot be prompted for) and a
 /// clean environment of CONCUR_* variables.
@@ -150,25 +154,33 @@ fn no_password_without_a_terminal_is_an_invalid_argument() {
     );
 }
 
-/// Runs the tool in a pseudo-terminal (util-linux `script`), answers the password prompt once
-/// it shows, and returns everything the terminal displayed.
-fn on_a_terminal(password: &str) -> (String, Option<i32>) {
+/// Runs the tool in a pseudo-terminal (util-linux `script`) with `args` after the connection
+/// options and `env` besides, answers the prompt containing `prompt` once the terminal's echo
+/// is off, and returns everything the terminal displayed.
+fn on_a_terminal(
+    args: &str,
+    env: &[(&str, &str)],
+    prompt: &str,
+    password: &str,
+) -> (String, Option<i32>) {
     use std::io::{Read, Write};
     use std::process::Stdio;
     let command = format!(
-        "{} --base-url {} --ca-file {} native --consumer-key {CONSUMER_KEY} --login {}",
+        "{} --base-url {} --ca-file {} {args}",
         env!("CARGO_BIN_EXE_concur-token"),
         server().base_url(),
         server().ca_file().display(),
-        ACCOUNTS[0].login_id
     );
-    let mut child = Command::new("script")
+    let mut script = Command::new("script");
+    script
         .args(["-qec", &command, "/dev/null"])
         .env_remove("CONCUR_PASSWORD")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
+        .stdout(Stdio::piped());
+    for (name, value) in env {
+        script.env(name, value);
+    }
+    let mut child = script.spawn().expect("script (util-linux) runs");
     let mut stdout = child.stdout.take().unwrap();
     let (sender, screen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -181,13 +193,15 @@ fn on_a_terminal(password: &str) -> (String, Option<i32>) {
     });
     let mut shown = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    // Type only once the prompt is up: typed ahead, the terminal would still echo.
-    while !String::from_utf8_lossy(&shown).contains("password for") {
+    while !String::from_utf8_lossy(&shown).contains(prompt) {
         assert!(std::time::Instant::now() < deadline, "no prompt: {shown:?}");
         if let Ok(bytes) = screen.recv_timeout(std::time::Duration::from_millis(100)) {
             shown.extend(bytes);
         }
     }
+    // rpassword writes the prompt before it turns echo off: typed on seeing the prompt alone,
+    // the password could still be echoed by the terminal, so wait for the terminal's state.
+    wait_for_echo_off(child.id(), deadline);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
     let status = child.wait().unwrap();
@@ -198,9 +212,90 @@ fn on_a_terminal(password: &str) -> (String, Option<i32>) {
     (String::from_utf8_lossy(&shown).into_owned(), status.code())
 }
 
+/// Waits until the terminal of the tool running under `script` (process `root`) has echo off.
+fn wait_for_echo_off(root: u32, deadline: std::time::Instant) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    loop {
+        let terminal = tool_terminal(root).and_then(|tty| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOCTTY)
+                .open(tty)
+                .ok()
+        });
+        if let Some(terminal) = terminal {
+            let mut state = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr fills `state` for an open descriptor, and says when it did.
+            if unsafe { libc::tcgetattr(terminal.as_raw_fd(), state.as_mut_ptr()) } == 0 {
+                // SAFETY: initialised by the successful tcgetattr above.
+                let state = unsafe { state.assume_init() };
+                if state.c_lflag & libc::ECHO == 0 {
+                    return;
+                }
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the echo never went off"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The pseudo-terminal of the `concur-token` process descending from `root`, once it runs.
+fn tool_terminal(root: u32) -> Option<std::path::PathBuf> {
+    let tool = std::path::Path::new(env!("CARGO_BIN_EXE_concur-token"));
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_link(format!("/proc/{pid}/exe"))
+            .ok()
+            .as_deref()
+            != Some(tool)
+            || !descends_from(pid, root)
+        {
+            continue;
+        }
+        let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).ok()?;
+        if tty.starts_with("/dev/pts/") {
+            return Some(tty);
+        }
+    }
+    None
+}
+
+fn descends_from(mut pid: u32, root: u32) -> bool {
+    for _ in 0..8 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        match parent {
+            Some(parent) if parent == root => return true,
+            Some(parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[test]
 fn the_password_prompt_does_not_echo() {
-    let (screen, code) = on_a_terminal(ACCOUNTS[0].password);
+    let args = format!(
+        "native --consumer-key {CONSUMER_KEY} --login {}",
+        ACCOUNTS[0].login_id
+    );
+    let (screen, code) = on_a_terminal(&args, &[], "password for", ACCOUNTS[0].password);
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("Concur password for"), "{screen}");
     assert!(screen.contains("0_"), "the token is printed: {screen}");
@@ -382,4 +477,533 @@ fn the_proxy_comes_from_concur_proxy() {
         .unwrap();
     assert!(text(&help.stdout).contains("CONCUR_PROXY"));
     assert!(!text(&help.stdout).contains("Proxy-Secret-77"));
+}
+
+// --- the current API: `concur-token oauth2 …` ----------------------------------------------
+
+/// `concur-token --base-url {base} oauth2 {args}` with the application's secret in the
+/// environment, and `env` besides.
+fn oauth2(base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tool(base);
+    cmd.arg("oauth2")
+        .args(args)
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.output().expect("concur-token runs")
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn password_grant(base: &str, username: &str, password: &str, json: bool) -> Output {
+    let mut args = vec![
+        "password",
+        "--client-id",
+        OAUTH2_CLIENT_ID,
+        "--username",
+        username,
+    ];
+    if json {
+        args.push("--json");
+    }
+    oauth2(base, &args, &[("CONCUR_PASSWORD", password)])
+}
+
+fn refresh(base: &str, refresh_token: &str) -> Output {
+    oauth2(
+        base,
+        &["refresh", "--client-id", OAUTH2_CLIENT_ID, "--json"],
+        &[("CONCUR_REFRESH_TOKEN", refresh_token)],
+    )
+}
+
+/// A user of the test's own (revocation is per user, server-wide): an OTP grant for a fresh
+/// address, through the tool, `otp --send` then `otp`.
+fn otp_user(tag: &str) -> (String, serde_json::Value) {
+    let email = format!("cli-{tag}-{}@example.com", std::process::id());
+    let base = server().base_url();
+    let sent = oauth2(
+        &base,
+        &[
+            "otp",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--email",
+            &email,
+            "--send",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(json_of(&sent)["sent"], true);
+    let out = oauth2(
+        &base,
+        &[
+            "otp",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--email",
+            &email,
+            "--json",
+        ],
+        &[("CONCUR_OTP", OTP_CODE)],
+    );
+    (email, json_of(&out))
+}
+
+#[test]
+fn oauth2_password_prints_the_access_token_alone() {
+    let out = password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        false,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    let sent = server().token_requests("password");
+    let last = sent.last().expect("the grant reached the server");
+    assert_eq!(last.form_value("username"), Some(ACCOUNTS[0].login_id));
+    assert_eq!(last.form_value("client_secret"), Some(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn oauth2_password_json_has_the_whole_token() {
+    let base = server().base_url();
+    let doc = json_of(&password_grant(
+        &base,
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        true,
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(doc["token_type"], "Bearer");
+    assert!(doc["access_token"].as_str().unwrap().len() > 20);
+    assert!(doc["refresh_token"].as_str().unwrap().starts_with("rt."));
+    assert!(doc["id_token"].as_str().is_some());
+    let expires_at = doc["expires_at"].as_i64().unwrap();
+    assert!(
+        (now + 3500..=now + 3700).contains(&expires_at),
+        "{expires_at}"
+    );
+    assert!(doc["refresh_expires_at"].as_i64().unwrap() > now + 170 * 86_400);
+    assert_eq!(doc["geolocation"].as_str(), Some(base.as_str()));
+    assert_eq!(doc["principal_type"], "user");
+    assert!(doc["subject"].as_str().is_some() && doc["correlation_id"].as_str().is_some());
+    assert!(doc["scope"].as_str().unwrap().contains("openid"));
+}
+
+#[test]
+fn oauth2_follows_code_16_to_the_users_data_centre() {
+    let doc = json_of(&password_grant(
+        &server().base_url(),
+        EU_USERNAME,
+        EU_PASSWORD,
+        true,
+    ));
+    assert_eq!(
+        doc["geolocation"].as_str(),
+        Some(server().second_base_url().as_str())
+    );
+}
+
+/// How many requests the server got under this scenario name (each test uses its own, so
+/// that tests running at the same time do not count each other's).
+fn requests_under(scenario: &str) -> usize {
+    server()
+        .requests()
+        .iter()
+        .filter(|r| r.scenario == scenario)
+        .count()
+}
+
+#[test]
+fn oauth2_refuses_an_untrusted_data_centre() {
+    let out = password_grant(
+        &server().scenario_url("geo16-name-evil.example"),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        false,
+    );
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("evil.example"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(requests_under("geo16-name-evil.example"), 1);
+    // A token whose geolocation is untrusted is refused too; --trusted-host trusts the host
+    // (checked, not visited: no request goes to a token's geolocation, and no name is looked up).
+    let scenario = "geo-token-name-concur.partner.example";
+    let grant = |extra: &[&str]| {
+        tool(&server().scenario_url(scenario))
+            .args(extra)
+            .args([
+                "oauth2",
+                "password",
+                "--json",
+                "--client-id",
+                OAUTH2_CLIENT_ID,
+            ])
+            .args(["--username", ACCOUNTS[0].login_id])
+            .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+            .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+            .output()
+            .unwrap()
+    };
+    let out = grant(&[]);
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("concur.partner.example"));
+    let out = grant(&["--trusted-host", "concur.partner.example"]);
+    assert_eq!(
+        json_of(&out)["geolocation"],
+        "https://concur.partner.example"
+    );
+    assert_eq!(requests_under(scenario), 2);
+}
+
+#[test]
+fn oauth2_refresh_rotates_and_the_old_token_exits_3() {
+    let base = server().base_url();
+    let first = json_of(&password_grant(
+        &base,
+        ACCOUNTS[2].login_id,
+        ACCOUNTS[2].password,
+        true,
+    ));
+    let old = first["refresh_token"].as_str().unwrap();
+    let second = json_of(&refresh(first["geolocation"].as_str().unwrap(), old));
+    let new = second["refresh_token"].as_str().unwrap();
+    assert_ne!(new, old, "rotated");
+    assert_eq!(second["subject"], first["subject"]);
+    let out = refresh(&base, old);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("code 108") && stderr.contains("invalid_grant"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(old) && !stderr.contains(OAUTH2_CLIENT_SECRET),
+        "{stderr}"
+    );
+    json_of(&refresh(&base, new));
+}
+
+#[test]
+fn oauth2_company_and_client_credentials() {
+    let base = server().base_url();
+    let company = oauth2(
+        &base,
+        &[
+            "company",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--company-id",
+            COMPANY_ID,
+            "--json",
+        ],
+        &[("CONCUR_REQUEST_TOKEN", REQUEST_TOKEN)],
+    );
+    assert_eq!(json_of(&company)["principal_type"], "company");
+    let wrong = oauth2(
+        &base,
+        &[
+            "company",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--company-id",
+            COMPANY_ID,
+        ],
+        &[(
+            "CONCUR_REQUEST_TOKEN",
+            "00000000-dead-beef-0000-000000000000",
+        )],
+    );
+    assert_eq!(wrong.status.code(), Some(3));
+    assert!(!text(&wrong.stderr).contains("dead-beef"));
+
+    let app = oauth2(
+        &base,
+        &[
+            "client-credentials",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--json",
+        ],
+        &[],
+    );
+    let app = json_of(&app);
+    assert!(app["access_token"].as_str().is_some());
+    assert!(app["refresh_token"].is_null() && app["id_token"].is_null());
+}
+
+#[test]
+fn oauth2_otp_then_revoke() {
+    let (email, token) = otp_user("revoke");
+    assert_eq!(token["principal_type"], "user");
+    // The one-time password was used: a second grant is refused (code 83, HTTP 400).
+    let again = oauth2(
+        &server().base_url(),
+        &["otp", "--client-id", OAUTH2_CLIENT_ID, "--email", &email],
+        &[("CONCUR_OTP", OTP_CODE)],
+    );
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("code 83"));
+
+    let revoked = oauth2(
+        token["geolocation"].as_str().unwrap(),
+        &["revoke", "--json"],
+        &[(
+            "CONCUR_ACCESS_TOKEN",
+            token["access_token"].as_str().unwrap(),
+        )],
+    );
+    assert_eq!(json_of(&revoked)["revoked"], true);
+    let refresh_token = token["refresh_token"].as_str().unwrap();
+    let out = refresh(&server().base_url(), refresh_token);
+    assert_eq!(out.status.code(), Some(3), "revoked: {}", text(&out.stderr));
+
+    // An application's token cannot revoke: 401, exit 3.
+    let app = json_of(&oauth2(
+        &server().base_url(),
+        &[
+            "client-credentials",
+            "--client-id",
+            OAUTH2_CLIENT_ID,
+            "--json",
+        ],
+        &[],
+    ));
+    let out = oauth2(
+        &server().base_url(),
+        &["revoke"],
+        &[("CONCUR_ACCESS_TOKEN", app["access_token"].as_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn oauth2_authorize_url_then_the_code() {
+    let out = tool(&server().plain_base_url())
+        .args(["oauth2", "authorize-url", "--client-id", OAUTH2_CLIENT_ID])
+        .args([
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--scope",
+            "openid",
+        ])
+        .args(["--scope", "user.read", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let (url, state) = (doc["url"].as_str().unwrap(), doc["state"].as_str().unwrap());
+    assert_eq!(state.len(), 32);
+    assert!(url.contains("scope=openid%20user.read"), "{url}");
+    let callback = server()
+        .approve_oauth2(url.split_once('?').unwrap().1)
+        .unwrap();
+    assert!(callback.contains("code=") && callback.contains(&format!("state={state}")));
+
+    // Without --json: the URL on stdout, the given state on stderr.
+    let out = tool(&server().plain_base_url())
+        .args(["oauth2", "authorize-url", "--client-id", OAUTH2_CLIENT_ID])
+        .args([
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--state",
+            "st-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out.stdout).trim().ends_with("&state=st-1"));
+    assert_eq!(text(&out.stderr).trim(), "state: st-1");
+}
+
+#[test]
+fn oauth2_exit_codes_name_the_error_class() {
+    let grant = |base: &str, password: &str| {
+        password_grant(base, ACCOUNTS[0].login_id, password, false)
+            .status
+            .code()
+    };
+    let out = password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        "Wrong-Pw-91",
+        false,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("code 5"), "{stderr}");
+    assert!(!stderr.contains("Wrong-Pw-91") && !stderr.contains(OAUTH2_CLIENT_SECRET));
+    let good = ACCOUNTS[0].password;
+    assert_eq!(grant(&server().scenario_url("error-61"), good), Some(3));
+    assert_eq!(grant(&server().scenario_url("status-503"), good), Some(4));
+    assert_eq!(grant(&server().scenario_url("html"), good), Some(8));
+    assert_eq!(grant("https://127.0.0.1:1", good), Some(6));
+    assert_eq!(grant("http://example.com", good), Some(2));
+    // A bad argument is refused before anything is sent.
+    let out = oauth2(
+        &server().scenario_url("cli-bad-client-id"),
+        &[
+            "password",
+            "--client-id",
+            "not a client id",
+            "--username",
+            "u@x",
+        ],
+        &[("CONCUR_PASSWORD", "p")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(requests_under("cli-bad-client-id"), 0);
+}
+
+#[test]
+fn oauth2_secrets_come_only_from_the_environment_or_a_prompt() {
+    let base = server().scenario_url("cli-no-secret");
+    for flag in ["--client-secret", "--password", "--refresh-token", "--otp"] {
+        let out = tool(&base)
+            .args([
+                "oauth2",
+                "password",
+                "--client-id",
+                OAUTH2_CLIENT_ID,
+                "--username",
+                "u@x",
+            ])
+            .args([flag, "hunter2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(
+            !text(&out.stderr).contains("hunter2"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // No terminal and no variable: exit 2, naming the variable, nothing sent.
+    for (args, variable) in [
+        (
+            &["password", "--username", "u@x"][..],
+            "CONCUR_CLIENT_SECRET",
+        ),
+        (&["client-credentials"][..], "CONCUR_CLIENT_SECRET"),
+    ] {
+        let out = tool(&base)
+            .arg("oauth2")
+            .args(args)
+            .args(["--client-id", OAUTH2_CLIENT_ID])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains(&format!("set {variable}")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    for (args, env, variable) in [
+        (
+            &["password", "--username", "u@x"][..],
+            "CONCUR_PASSWORD",
+            "CONCUR_PASSWORD",
+        ),
+        (
+            &["refresh"][..],
+            "CONCUR_REFRESH_TOKEN",
+            "CONCUR_REFRESH_TOKEN",
+        ),
+        (
+            &["company", "--company-id", COMPANY_ID][..],
+            "CONCUR_REQUEST_TOKEN",
+            "CONCUR_REQUEST_TOKEN",
+        ),
+        (
+            &["otp", "--email", "u@example.com"][..],
+            "CONCUR_OTP",
+            "CONCUR_OTP",
+        ),
+    ] {
+        let out = oauth2(
+            &base,
+            &[args, &["--client-id", OAUTH2_CLIENT_ID]].concat(),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{env}");
+        assert!(
+            text(&out.stderr).contains(&format!("set {variable}")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = tool(&base).args(["oauth2", "revoke"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("set CONCUR_ACCESS_TOKEN"));
+    assert_eq!(requests_under("cli-no-secret"), 0);
+}
+
+#[test]
+fn oauth2_help_has_an_example_for_each() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+            .args(args)
+            .output()
+            .unwrap();
+        text(&out.stdout)
+    };
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("oauth2") && top.contains("concur-token oauth2 password"),
+        "{top}"
+    );
+    let all = help(&["oauth2", "--help"]);
+    for sub in [
+        "password",
+        "company",
+        "refresh",
+        "client-credentials",
+        "otp",
+        "revoke",
+        "authorize-url",
+    ] {
+        assert!(
+            all.contains(&format!("concur-token oauth2 {sub} ")),
+            "{sub}: {all}"
+        );
+        let own = help(&["oauth2", sub, "--help"]);
+        assert!(
+            own.contains("Example") && own.contains(&format!("concur-token oauth2 {sub} ")),
+            "{sub}: {own}"
+        );
+    }
+}
+
+#[test]
+fn oauth2_the_password_prompt_does_not_echo() {
+    let args = format!(
+        "oauth2 password --client-id {OAUTH2_CLIENT_ID} --username {}",
+        ACCOUNTS[0].login_id
+    );
+    let env = [("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)];
+    let (screen, code) = on_a_terminal(&args, &env, "password for", ACCOUNTS[0].password);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Concur password for"), "{screen}");
+    assert!(
+        screen.contains("eyJ"),
+        "the access token is printed: {screen}"
+    );
+    assert!(
+        !screen.contains(ACCOUNTS[0].password),
+        "the password was echoed: {screen}"
+    );
 }

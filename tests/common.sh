@@ -27,6 +27,9 @@ start_test_server() {
   CONCUR_PASSWORD=$(field password)
   CONCUR_CLIENT_SECRET=$(field client_secret)
   PLAIN_BASE_URL=$(field plain_base_url)
+  # The current API's application (not exported: the demo hands them to what needs them).
+  OAUTH2_CLIENT_ID=$(field oauth2_client_id)
+  OAUTH2_CLIENT_SECRET=$(field oauth2_client_secret)
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
   export CONCUR_CLIENT_SECRET
 }
@@ -34,10 +37,15 @@ start_test_server() {
 # Prints a Web-flow callback URL with a fresh code and the state $1: what the test server's
 # Login.aspx sends a user's browser back with (plain HTTP on loopback, so bash can ask).
 approve_callback() {
+  redirect_of "/net2/oauth2/Login.aspx?client_id=$CONCUR_CONSUMER_KEY&redirect_uri=https%3A%2F%2Fpartner.example%2Fcallback&state=$1"
+}
+
+# Prints the Location the test server's plain listener redirects GET $1 to: what a user's
+# browser is sent back with after approving (the oauth2/v0 authorize page, say).
+redirect_of() {
   local hostport=${PLAIN_BASE_URL#http://}
   exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}"
-  printf 'GET /net2/oauth2/Login.aspx?client_id=%s&redirect_uri=%s&state=%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' \
-    "$CONCUR_CONSUMER_KEY" "https%3A%2F%2Fpartner.example%2Fcallback" "$1" "$hostport" >&3
+  printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$1" "$hostport" >&3
   tr -d '\r' <&3 | sed -n 's/^Location: //p'
   exec 3<&-
 }

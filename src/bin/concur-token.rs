@@ -2,12 +2,16 @@
 //!
 //! Secrets never come from the command line, where `ps` and shell history would show them:
 //! each is read from its environment variable, or from a prompt that does not echo.
+//!
+//! `concur-token native|refresh|revoke` are the legacy Native Flow and its companions;
+//! `concur-token oauth2 …` is Concur's current Authentication API (oauth2/v0).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use concur_native::{Client, Error, ErrorKind, Options, Token};
+use concur_native::oauth2::{Grant, OtpRequest, oauth2_authorize_url};
+use concur_native::{Client, Error, ErrorKind, OAuth2Token, Options, Token};
 use zeroize::Zeroizing;
 
 const EXAMPLES: &str = "\
@@ -24,6 +28,11 @@ Examples:
 
   # Revoke every token a user granted the application, as a Web Services Administrator:
   CONCUR_ACCESS_TOKEN=... concur-token revoke --consumer-key $KEY --user user@example.com
+
+  # Concur's current API (oauth2/v0): a user's token, the whole answer as JSON
+  # (see `concur-token oauth2 --help` for every grant, with an example each):
+  CONCUR_CLIENT_SECRET=... CONCUR_PASSWORD=... \\
+    concur-token oauth2 password --client-id $CLIENT_ID --username user@example.com --json
 
 The proxy, which may carry user:password@, is best given as CONCUR_PROXY rather than --proxy.
 
@@ -43,9 +52,15 @@ struct Cli {
 
 #[derive(Args)]
 struct Connection {
-    /// Concur's base URL: a regional host, or a token's instance URL.
-    #[arg(long, global = true, env = "CONCUR_BASE_URL", default_value = concur_native::DEFAULT_BASE_URL)]
-    base_url: String,
+    /// Concur's base URL: a regional host, or a token's instance URL (Native Flow; default
+    /// https://www.concursolutions.com). For `oauth2`, a token's geolocation; by default each
+    /// call goes to the host Concur documents for it.
+    #[arg(long, global = true, env = "CONCUR_BASE_URL")]
+    base_url: Option<String>,
+    /// `oauth2`: one more host to trust as a data centre (a name, matched exactly), when
+    /// Concur names it in a geolocation. Hosts under concursolutions.com are always trusted.
+    #[arg(long = "trusted-host", global = true, value_name = "HOST")]
+    trusted_hosts: Vec<String>,
     /// Deadline for the whole exchange, in seconds.
     #[arg(long, global = true, default_value_t = 30.0)]
     timeout: f64,
@@ -91,9 +106,149 @@ enum Command {
         #[arg(long, env = "CONCUR_CONSUMER_KEY")]
         consumer_key: Option<String>,
     },
+    /// Concur's current Authentication API (oauth2/v0): grants, one-time passwords, revocation,
+    /// the authorize URL. Prints the access token alone, or with --json the whole answer
+    /// (rotated refresh token and geolocation included).
+    #[command(after_help = OAUTH2_EXAMPLES)]
+    Oauth2 {
+        #[command(subcommand)]
+        command: OAuth2Command,
+    },
     /// Panics, so that tests can check that a bug exits 1 with one line, not a trace.
     #[command(name = "__panic-for-tests", hide = true)]
     PanicForTests,
+}
+
+const OAUTH2_EXAMPLES: &str = "\
+Examples (the secrets come from the environment, or a prompt without echo):
+  CONCUR_CLIENT_SECRET=... CONCUR_PASSWORD=... \\
+    concur-token oauth2 password --client-id $CLIENT_ID --username user@example.com --json
+  CONCUR_CLIENT_SECRET=... CONCUR_REQUEST_TOKEN=... \\
+    concur-token oauth2 company --client-id $CLIENT_ID --company-id $COMPANY_UUID --json
+  CONCUR_CLIENT_SECRET=... CONCUR_REFRESH_TOKEN=... \\
+    concur-token oauth2 refresh --client-id $CLIENT_ID --base-url $GEOLOCATION --json
+  CONCUR_CLIENT_SECRET=... concur-token oauth2 client-credentials --client-id $CLIENT_ID
+  CONCUR_CLIENT_SECRET=... concur-token oauth2 otp --client-id $CLIENT_ID --email user@example.com --send
+  CONCUR_CLIENT_SECRET=... CONCUR_OTP=... \\
+    concur-token oauth2 otp --client-id $CLIENT_ID --email user@example.com --json
+  CONCUR_ACCESS_TOKEN=... concur-token oauth2 revoke --base-url $GEOLOCATION
+  concur-token oauth2 authorize-url --client-id $CLIENT_ID \\
+    --redirect-uri https://app.example/callback --scope openid --scope user.read --json
+
+A refresh belongs at the token's geolocation; store the refresh token it prints (Concur may
+rotate it). A user who lives in another data centre is followed there once (code 16) when the
+host is trusted; otherwise the tool exits 8 and nothing is sent there.";
+
+/// The subcommands of `concur-token oauth2`.
+#[derive(Subcommand)]
+enum OAuth2Command {
+    /// A user's token for their password (grant_type=password). The client secret comes from
+    /// CONCUR_CLIENT_SECRET, the password from CONCUR_PASSWORD, or prompts.
+    #[command(
+        after_help = "Example:\n  CONCUR_CLIENT_SECRET=... CONCUR_PASSWORD=... \\\n    concur-token oauth2 password --client-id $CLIENT_ID --username user@example.com --json"
+    )]
+    Password {
+        #[command(flatten)]
+        app: App,
+        /// The user's login name.
+        #[arg(long, env = "CONCUR_USERNAME")]
+        username: String,
+        /// Scopes to ask for, space separated (default: the application's).
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// A company token for App Center's company ID and request token (credtype=authtoken). The
+    /// request token comes from CONCUR_REQUEST_TOKEN or a prompt.
+    #[command(
+        after_help = "Example:\n  CONCUR_CLIENT_SECRET=... CONCUR_REQUEST_TOKEN=... \\\n    concur-token oauth2 company --client-id $CLIENT_ID --company-id $COMPANY_UUID"
+    )]
+    Company {
+        #[command(flatten)]
+        app: App,
+        /// The company's UUID (App Center's id).
+        #[arg(long, env = "CONCUR_COMPANY_ID")]
+        company_id: String,
+    },
+    /// A new token for a refresh token (from CONCUR_REFRESH_TOKEN or a prompt). Give the
+    /// token's geolocation as --base-url, and store the refresh token printed with --json.
+    #[command(
+        after_help = "Example:\n  CONCUR_CLIENT_SECRET=... CONCUR_REFRESH_TOKEN=... \\\n    concur-token oauth2 refresh --client-id $CLIENT_ID --base-url $GEOLOCATION --json"
+    )]
+    Refresh {
+        #[command(flatten)]
+        app: App,
+        /// Scopes to narrow the new token to.
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// The application's own token (grant_type=client_credentials).
+    #[command(
+        after_help = "Example:\n  CONCUR_CLIENT_SECRET=... concur-token oauth2 client-credentials --client-id $CLIENT_ID"
+    )]
+    ClientCredentials {
+        #[command(flatten)]
+        app: App,
+    },
+    /// With --send, email the user a one-time password; without, trade the one in CONCUR_OTP
+    /// (or a prompt) for a token (grant_type=otp).
+    #[command(
+        after_help = "Examples:\n  CONCUR_CLIENT_SECRET=... concur-token oauth2 otp --client-id $CLIENT_ID --email user@example.com --send\n  CONCUR_CLIENT_SECRET=... CONCUR_OTP=... concur-token oauth2 otp --client-id $CLIENT_ID --email user@example.com"
+    )]
+    Otp {
+        #[command(flatten)]
+        app: App,
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// Send the one-time password instead of trading it.
+        #[arg(long)]
+        send: bool,
+        /// With --send: the user's name, for the email's greeting.
+        #[arg(long, requires = "send")]
+        name: Option<String>,
+        /// With --send: the company's name, for the email.
+        #[arg(long, requires = "send")]
+        company: Option<String>,
+        /// With --send: a link to put in the email.
+        #[arg(long, requires = "send")]
+        link: Option<String>,
+        /// Scopes to ask for (without --send).
+        #[arg(long, conflicts_with = "send")]
+        scope: Option<String>,
+    },
+    /// Revoke every refresh token the user gave the application, with an access token of that
+    /// user (from CONCUR_ACCESS_TOKEN or a prompt). Give the user's geolocation as --base-url.
+    #[command(
+        after_help = "Example:\n  CONCUR_ACCESS_TOKEN=... concur-token oauth2 revoke --base-url $GEOLOCATION"
+    )]
+    Revoke,
+    /// Print the URL that asks a user to grant the application access (authorization-code
+    /// flow), and the state to expect back (on standard error, or in --json).
+    #[command(
+        after_help = "Example:\n  concur-token oauth2 authorize-url --client-id $CLIENT_ID \\\n    --redirect-uri https://app.example/callback --scope openid --json"
+    )]
+    AuthorizeUrl {
+        /// The application's client ID.
+        #[arg(long, env = "CONCUR_CLIENT_ID")]
+        client_id: String,
+        /// Where Concur sends the user back to.
+        #[arg(long)]
+        redirect_uri: String,
+        /// A scope to ask for (repeat for more).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The state to send (default: 128 random bits).
+        #[arg(long)]
+        state: Option<String>,
+    },
+}
+
+/// The application's identity; its secret comes from CONCUR_CLIENT_SECRET or a prompt.
+#[derive(Args)]
+struct App {
+    /// The application's client ID.
+    #[arg(long, env = "CONCUR_CLIENT_ID")]
+    client_id: String,
 }
 
 /// A secret from its environment variable, else from a prompt on the terminal without echo.
@@ -163,11 +318,21 @@ mod hidden {
     }
 }
 
-fn client(connection: &Connection) -> Result<Client, Error> {
+/// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
+/// for the current API, which chooses a host per call unless `--base-url` was given.
+fn client(connection: &Connection, oauth2: bool) -> Result<Client, Error> {
     let timeout = Duration::try_from_secs_f64(connection.timeout)
         .map_err(|_| Error::invalid_argument("--timeout must be a positive number of seconds"))?;
-    let mut options = Options::new()
-        .base_url(connection.base_url.as_str())
+    let mut options = Options::new();
+    match (&connection.base_url, oauth2) {
+        (Some(url), _) => options = options.base_url(url.as_str()),
+        (None, false) => options = options.base_url(concur_native::DEFAULT_BASE_URL),
+        (None, true) => {}
+    }
+    for host in &connection.trusted_hosts {
+        options = options.trusted_host(host.as_str());
+    }
+    let mut options = options
         .timeout(timeout)
         .user_agent_suffix(concat!("concur-token/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &connection.ca_file {
@@ -194,8 +359,154 @@ fn print_token(token: &Token, json: bool) {
     }
 }
 
+fn print_oauth2_token(token: &OAuth2Token, json: bool) {
+    if json {
+        let document = serde_json::json!({
+            "access_token": token.access_token(),
+            "token_type": token.token_type(),
+            "expires_at": token.expires_at(),
+            "refresh_token": token.refresh_token(),
+            "refresh_expires_at": token.refresh_expires_at(),
+            "scope": token.scope(),
+            "geolocation": token.geolocation(),
+            "id_token": token.id_token(),
+            "subject": token.subject(),
+            "principal_type": token.principal_type(),
+            "correlation_id": token.correlation_id(),
+        });
+        println!("{document}");
+    } else {
+        println!("{}", token.access_token());
+    }
+}
+
+fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Error> {
+    let json = connection.json;
+    let app_secret = || secret("CONCUR_CLIENT_SECRET", "Client secret: ");
+    let client = || client(connection, true);
+    let token = match command {
+        OAuth2Command::AuthorizeUrl {
+            client_id,
+            redirect_uri,
+            scopes,
+            state,
+        } => {
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let request = oauth2_authorize_url(
+                &client_id,
+                &redirect_uri,
+                &scopes,
+                state.as_deref(),
+                connection.base_url.as_deref(),
+            )?;
+            if json {
+                let document = serde_json::json!({ "url": request.url, "state": request.state });
+                println!("{document}");
+            } else {
+                println!("{}", request.url);
+                eprintln!("state: {}", request.state);
+            }
+            return Ok(());
+        }
+        OAuth2Command::Password {
+            app,
+            username,
+            scope,
+        } => {
+            let client_secret = app_secret()?;
+            let password = secret(
+                "CONCUR_PASSWORD",
+                &format!("Concur password for {username}: "),
+            )?;
+            let grant = Grant::Password {
+                username: &username,
+                password: &password,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::Company { app, company_id } => {
+            let client_secret = app_secret()?;
+            let request_token = secret("CONCUR_REQUEST_TOKEN", "Request token: ")?;
+            let grant = Grant::Company {
+                company_id: &company_id,
+                request_token: &request_token,
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::Refresh { app, scope } => {
+            let client_secret = app_secret()?;
+            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let grant = Grant::RefreshToken {
+                refresh_token: &refresh_token,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::ClientCredentials { app } => {
+            let client_secret = app_secret()?;
+            client()?.oauth2_token(
+                &app.client_id,
+                &client_secret,
+                &Grant::ClientCredentials,
+                None,
+            )?
+        }
+        OAuth2Command::Otp {
+            app,
+            email,
+            send: true,
+            name,
+            company,
+            link,
+            ..
+        } => {
+            let client_secret = app_secret()?;
+            let request = OtpRequest {
+                email: &email,
+                name: name.as_deref(),
+                company: company.as_deref(),
+                link: link.as_deref(),
+            };
+            client()?.send_otp(&app.client_id, &client_secret, &request, None)?;
+            if json {
+                println!("{}", serde_json::json!({ "sent": true }));
+            }
+            return Ok(());
+        }
+        OAuth2Command::Otp {
+            app, email, scope, ..
+        } => {
+            let client_secret = app_secret()?;
+            let otp = secret(
+                "CONCUR_OTP",
+                &format!("One-time password sent to {email}: "),
+            )?;
+            let grant = Grant::Otp {
+                email: &email,
+                otp: &otp,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::Revoke => {
+            let access_token = secret("CONCUR_ACCESS_TOKEN", "The user's access token: ")?;
+            client()?.revoke_connections(&access_token, None)?;
+            if json {
+                println!("{}", serde_json::json!({ "revoked": true }));
+            }
+            return Ok(());
+        }
+    };
+    print_oauth2_token(&token, json);
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
-    let client = client(&cli.connection)?;
+    if let Command::Oauth2 { command } = cli.command {
+        return run_oauth2(command, &cli.connection);
+    }
+    let client = client(&cli.connection, false)?;
     let json = cli.connection.json;
     match cli.command {
         Command::Native {
@@ -232,6 +543,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::json!({ "revoked": true }));
             }
         }
+        Command::Oauth2 { .. } => unreachable!("handled above"),
         Command::PanicForTests => panic!("the panic concur-token's tests ask for"),
     }
     Ok(())

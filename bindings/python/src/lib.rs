@@ -11,8 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use concur_native::oauth2::{Grant, OtpRequest};
 use concur_native::{Error, ErrorKind, Options};
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use zeroize::Zeroizing;
@@ -66,6 +67,53 @@ fn guard<T>(py: Python<'_>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| Err(internal_error(py)))
 }
 
+/// Unix seconds as an aware UTC ``datetime``; None for None and for a time out of datetime's
+/// range (an attribute read must not raise what the server chose).
+fn utc_datetime(py: Python<'_>, seconds: Option<f64>) -> PyResult<Option<Bound<'_, PyAny>>> {
+    let Some(seconds) = seconds else {
+        return Ok(None);
+    };
+    let datetime = py.import("datetime")?;
+    let utc = datetime.getattr("timezone")?.getattr("utc")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("tz", utc)?;
+    match datetime
+        .getattr("datetime")?
+        .call_method("fromtimestamp", (seconds,), Some(&kwargs))
+    {
+        Ok(at) => Ok(Some(at)),
+        Err(e)
+            if e.is_instance_of::<PyValueError>(py)
+                || e.is_instance_of::<PyOverflowError>(py)
+                || e.is_instance_of::<PyOSError>(py) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `repr()` of a value, for the `repr()` of the token classes.
+fn repr_of(value: Option<Bound<'_, PyAny>>) -> PyResult<String> {
+    match value {
+        Some(v) => Ok(v.repr()?.to_string()),
+        None => Ok("None".to_string()),
+    }
+}
+
+/// A Python-style quoted string or None, for `repr()`.
+fn quoted(value: Option<&str>) -> String {
+    value.map_or("None".to_string(), |v| format!("{v:?}"))
+}
+
+/// Refuses pickling of an object that holds secrets.
+fn refuse_pickle(class: &str) -> PyErr {
+    PyTypeError::new_err(format!(
+        "{class} objects hold secrets and cannot be pickled; store the fields you need yourself \
+         if you really mean to"
+    ))
+}
+
 /// An access token and what came with it. Immutable; `repr()` masks the secrets, and pickling
 /// is refused so that a token is never written somewhere by accident.
 #[pyclass(frozen, module = "concur_native", name = "Token")]
@@ -96,28 +144,7 @@ impl Token {
     /// The expiry as an aware UTC ``datetime``, or None when Concur's text could not be read.
     #[getter]
     fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(seconds) = self.inner.expires_at() else {
-            return Ok(None);
-        };
-        let datetime = py.import("datetime")?;
-        let utc = datetime.getattr("timezone")?.getattr("utc")?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("tz", utc)?;
-        match datetime
-            .getattr("datetime")?
-            .call_method("fromtimestamp", (seconds,), Some(&kwargs))
-        {
-            Ok(at) => Ok(Some(at)),
-            // A date out of datetime's range is unreadable, and unreadable is None: an
-            // attribute read must not raise what the server chose.
-            Err(e)
-                if e.is_instance_of::<PyValueError>(py)
-                    || e.is_instance_of::<PyOverflowError>(py) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        utc_datetime(py, self.inner.expires_at().map(|s| s as f64))
     }
 
     /// The data-centre base URL for later calls, or None.
@@ -127,7 +154,6 @@ impl Token {
     }
 
     fn __repr__(&self) -> String {
-        let quoted = |v: Option<&str>| v.map_or("None".to_string(), |v| format!("{v:?}"));
         format!(
             "Token(token='***', refresh_token={}, expiration_date={}, instance_url={})",
             self.inner.refresh_token().map_or("None", |_| "'***'"),
@@ -144,6 +170,195 @@ impl Token {
     }
 
     /// Tokens are immutable: a copy is the same object.
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+}
+
+/// An access token from Concur's current Authentication API (oauth2/v0), with what came with
+/// it. Immutable; ``repr()`` masks the access, refresh and id tokens, and pickling is refused.
+///
+/// After a refresh, store the new ``refresh_token`` and ``geolocation``: Concur may rotate
+/// both. Send refreshes and later API calls to ``geolocation``.
+#[pyclass(frozen, module = "concur_native", name = "OAuth2Token")]
+struct PyOAuth2Token {
+    inner: concur_native::OAuth2Token,
+}
+
+#[pymethods]
+impl PyOAuth2Token {
+    /// The access token, for the ``Authorization: Bearer {access_token}`` header.
+    #[getter]
+    fn access_token(&self) -> &str {
+        self.inner.access_token()
+    }
+
+    /// The token type Concur named (``"Bearer"``).
+    #[getter]
+    fn token_type(&self) -> &str {
+        self.inner.token_type()
+    }
+
+    /// When the access token expires, as an aware UTC ``datetime``, or None.
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        utc_datetime(py, self.inner.expires_at().map(|s| s as f64))
+    }
+
+    /// The refresh token (None for a client-credentials token). After a refresh, the one to
+    /// store from now on.
+    #[getter]
+    fn refresh_token(&self) -> Option<&str> {
+        self.inner.refresh_token()
+    }
+
+    /// When the refresh token expires, as an aware UTC ``datetime``, or None.
+    #[getter]
+    fn refresh_expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        utc_datetime(py, self.inner.refresh_expires_at().map(|s| s as f64))
+    }
+
+    /// The granted scopes, space separated, or None.
+    #[getter]
+    fn scope(&self) -> Option<&str> {
+        self.inner.scope()
+    }
+
+    /// The base URL of the user's (or company's) data centre, already checked to be trusted:
+    /// send refreshes and later calls there.
+    #[getter]
+    fn geolocation(&self) -> Option<&str> {
+        self.inner.geolocation()
+    }
+
+    /// The id_token (a JWT), or None.
+    #[getter]
+    fn id_token(&self) -> Option<&str> {
+        self.inner.id_token()
+    }
+
+    /// The id_token's ``sub`` claim (the user's or company's UUID), read **without verifying
+    /// the signature**: fine for routing your own calls, not for deciding who somebody is.
+    #[getter]
+    fn subject(&self) -> Option<&str> {
+        self.inner.subject()
+    }
+
+    /// The id_token's ``concur.type`` claim (``"user"`` or ``"company"``), read without
+    /// verifying the signature.
+    #[getter]
+    fn principal_type(&self) -> Option<&str> {
+        self.inner.principal_type()
+    }
+
+    /// The ``concur-correlationid`` of the exchange that returned this token.
+    #[getter]
+    fn correlation_id(&self) -> Option<&str> {
+        self.inner.correlation_id()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let mask = |v: Option<&str>| if v.is_some() { "'***'" } else { "None" };
+        Ok(format!(
+            "OAuth2Token(access_token='***', token_type={}, expires_at={}, refresh_token={}, \
+             refresh_expires_at={}, scope={}, geolocation={}, id_token={}, subject={}, \
+             principal_type={}, correlation_id={})",
+            quoted(Some(self.inner.token_type())),
+            repr_of(self.expires_at(py)?)?,
+            mask(self.inner.refresh_token()),
+            repr_of(self.refresh_expires_at(py)?)?,
+            quoted(self.inner.scope()),
+            quoted(self.inner.geolocation()),
+            mask(self.inner.id_token()),
+            quoted(self.inner.subject()),
+            quoted(self.inner.principal_type()),
+            quoted(self.inner.correlation_id()),
+        ))
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(refuse_pickle("OAuth2Token"))
+    }
+
+    /// Tokens are immutable: a copy is the same object.
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+}
+
+/// What ``Client.exchange_legacy_refresh_token`` returns: the current API's refresh token for
+/// a legacy one. Immutable; ``repr()`` masks the refresh token, and pickling is refused.
+#[pyclass(frozen, module = "concur_native", name = "LegacyExchange")]
+struct PyLegacyExchange {
+    inner: concur_native::oauth2::LegacyExchange,
+}
+
+#[pymethods]
+impl PyLegacyExchange {
+    /// The new refresh token: use it with ``Client.refresh_grant`` from now on.
+    #[getter]
+    fn refresh_token(&self) -> &str {
+        &self.inner.refresh_token
+    }
+
+    /// When the new refresh token was created, as an aware UTC ``datetime``, or None.
+    #[getter]
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        utc_datetime(py, self.inner.created_ms.map(|ms| ms as f64 / 1000.0))
+    }
+
+    /// When the new refresh token expires, as an aware UTC ``datetime``, or None.
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        utc_datetime(py, self.inner.expires_ms.map(|ms| ms as f64 / 1000.0))
+    }
+
+    /// The scopes the new refresh token carries (empty when Concur named none).
+    #[getter]
+    fn scopes(&self) -> Vec<&str> {
+        self.inner
+            .scopes
+            .as_deref()
+            .map_or_else(Vec::new, |s| s.split_whitespace().collect())
+    }
+
+    /// Concur's ``context``, as sent: a JSON text naming the principal type (``ptype``).
+    #[getter]
+    fn context(&self) -> Option<&str> {
+        self.inner.context.as_deref()
+    }
+
+    /// The ``concur-correlationid`` of the exchange.
+    #[getter]
+    fn correlation_id(&self) -> Option<&str> {
+        self.inner.correlation_id.as_deref()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "LegacyExchange(refresh_token='***', created_at={}, expires_at={}, scopes={:?}, \
+             context={}, correlation_id={})",
+            repr_of(self.created_at(py)?)?,
+            repr_of(self.expires_at(py)?)?,
+            self.scopes(),
+            quoted(self.inner.context.as_deref()),
+            quoted(self.inner.correlation_id.as_deref()),
+        ))
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(refuse_pickle("LegacyExchange"))
+    }
+
+    /// Immutable: a copy is the same object.
     fn __copy__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -176,6 +391,10 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
         kwargs.set_item("status_code", error.status())?;
         kwargs.set_item("message", error.concur_message())?;
         kwargs.set_item("error_id", error.error_id())?;
+        kwargs.set_item("concur_code", error.concur_code())?;
+        kwargs.set_item("oauth_error", error.oauth_error())?;
+        kwargs.set_item("geolocation", error.geolocation())?;
+        kwargs.set_item("correlation_id", error.correlation_id())?;
         Ok(PyErr::from_value(
             class.call((error.to_string(),), Some(&kwargs))?,
         ))
@@ -270,8 +489,19 @@ fn native_token(
 /// A reusable client: options checked once, TLS connections kept alive between calls, safe to
 /// share between threads. Every method releases the GIL while it waits for Concur.
 ///
-/// ``Client(base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None)``;
-/// for refresh and revocation, point ``base_url`` at the token's ``instance_url``.
+/// ``Client(*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None,
+/// trusted_hosts=(), retries=None, correlation_id=None)``. For the Native Flow's refresh and
+/// revocation, point ``base_url`` at the token's ``instance_url``.
+///
+/// The current API (oauth2/v0): ``password_grant``, ``company_grant``, ``refresh_grant``,
+/// ``client_credentials_grant``, ``authorization_code_grant``, ``send_otp`` / ``otp_grant``,
+/// ``revoke_connections`` and ``exchange_legacy_refresh_token``. Each call goes to its
+/// ``base_url`` keyword when given, else to the client's ``base_url`` when set, else to the host
+/// Concur documents for it. A code 16 answer (the user lives elsewhere) is followed once when the
+/// named host is trusted: under ``concursolutions.com``, one of ``trusted_hosts`` (host names,
+/// matched exactly), or loopback when the call went to loopback. ``retries`` (default 2, at
+/// most 10) resends after 429/502/503/504 within the timeout; ``correlation_id`` is sent as
+/// ``concur-correlationid`` instead of a fresh UUID per request.
 #[pyclass(frozen, module = "concur_native", name = "Client")]
 struct PyClient {
     inner: concur_native::Client,
@@ -280,7 +510,8 @@ struct PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None))]
+    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=Vec::new(), retries=None, correlation_id=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         base_url: Option<Text>,
@@ -288,9 +519,26 @@ impl PyClient {
         ca_file: Option<PathBuf>,
         proxy: Option<Text>,
         user_agent_suffix: Option<Text>,
+        trusted_hosts: Vec<Text>,
+        retries: Option<i64>,
+        correlation_id: Option<Text>,
     ) -> PyResult<Self> {
         guard(py, || {
-            let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+            let mut options =
+                options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+            for host in &trusted_hosts {
+                options = options.trusted_host(&**host);
+            }
+            if let Some(retries) = retries {
+                let Ok(retries) = u32::try_from(retries) else {
+                    let e = Error::invalid_argument("retries must be a small non-negative integer");
+                    return Err(to_py_err(py, &e));
+                };
+                options = options.retries(retries);
+            }
+            if let Some(id) = correlation_id {
+                options = options.correlation_id(&*id);
+            }
             let inner = concur_native::Client::new(&options).map_err(|e| to_py_err(py, &e))?;
             Ok(PyClient { inner })
         })
@@ -362,8 +610,231 @@ impl PyClient {
         })
     }
 
+    /// Current API (oauth2/v0): a user's token for their username and password
+    /// (``grant_type=password``). Goes to ``base_url`` when given, else the client's base URL,
+    /// else Concur's production host; a user living in another data centre (code 16) is
+    /// followed there once when that host is trusted. Returns an ``OAuth2Token``.
+    #[pyo3(signature = (client_id, client_secret, username, password, *, scope=None, base_url=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn password_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        username: Text,
+        password: Text,
+        scope: Option<Text>,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        let grant = Grant::Password {
+            username: &username,
+            password: &password,
+            scope: scope.as_deref(),
+        };
+        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+    }
+
+    /// Current API: a company-level token for App Center's company ID and request token
+    /// (``credtype=authtoken``). Goes to Concur's GLZ host unless ``base_url`` or the client's
+    /// base URL says otherwise.
+    #[pyo3(signature = (client_id, client_secret, company_id, request_token, *, base_url=None))]
+    fn company_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        company_id: Text,
+        request_token: Text,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        let grant = Grant::Company {
+            company_id: &company_id,
+            request_token: &request_token,
+        };
+        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+    }
+
+    /// Current API: a new access token for a refresh token (``grant_type=refresh_token``).
+    /// Pass the token's ``geolocation`` as ``base_url``. Concur may rotate the refresh token:
+    /// store the returned token's ``refresh_token``. Never sent twice by a retry.
+    #[pyo3(signature = (client_id, client_secret, refresh_token, *, scope=None, base_url=None))]
+    fn refresh_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        refresh_token: Text,
+        scope: Option<Text>,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        let grant = Grant::RefreshToken {
+            refresh_token: &refresh_token,
+            scope: scope.as_deref(),
+        };
+        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+    }
+
+    /// Current API: the application's own token (``grant_type=client_credentials``), without
+    /// a refresh token.
+    #[pyo3(signature = (client_id, client_secret, *, base_url=None))]
+    fn client_credentials_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        self.grant(
+            py,
+            &client_id,
+            &client_secret,
+            &Grant::ClientCredentials,
+            base_url.as_deref(),
+        )
+    }
+
+    /// Current API: trade the ``code`` of an authorization-code callback (see
+    /// ``parse_oauth2_callback``) for a token; ``redirect_uri`` exactly as given to
+    /// ``oauth2_authorize_url``. Single-use: never sent twice by a retry.
+    #[pyo3(signature = (client_id, client_secret, code, redirect_uri, *, base_url=None))]
+    fn authorization_code_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        code: Text,
+        redirect_uri: Text,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        let grant = Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: &redirect_uri,
+        };
+        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+    }
+
+    /// Current API: email the user a one-time password (``POST /oauth2/v0/otp``); then call
+    /// ``otp_grant``. Returns None once Concur says it was sent.
+    #[pyo3(signature = (client_id, client_secret, email, *, name=None, company=None, link=None, base_url=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_otp(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        email: Text,
+        name: Option<Text>,
+        company: Option<Text>,
+        link: Option<Text>,
+        base_url: Option<Text>,
+    ) -> PyResult<()> {
+        guard(py, || {
+            let request = OtpRequest {
+                email: &email,
+                name: name.as_deref(),
+                company: company.as_deref(),
+                link: link.as_deref(),
+            };
+            run(py, || {
+                self.inner
+                    .send_otp(&client_id, &client_secret, &request, base_url.as_deref())
+            })
+        })
+    }
+
+    /// Current API: a user's token for the one-time password emailed by ``send_otp``
+    /// (``grant_type=otp``).
+    #[pyo3(signature = (client_id, client_secret, email, otp, *, scope=None, base_url=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn otp_grant(
+        &self,
+        py: Python<'_>,
+        client_id: Text,
+        client_secret: Text,
+        email: Text,
+        otp: Text,
+        scope: Option<Text>,
+        base_url: Option<Text>,
+    ) -> PyResult<PyOAuth2Token> {
+        let grant = Grant::Otp {
+            email: &email,
+            otp: &otp,
+            scope: scope.as_deref(),
+        };
+        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+    }
+
+    /// Current API: revoke every refresh token the user gave this application
+    /// (``DELETE /app-mgmt/v0/connections``), authorised by an access token of that user.
+    /// Send it to the user's ``geolocation``.
+    #[pyo3(signature = (access_token, *, base_url=None))]
+    fn revoke_connections(
+        &self,
+        py: Python<'_>,
+        access_token: Text,
+        base_url: Option<Text>,
+    ) -> PyResult<()> {
+        guard(py, || {
+            run(py, || {
+                self.inner
+                    .revoke_connections(&access_token, base_url.as_deref())
+            })
+        })
+    }
+
+    /// Current API: trade a legacy refresh token (of the Native Flow, say) for one of the
+    /// current API. ``app_access_token`` is a client-credentials token of the new application;
+    /// ``company=True`` asks for a company token. Never sent twice by a retry. Returns a
+    /// ``LegacyExchange``.
+    #[pyo3(signature = (app_access_token, old_consumer_key, old_refresh_token, client_secret, *, company=false, base_url=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn exchange_legacy_refresh_token(
+        &self,
+        py: Python<'_>,
+        app_access_token: Text,
+        old_consumer_key: Text,
+        old_refresh_token: Text,
+        client_secret: Text,
+        company: bool,
+        base_url: Option<Text>,
+    ) -> PyResult<PyLegacyExchange> {
+        guard(py, || {
+            let inner = run(py, || {
+                self.inner.exchange_legacy_refresh_token(
+                    &app_access_token,
+                    &old_consumer_key,
+                    &old_refresh_token,
+                    &client_secret,
+                    company,
+                    base_url.as_deref(),
+                )
+            })?;
+            Ok(PyLegacyExchange { inner })
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!("{:?}", self.inner)
+    }
+}
+
+impl PyClient {
+    /// One grant of the current API, with the GIL released.
+    fn grant(
+        &self,
+        py: Python<'_>,
+        client_id: &str,
+        client_secret: &str,
+        grant: &Grant<'_>,
+        host: Option<&str>,
+    ) -> PyResult<PyOAuth2Token> {
+        guard(py, || {
+            let inner = run(py, || {
+                self.inner
+                    .oauth2_token(client_id, client_secret, grant, host)
+            })?;
+            Ok(PyOAuth2Token { inner })
+        })
     }
 }
 
@@ -413,6 +884,52 @@ fn parse_callback(
     })
 }
 
+/// Current API: build the URL that asks a user to grant the application access
+/// (``{base_url}/oauth2/v0/authorize?…``, every part percent-encoded). Returns
+/// ``(url, state)``: keep ``state`` (128 random bits from the OS's CSPRNG when not given) and
+/// pass it to ``parse_oauth2_callback``. ``base_url`` defaults to Concur's browser-facing host.
+#[pyfunction]
+#[pyo3(signature = (client_id, redirect_uri, *, scopes=Vec::new(), state=None, base_url=None))]
+fn oauth2_authorize_url(
+    py: Python<'_>,
+    client_id: Text,
+    redirect_uri: Text,
+    scopes: Vec<Text>,
+    state: Option<Text>,
+    base_url: Option<Text>,
+) -> PyResult<(String, String)> {
+    guard(py, || {
+        let scopes: Vec<&str> = scopes.iter().map(|s| &**s).collect();
+        concur_native::oauth2::oauth2_authorize_url(
+            &client_id,
+            &redirect_uri,
+            &scopes,
+            state.as_deref(),
+            base_url.as_deref(),
+        )
+        .map(|r| (r.url, r.state))
+        .map_err(|e| to_py_err(py, &e))
+    })
+}
+
+/// Current API: read the URL Concur sent the user back to and return ``(code, geolocation)``
+/// (``geolocation`` None when the callback named none). With ``expected_state``, the state is
+/// checked first: a mismatch raises ``InvalidArgumentError``; a refusal raises
+/// ``UnauthorizedError`` with Concur's ``error_code`` as ``concur_code``.
+#[pyfunction]
+#[pyo3(signature = (url, expected_state=None))]
+fn parse_oauth2_callback(
+    py: Python<'_>,
+    url: Text,
+    expected_state: Option<Text>,
+) -> PyResult<(String, Option<String>)> {
+    guard(py, || {
+        concur_native::oauth2::parse_oauth2_callback(&url, expected_state.as_deref())
+            .map(|c| (c.code.clone(), c.geolocation.clone()))
+            .map_err(|e| to_py_err(py, &e))
+    })
+}
+
 /// The compiled half of the ``concur_native`` package; import ``concur_native`` instead.
 #[pymodule(gil_used = false)]
 #[pyo3(name = "_native")]
@@ -420,9 +937,13 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native_token, m)?)?;
     m.add_function(wrap_pyfunction!(authorization_url, m)?)?;
     m.add_function(wrap_pyfunction!(parse_callback, m)?)?;
+    m.add_function(wrap_pyfunction!(oauth2_authorize_url, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_oauth2_callback, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_class::<Token>()?;
     m.add_class::<PyClient>()?;
+    m.add_class::<PyOAuth2Token>()?;
+    m.add_class::<PyLegacyExchange>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())

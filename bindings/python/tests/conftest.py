@@ -38,6 +38,17 @@ class Server:
         self.login_id: str = info["login_id"]
         self.password: str = info["password"]
         self.accounts: list[dict] = info["accounts"]
+        # The current API (oauth2/v0).
+        self.client_id: str = info["oauth2_client_id"]
+        self.oauth2_secret: str = info["oauth2_client_secret"]
+        self.second_base_url: str = info["second_base_url"]
+        self.evil_base_url: str = info["evil_base_url"]
+        self.company_id: str = info["company_id"]
+        self.request_token: str = info["request_token"]
+        self.otp: str = info["otp"]
+        self.eu_username: str = info["eu_username"]
+        self.eu_password: str = info["eu_password"]
+        self.locked_username: str = info["locked_username"]
 
     def scenario(self, name: str) -> str:
         return f"{self.base_url}/s/{name}"
@@ -51,6 +62,22 @@ class Server:
         connection = http.client.HTTPConnection(plain.hostname, plain.port, timeout=10)
         try:
             connection.request("GET", f"/net2/oauth2/Login.aspx?{query}")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 302, response.status
+            return response.getheader("Location")
+        finally:
+            connection.close()
+
+    def approve_oauth2(self, query: str) -> str:
+        """The callback URL the server's /oauth2/v0/authorize sends the browser to."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        plain = urlsplit(self.plain_base_url)
+        connection = http.client.HTTPConnection(plain.hostname, plain.port, timeout=10)
+        try:
+            connection.request("GET", f"/oauth2/v0/authorize?{query}")
             response = connection.getresponse()
             response.read()
             assert response.status == 302, response.status
@@ -82,3 +109,64 @@ def server() -> Iterator[Server]:
         process.kill()
         process.wait()
     process.stdout.close()
+
+
+class Listener:
+    """A loopback TCP listener that accepts connections, remembers who made them, and answers
+    nothing: a call pointed at it that sends anything is seen here."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self.port: int = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._peers: list = []
+        self._probes: set = set()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, peer = self._socket.accept()
+            except OSError:
+                return
+            self._peers.append(peer)
+            connection.close()
+
+    def seen(self) -> int:
+        """How many connections (other than its own probes) arrived before now. Connects once
+        itself and waits until that probe is accepted: the accept queue is first come, first
+        served, so every earlier connection has been counted by then."""
+        import socket
+        import time
+
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as probe:
+            me = probe.getsockname()
+        self._probes.add(me)
+        deadline = time.monotonic() + 5
+        while me not in self._peers:
+            assert time.monotonic() < deadline, "the listener stopped accepting"
+            time.sleep(0.01)
+        return sum(1 for peer in self._peers if peer not in self._probes)
+
+    def close(self) -> None:
+        import socket
+
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._socket.close()
+
+
+@pytest.fixture()
+def listener() -> Iterator[Listener]:
+    """A loopback address that records whether anything connected to it."""
+    watched = Listener()
+    yield watched
+    watched.close()

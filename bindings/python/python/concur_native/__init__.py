@@ -15,6 +15,23 @@ A ``Client`` keeps connections alive between calls and adds the Native Flow's co
 ``refresh_token``, ``exchange_code`` (the Web, App Center and Auto-Connect flows) and
 ``revoke_token`` / ``revoke_user_tokens``. ``authorization_url`` and ``parse_callback`` are the
 Web flow's two local steps.
+
+Concur's current Authentication API (oauth2/v0) is on the same ``Client``:
+``password_grant``, ``company_grant``, ``refresh_grant``, ``client_credentials_grant``,
+``authorization_code_grant``, ``send_otp`` / ``otp_grant`` return an ``OAuth2Token``
+(``access_token``, ``expires_at``, ``refresh_token``, ``geolocation``, …);
+``revoke_connections`` and ``exchange_legacy_refresh_token`` complete it, and
+``oauth2_authorize_url`` / ``parse_oauth2_callback`` are the authorization-code flow's local
+steps:
+
+    >>> client = concur_native.Client(timeout=10)
+    >>> token = client.password_grant(client_id, os.environ["CONCUR_CLIENT_SECRET"],
+    ...                               "user@example.com", os.environ["CONCUR_PASSWORD"])
+    >>> token = client.refresh_grant(client_id, secret, token.refresh_token,
+    ...                              base_url=token.geolocation)  # store the new refresh token
+
+Errors of the current API carry ``concur_code``, ``oauth_error``, ``geolocation`` and
+``correlation_id``.
 """
 
 from ._errors import (
@@ -31,11 +48,15 @@ from ._errors import (
 from ._native import (
     DEFAULT_BASE_URL,
     Client,
+    LegacyExchange,
+    OAuth2Token,
     Token,
     __version__,
     authorization_url,
     native_token,
+    oauth2_authorize_url,
     parse_callback,
+    parse_oauth2_callback,
 )
 
 __all__ = [
@@ -47,6 +68,8 @@ __all__ = [
     "HTTPStatusError",
     "InternalError",
     "InvalidArgumentError",
+    "LegacyExchange",
+    "OAuth2Token",
     "ProtocolError",
     "TLSError",
     "Token",
@@ -54,5 +77,7 @@ __all__ = [
     "__version__",
     "authorization_url",
     "native_token",
+    "oauth2_authorize_url",
     "parse_callback",
+    "parse_oauth2_callback",
 ]

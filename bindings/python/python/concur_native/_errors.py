@@ -11,8 +11,13 @@ class ConcurError(Exception):
     ``str(error)`` is a one-line explanation. ``code`` names the class (``"UNAUTHORIZED"``,
     ``"TIMEOUT"``, … the same strings as the Node package). ``status_code`` is the HTTP status
     when an answer arrived; ``message`` and ``error_id`` are the ``Message`` and ``Id`` of
-    Concur's error document when the answer was one. None of them ever holds the password or
-    the token.
+    Concur's error document when the answer was one (for the current API, ``message`` is the
+    ``error_description``). The current API's JSON errors also fill ``concur_code`` (Concur's
+    numeric ``code``: 5 wrong credentials, 16 the user lives in another data centre, 108 a bad
+    or expired refresh token, …), ``oauth_error`` (``"invalid_grant"``, …) and
+    ``geolocation`` (as Concur sent it; never followed by this value alone).
+    ``correlation_id`` is the exchange's ``concur-correlationid``, which Concur support asks
+    for. None of them ever holds a password, secret, code or token.
     """
 
     code: str = "ERROR"
@@ -24,17 +29,29 @@ class ConcurError(Exception):
         status_code: Optional[int] = None,
         message: Optional[str] = None,
         error_id: Optional[str] = None,
+        concur_code: Optional[int] = None,
+        oauth_error: Optional[str] = None,
+        geolocation: Optional[str] = None,
+        correlation_id: Optional[str] = None,
     ) -> None:
         super().__init__(text)
         self.status_code = status_code
         self.message = message
         self.error_id = error_id
+        self.concur_code = concur_code
+        self.oauth_error = oauth_error
+        self.geolocation = geolocation
+        self.correlation_id = correlation_id
 
     def __reduce__(self):  # keep the attributes across pickling (multiprocessing, logging)
         kwargs = {
             "status_code": self.status_code,
             "message": self.message,
             "error_id": self.error_id,
+            "concur_code": self.concur_code,
+            "oauth_error": self.oauth_error,
+            "geolocation": self.geolocation,
+            "correlation_id": self.correlation_id,
         }
         return (_rebuild, (type(self), str(self), kwargs))
 
@@ -50,7 +67,8 @@ class InvalidArgumentError(ConcurError, ValueError):
 
 
 class UnauthorizedError(ConcurError):
-    """Concur refused the credentials or the consumer key (HTTP 401/403)."""
+    """Concur refused the credentials, the consumer key or client, or a refresh token (HTTP
+    401/403, or the current API's ``invalid_grant``/``invalid_client``: see ``concur_code``)."""
 
     code = "UNAUTHORIZED"
 

@@ -23,6 +23,55 @@ class Token:
     @property
     def instance_url(self) -> Optional[str]: ...
 
+@final
+class OAuth2Token:
+    """A token of the current API (oauth2/v0). Immutable; repr() masks the secrets; not picklable."""
+
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def token_type(self) -> str: ...
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]:
+        """Aware UTC; None when the answer gave no usable expires_in."""
+    @property
+    def refresh_token(self) -> Optional[str]:
+        """After a refresh, the one to store (Concur may rotate it)."""
+    @property
+    def refresh_expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def scope(self) -> Optional[str]: ...
+    @property
+    def geolocation(self) -> Optional[str]:
+        """The user's data centre (checked to be trusted): send refreshes and later calls there."""
+    @property
+    def id_token(self) -> Optional[str]: ...
+    @property
+    def subject(self) -> Optional[str]:
+        """The id_token's sub claim, read without verifying its signature."""
+    @property
+    def principal_type(self) -> Optional[str]:
+        """The id_token's concur.type claim ("user", "company"), read without verifying it."""
+    @property
+    def correlation_id(self) -> Optional[str]: ...
+
+@final
+class LegacyExchange:
+    """A current refresh token for a legacy one. Immutable; repr() masks it; not picklable."""
+
+    @property
+    def refresh_token(self) -> str: ...
+    @property
+    def created_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def scopes(self) -> list[str]: ...
+    @property
+    def context(self) -> Optional[str]: ...
+    @property
+    def correlation_id(self) -> Optional[str]: ...
+
 def native_token(
     consumer_key: str,
     login_id: str,
@@ -48,6 +97,9 @@ class Client:
         ca_file: Optional[Union[str, os.PathLike[str]]] = None,
         proxy: Optional[str] = None,
         user_agent_suffix: Optional[str] = None,
+        trusted_hosts: Sequence[str] = ...,
+        retries: Optional[int] = None,
+        correlation_id: Optional[str] = None,
     ) -> None: ...
     def native_token(self, consumer_key: str, login_id: str, password: Optional[str]) -> Token: ...
     def refresh_token(self, client_id: str, client_secret: str, refresh_token: str) -> Token: ...
@@ -56,6 +108,87 @@ class Client:
     def revoke_user_tokens(
         self, admin_access_token: str, consumer_key: str, login_id: str
     ) -> None: ...
+    def password_grant(
+        self,
+        client_id: str,
+        client_secret: str,
+        username: str,
+        password: str,
+        *,
+        scope: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> OAuth2Token:
+        """Current API: a user's token for username and password; code 16 followed when trusted."""
+    def company_grant(
+        self,
+        client_id: str,
+        client_secret: str,
+        company_id: str,
+        request_token: str,
+        *,
+        base_url: Optional[str] = None,
+    ) -> OAuth2Token:
+        """Current API: a company token for App Center's company ID and request token."""
+    def refresh_grant(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        scope: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> OAuth2Token:
+        """Current API: refresh at the token's geolocation; store the returned refresh token."""
+    def client_credentials_grant(
+        self, client_id: str, client_secret: str, *, base_url: Optional[str] = None
+    ) -> OAuth2Token:
+        """Current API: the application's own token (no refresh token)."""
+    def authorization_code_grant(
+        self,
+        client_id: str,
+        client_secret: str,
+        code: str,
+        redirect_uri: str,
+        *,
+        base_url: Optional[str] = None,
+    ) -> OAuth2Token:
+        """Current API: trade a callback's code (single-use) for a token."""
+    def send_otp(
+        self,
+        client_id: str,
+        client_secret: str,
+        email: str,
+        *,
+        name: Optional[str] = None,
+        company: Optional[str] = None,
+        link: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> None:
+        """Current API: email the user a one-time password for otp_grant."""
+    def otp_grant(
+        self,
+        client_id: str,
+        client_secret: str,
+        email: str,
+        otp: str,
+        *,
+        scope: Optional[str] = None,
+        base_url: Optional[str] = None,
+    ) -> OAuth2Token:
+        """Current API: a user's token for the one-time password send_otp emailed."""
+    def revoke_connections(self, access_token: str, *, base_url: Optional[str] = None) -> None:
+        """Current API: revoke every refresh token the user gave the application."""
+    def exchange_legacy_refresh_token(
+        self,
+        app_access_token: str,
+        old_consumer_key: str,
+        old_refresh_token: str,
+        client_secret: str,
+        *,
+        company: bool = False,
+        base_url: Optional[str] = None,
+    ) -> LegacyExchange:
+        """Current API: a current refresh token for a legacy one."""
 
 def authorization_url(
     client_id: str,
@@ -69,6 +202,21 @@ def authorization_url(
 
 def parse_callback(callback_url: str, expected_state: Optional[str] = None) -> str:
     """Return the code of a Web-flow or App Center callback URL."""
+
+def oauth2_authorize_url(
+    client_id: str,
+    redirect_uri: str,
+    *,
+    scopes: Sequence[str] = ...,
+    state: Optional[str] = None,
+    base_url: Optional[str] = None,
+) -> Tuple[str, str]:
+    """Build the current API's authorize URL; returns (url, state)."""
+
+def parse_oauth2_callback(
+    url: str, expected_state: Optional[str] = None
+) -> Tuple[str, Optional[str]]:
+    """Return (code, geolocation) of an authorization-code callback URL."""
 
 def _panic_for_tests() -> None:
     """Panics inside the binding's guard, for the test suite: raises InternalError."""
