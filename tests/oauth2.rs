@@ -855,3 +855,39 @@ fn secrets_appear_in_no_error_or_debug_text() {
         }
     }
 }
+
+#[test]
+fn the_one_time_password_send_follows_code_16_too() {
+    let c = tag("otp16");
+    let client = client(&c);
+    client
+        .send_otp(
+            ID,
+            SECRET,
+            &OtpRequest {
+                email: EU_USERNAME,
+                ..Default::default()
+            },
+            None,
+        )
+        .expect("followed to data centre 2");
+    let requests = sent(&c);
+    let at = |l: Listener| requests.iter().filter(|r| r.listener == l).count();
+    assert_eq!(
+        (at(Listener::DataCentre1), at(Listener::DataCentre2)),
+        (1, 1)
+    );
+    let t = client
+        .oauth2_token(
+            ID,
+            SECRET,
+            &Grant::Otp {
+                email: EU_USERNAME,
+                otp: OTP_CODE,
+                scope: None,
+            },
+            None,
+        )
+        .expect("the grant follows as well");
+    assert_eq!(t.geolocation(), Some(server().second_base_url().as_str()));
+}

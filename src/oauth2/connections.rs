@@ -8,7 +8,7 @@ use crate::credentials::{bearer_authorization, require_secret, require_visible};
 use crate::error::Error;
 use crate::form::{form_body, json_body};
 use crate::oauth2::answer::{Members, failure, nothing_from_answer};
-use crate::oauth2::grant::{FORM, PRODUCTION_HOST, require_app, require_text};
+use crate::oauth2::grant::{PRODUCTION_HOST, require_app, require_text};
 use crate::query::percent_encode_into;
 use crate::retry::Resend;
 use crate::transport::Outgoing;
@@ -100,13 +100,14 @@ impl Client {
             }
         }
         let base = self.oauth2_base(host, PRODUCTION_HOST)?;
-        let request = Outgoing::new(
-            Method::POST,
-            &base.endpoint(OAUTH2_OTP_PATH),
+        // Like a grant, the send follows a user who lives in another data centre (code 16).
+        self.post_form(
+            OAUTH2_OTP_PATH,
+            form_body(&fields),
+            base,
             Resend::Allowed,
+            |answer, _| nothing_from_answer(answer),
         )
-        .body(FORM, form_body(&fields));
-        nothing_from_answer(&self.transport.send(&request)?)
     }
 
     /// Revokes every refresh token the user gave this application: `DELETE

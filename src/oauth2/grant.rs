@@ -254,32 +254,47 @@ impl Client {
         ];
         fields.extend(grant.fields()?);
         let base = self.oauth2_base(host, grant.default_host())?;
-        let deadline = self.transport.deadline();
-        let correlation_id = self.transport.correlation_id();
         let body = form_body(&fields);
         drop(fields);
+        self.post_form(
+            OAUTH2_TOKEN_PATH,
+            body,
+            base,
+            grant.resend(),
+            |answer, asked| {
+                let mut token = token_from_answer(answer, now(), grant.sent_refresh_token())?;
+                let geolocation = self
+                    .checked_geolocation(token.geolocation.as_deref(), asked)
+                    .map_err(|e| e.with_correlation_id(token.correlation_id()))?;
+                token.geolocation = Some(geolocation);
+                Ok(token)
+            },
+        )
+    }
 
+    /// `POST {base}{path}` with a form body, read by `read`; when Concur answers code 16 (the
+    /// user lives elsewhere), sent once more to the geolocation it named, if trusted, within
+    /// the same deadline and with the same correlation id. A second code 16 is an error.
+    pub(crate) fn post_form<T>(
+        &self,
+        path: &str,
+        body: bytes::Bytes,
+        base: BaseUrl,
+        resend: Resend,
+        read: impl Fn(&crate::transport::Answer, &BaseUrl) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let deadline = self.transport.deadline();
+        let correlation_id = self.transport.correlation_id();
         let mut asked = base;
         let mut followed = false;
         loop {
-            let request = Outgoing::new(
-                Method::POST,
-                &asked.endpoint(OAUTH2_TOKEN_PATH),
-                grant.resend(),
-            )
-            .body(FORM, body.clone());
+            let request =
+                Outgoing::new(Method::POST, &asked.endpoint(path), resend).body(FORM, body.clone());
             let answer = self
                 .transport
                 .exchange(&request, deadline, &correlation_id)?;
-            let received_at = now();
-            match token_from_answer(&answer, received_at, grant.sent_refresh_token()) {
-                Ok(mut token) => {
-                    let geolocation = self
-                        .checked_geolocation(token.geolocation.as_deref(), &asked)
-                        .map_err(|e| e.with_correlation_id(token.correlation_id()))?;
-                    token.geolocation = Some(geolocation);
-                    return Ok(token);
-                }
+            match read(&answer, &asked) {
+                Ok(value) => return Ok(value),
                 Err(e) if e.concur_code() == Some(ELSEWHERE) && !followed => {
                     let Some(elsewhere) = e.geolocation() else {
                         return Err(e);
