@@ -366,6 +366,73 @@ fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
     assert!(stdout.contains("Revoke:          CONCUR_OK"), "{stdout}");
 }
 
+/// Runs `examples/oauth2_password.c` against the server as the demo does.
+fn run_oauth2_example(program: &Path, wrapper: Option<&[&str]>, password: &str) -> Output {
+    let mut cmd = match wrapper {
+        Some(args) => {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    cmd.env("CONCUR_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+        .env("CONCUR_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .env("CONCUR_USERNAME", ACCOUNTS[0].login_id)
+        .env("CONCUR_PASSWORD", password)
+        .env("CONCUR_BASE_URL", server().base_url())
+        .env("CONCUR_CA_FILE", server().ca_file())
+        .output()
+        .expect("the example runs")
+}
+
+/// The example's password grant and refresh: two different access tokens, the refresh token
+/// rotated and stored, and the refresh sent with the first token's refresh token.
+fn check_oauth2_example(output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("a {prefix} line: {stdout}"))
+            .trim()
+            .to_string()
+    };
+    let (first, refreshed) = (line("Access token:"), line("Refreshed token:"));
+    assert!(!first.is_empty() && first != refreshed, "{stdout}");
+    assert_eq!(line("Refresh token:"), "rotated (stored)");
+    assert_eq!(line("Geolocation:"), server().base_url());
+    assert!(!stdout.contains(ACCOUNTS[0].password) && !stdout.contains(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn c_oauth2_example_grants_and_refreshes() {
+    let program = compile("examples/oauth2_password.c", false);
+    check_oauth2_example(&run_oauth2_example(&program, None, ACCOUNTS[0].password));
+}
+
+#[test]
+fn c_oauth2_example_explains_a_refusal() {
+    let program = compile("examples/oauth2_password.c", false);
+    let output = run_oauth2_example(&program, None, "definitely-wrong");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("password grant: CONCUR_ERR_UNAUTHORIZED: unauthorized (HTTP 400)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Concur code 5 (invalid_grant)") && stderr.contains("correlation id "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("definitely-wrong"), "{stderr}");
+}
+
 #[test]
 fn c_example_explains_a_refusal() {
     let program = compile("examples/native_token.c", false);
@@ -429,6 +496,27 @@ fn valgrind_c_example() {
             "{profile}: valgrind found errors or leaks"
         );
         check_example(&output);
+    }
+}
+
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_c_oauth2_example() {
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "examples/oauth2_password.c",
+            false,
+            &[],
+        );
+        let output = run_oauth2_example(&program, Some(VALGRIND), ACCOUNTS[0].password);
+        println!("{profile}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        check_oauth2_example(&output);
     }
 }
 

@@ -27,8 +27,12 @@ start_test_server() {
   CONCUR_PASSWORD=$(field password)
   CONCUR_CLIENT_SECRET=$(field client_secret)
   PLAIN_BASE_URL=$(field plain_base_url)
+  # The current API (oauth2/v0): the application's credentials; the user is the demo account.
+  CONCUR_OAUTH2_CLIENT_ID=$(field oauth2_client_id)
+  CONCUR_OAUTH2_CLIENT_SECRET=$(field oauth2_client_secret)
+  CONCUR_USERNAME=$CONCUR_LOGIN_ID
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
-  export CONCUR_CLIENT_SECRET
+  export CONCUR_CLIENT_SECRET CONCUR_OAUTH2_CLIENT_ID CONCUR_OAUTH2_CLIENT_SECRET CONCUR_USERNAME
 }
 
 # Prints a Web-flow callback URL with a fresh code and the state $1: what the test server's
@@ -48,6 +52,7 @@ build_c_examples() {
   cc -std=c99 -Wall -Wextra -Werror examples/native_token.c "${link[@]}" -o "$BIN_DIR/native_token"
   c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"
   cc -std=c99 -Wall -Wextra -Werror examples/token_lifecycle.c "${link[@]}" -o "$BIN_DIR/token_lifecycle"
+  cc -std=c99 -Wall -Wextra -Werror examples/oauth2_password.c "${link[@]}" -o "$BIN_DIR/oauth2_password"
 }
 
 install_python_package() {
