@@ -83,3 +83,78 @@ pub(crate) unsafe fn output<'a, T>(ptr: *mut T, name: &str) -> Result<Option<&'a
     // SAFETY: valid and writable by the caller's promise.
     Ok(Some(unsafe { &mut *ptr }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C)]
+    struct V1 {
+        struct_size: u32,
+        value: u32,
+    }
+
+    /// A caller's struct: a V1 followed by the fields of a later version.
+    #[repr(C)]
+    struct V2 {
+        v1: V1,
+        later: [u8; 8],
+    }
+
+    fn v2(size: u32, later: u8) -> V2 {
+        V2 {
+            v1: V1 {
+                struct_size: size,
+                value: 7,
+            },
+            later: [0, 0, 0, later, 0, 0, 0, 0],
+        }
+    }
+
+    fn read(s: &V2, zero_is_full: bool) -> Result<u32, String> {
+        // From the whole struct: the library may read past the V1 part.
+        let ptr = std::ptr::from_ref(s).cast::<V1>();
+        unsafe { input(ptr, "s", zero_is_full) }
+            .map(|v| v.map_or(0, |v| v.value))
+            .map_err(|f| f.message)
+    }
+
+    #[test]
+    fn sizes_accepted_and_refused() {
+        assert_eq!(read(&v2(8, 0), false), Ok(7));
+        assert_eq!(
+            read(&v2(16, 0), false),
+            Ok(7),
+            "a newer caller, later fields unset"
+        );
+        assert!(read(&v2(16, 1), false).unwrap_err().contains("upgrade"));
+        assert_eq!(
+            read(&v2(8, 1), false),
+            Ok(7),
+            "bytes past struct_size are never read"
+        );
+        assert!(
+            read(&v2(0, 0), false)
+                .unwrap_err()
+                .contains("struct_size not set")
+        );
+        assert_eq!(read(&v2(0, 1), true), Ok(7), "0: this version's layout");
+        assert!(read(&v2(4, 0), false).unwrap_err().contains("smaller"));
+        assert!(
+            read(&v2(5000, 0), false)
+                .unwrap_err()
+                .contains("implausible")
+        );
+        let null: *const V1 = std::ptr::null();
+        assert!(matches!(unsafe { input(null, "s", false) }, Ok(None)));
+        let mut s = v2(0, 0);
+        let ptr = std::ptr::from_mut(&mut s).cast::<V1>();
+        assert!(unsafe { output(ptr, "s") }.is_err());
+        s.v1.struct_size = 16;
+        s.later[0] = 9;
+        assert!(
+            unsafe { output(ptr, "s") }.is_ok(),
+            "unknown output fields are not checked"
+        );
+    }
+}

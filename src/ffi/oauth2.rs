@@ -75,6 +75,15 @@ pub struct concur_oauth2_grant {
 
 type Secret = Zeroizing<String>;
 
+/// The kinds as the `u32` the C struct holds (a Rust enum read from C memory would be undefined
+/// behaviour for a value it does not name).
+const PASSWORD: u32 = concur_grant_kind::CONCUR_GRANT_PASSWORD as u32;
+const COMPANY: u32 = concur_grant_kind::CONCUR_GRANT_COMPANY as u32;
+const REFRESH_TOKEN: u32 = concur_grant_kind::CONCUR_GRANT_REFRESH_TOKEN as u32;
+const CLIENT_CREDENTIALS: u32 = concur_grant_kind::CONCUR_GRANT_CLIENT_CREDENTIALS as u32;
+const AUTHORIZATION_CODE: u32 = concur_grant_kind::CONCUR_GRANT_AUTHORIZATION_CODE as u32;
+const OTP: u32 = concur_grant_kind::CONCUR_GRANT_OTP as u32;
+
 /// An optional copied string as the core takes it.
 fn text(value: &Option<Secret>) -> Option<&str> {
     value.as_deref().map(String::as_str)
@@ -104,25 +113,25 @@ impl OwnedGrant {
             };
             let scope = || optional_copy(g.scope, "grant->scope");
             Ok(match g.kind {
-                1 => OwnedGrant::Password(
+                PASSWORD => OwnedGrant::Password(
                     required_copy(g.username, "grant->username")?,
                     required_copy(g.password, "grant->password")?,
                     scope()?,
                 ),
-                2 => OwnedGrant::Company(
+                COMPANY => OwnedGrant::Company(
                     required_copy(g.company_id, "grant->company_id")?,
                     required_copy(g.request_token, "grant->request_token")?,
                 ),
-                3 => OwnedGrant::RefreshToken(
+                REFRESH_TOKEN => OwnedGrant::RefreshToken(
                     required_copy(g.refresh_token, "grant->refresh_token")?,
                     scope()?,
                 ),
-                4 => OwnedGrant::ClientCredentials,
-                5 => OwnedGrant::AuthorizationCode(
+                CLIENT_CREDENTIALS => OwnedGrant::ClientCredentials,
+                AUTHORIZATION_CODE => OwnedGrant::AuthorizationCode(
                     required_copy(g.code, "grant->code")?,
                     required_copy(g.redirect_uri, "grant->redirect_uri")?,
                 ),
-                6 => OwnedGrant::Otp(
+                OTP => OwnedGrant::Otp(
                     required_copy(g.email, "grant->email")?,
                     required_copy(g.otp, "grant->otp")?,
                     scope()?,
