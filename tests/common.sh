@@ -7,7 +7,8 @@ BIN_DIR="$TARGET_DIR/$CARGO_BUILD_TARGET/debug"
 VENV="$TARGET_DIR/venv"
 
 # Starts the loopback test server and exports the demo account for the examples:
-# CONCUR_BASE_URL, CONCUR_CA_FILE, CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD.
+# CONCUR_BASE_URL, CONCUR_CA_FILE, CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD, and for
+# the current API CONCUR_OAUTH2_CLIENT_ID, CONCUR_OAUTH2_CLIENT_SECRET, CONCUR_USERNAME.
 start_test_server() {
   local info="$TARGET_DIR/test-server.json"
   "$BIN_DIR/concur-test-server" >"$info" &
