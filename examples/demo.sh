@@ -35,6 +35,11 @@ if wants node; then
   echo "-- Node (examples/token_lifecycle.mjs)"
   CONCUR_CALLBACK_URL=$(approve_callback "$CONCUR_CALLBACK_STATE") node examples/token_lifecycle.mjs
 fi
+if wants c; then
+  echo
+  echo "== The current API (oauth2/v0): a password grant, then a refresh (examples/oauth2_password.c)"
+  "$BIN_DIR/oauth2_password"
+fi
 echo "-- the command-line tool (concur-token native --json)"
 "$BIN_DIR/concur-token" native --consumer-key "$CONCUR_CONSUMER_KEY" --login "$CONCUR_LOGIN_ID" --json
 

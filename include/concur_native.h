@@ -33,6 +33,11 @@
 #define CONCUR_NATIVE_ERROR_CAPACITY 1024
 
 /**
+ * `concur_options.retries` for "never send a call again": retries off.
+ */
+#define CONCUR_RETRIES_NONE -1
+
+/**
  * The outcome of a call. Values are fixed for ever: new ones are added at the end, retired
  * ones are never reused. In C the type is a `uint32_t`, so unknown future values are safe to
  * receive; `concur_native_status_name` names them.
@@ -94,41 +99,58 @@ typedef uint32_t concur_status;
 #endif // __cplusplus
 
 /**
+ * What a `concur_oauth2_grant` trades for a token. Values are fixed for ever; 0 is not a
+ * kind (a zero-initialised grant is refused). In C the field is a `uint32_t`: a value this
+ * version does not know is `CONCUR_ERR_INVALID_ARGUMENT`.
+ */
+enum concur_grant_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A user's credentials: `username`, `password`, optional `scope`.
+   */
+  CONCUR_GRANT_PASSWORD = 1,
+  /**
+   * A company token from App Center: `company_id`, `request_token`.
+   */
+  CONCUR_GRANT_COMPANY = 2,
+  /**
+   * A refresh: `refresh_token`, optional `scope`. Pass the token's geolocation as `host`,
+   * and store the refresh token the answer carries (Concur may rotate it).
+   */
+  CONCUR_GRANT_REFRESH_TOKEN = 3,
+  /**
+   * The application's own token: no field; no refresh token comes back.
+   */
+  CONCUR_GRANT_CLIENT_CREDENTIALS = 4,
+  /**
+   * The authorization-code flow's code: `code`, `redirect_uri` (exactly as given to the
+   * authorize URL).
+   */
+  CONCUR_GRANT_AUTHORIZATION_CODE = 5,
+  /**
+   * A one-time password sent by `concur_client_oauth2_send_otp`: `email`, `otp`, optional
+   * `scope`.
+   */
+  CONCUR_GRANT_OTP = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_grant_kind concur_grant_kind;
+#else
+typedef uint32_t concur_grant_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A reusable client: it holds checked options and keeps TLS connections alive between calls,
  * so that a job fetching tokens for many users pays one handshake, not one per user.
  * Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
  * use from several threads at once: every call takes a `const concur_client *`.
  */
 typedef struct concur_client concur_client;
-
-/**
- * Options for a call. Zero-initialise it (`concur_options opts = {0};`) and set what you need:
- * every NULL or 0 field takes its default.
- */
-typedef struct concur_options {
-  /**
-   * Base URL; NULL for `https://www.concursolutions.com`. Must be `https://`; `http://` is
-   * accepted for loopback hosts only.
-   */
-  const char *base_url;
-  /**
-   * Deadline for the whole exchange in milliseconds; 0 for 30000. At most 3600000.
-   */
-  uint32_t timeout_ms;
-  /**
-   * A PEM file of extra CA certificates to trust on top of Mozilla's roots; NULL for none.
-   */
-  const char *ca_file;
-  /**
-   * An HTTP(S) proxy URL such as `http://proxy:3128`; NULL for a direct connection.
-   * Environment variables are never consulted.
-   */
-  const char *proxy;
-  /**
-   * Text appended to the User-Agent header; NULL for none.
-   */
-  const char *user_agent_suffix;
-} concur_options;
 
 /**
  * One output field: `capacity` bytes at `data`, owned by the caller, and the length written
@@ -157,6 +179,109 @@ typedef struct concur_buffer {
    */
   size_t len;
 } concur_buffer;
+
+/**
+ * What a failed call learnt beyond its status: the HTTP status, Concur's numeric code, the
+ * OAuth `error`, the geolocation Concur named, and the `concur-correlationid` (quote it to
+ * Concur support). An optional last-but-two argument of every current-API function: NULL
+ * when not wanted.
+ *
+ * Set `struct_size` to `sizeof(concur_error_details)` (or call `concur_error_details_init`)
+ * and the buffers you want. The library fills it on failure and empties it on success, except
+ * `correlation_id`, which is filled both ways when known. The details never change the
+ * status: a buffer too small for its value is left empty with `len` set to the length needed.
+ */
+typedef struct concur_error_details {
+  /**
+   * `sizeof(concur_error_details)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * The HTTP status of Concur's answer; 0 when none arrived.
+   */
+  uint16_t http_status;
+  /**
+   * 1 when Concur's answer carried a numeric `code` (then in `concur_code`), else 0.
+   */
+  int32_t has_concur_code;
+  /**
+   * Concur's numeric code (5 wrong credentials, 14 account locked, 16 the user lives in
+   * another data centre, 108 bad or expired refresh token, …) when `has_concur_code`.
+   */
+  int64_t concur_code;
+  /**
+   * The OAuth `error` (`invalid_grant`, …) or the migration call's word code; may be empty.
+   */
+  struct concur_buffer oauth_error;
+  /**
+   * The geolocation Concur's error named (code 16), as sent and not checked; may be empty.
+   */
+  struct concur_buffer geolocation;
+  /**
+   * The `concur-correlationid` of the exchange (the server's, else the one sent).
+   */
+  struct concur_buffer correlation_id;
+} concur_error_details;
+
+/**
+ * Options for a call. Zero-initialise it (`concur_options opts = {0};`, or
+ * `concur_options_init(&opts)`) and set what you need: every NULL or 0 field takes its default.
+ *
+ * **Pre-1.0 ABI change (0.1):** `struct_size` is a new first field, and `trusted_hosts`,
+ * `retries` and `correlation_id` new last ones; programs compiled against an earlier header
+ * must be recompiled. From now on the struct only grows at its end (see `struct_size`).
+ */
+typedef struct concur_options {
+  /**
+   * `sizeof(concur_options)` as the caller was compiled with it, so that later versions of
+   * the library, with more fields, read only the fields the caller has. Unlike the other
+   * extensible structs, 0 is accepted here and means this version's layout, so that a
+   * zero-initialised `concur_options` still means "all defaults". A larger size (a newer
+   * header) is accepted when the fields this version does not know are all zero.
+   */
+  uint32_t struct_size;
+  /**
+   * Base URL; NULL for `https://www.concursolutions.com`. Must be `https://`; `http://` is
+   * accepted for loopback hosts only. The current API (oauth2/v0) sends every call there
+   * when it is set (unless the call names its own host), else to Concur's host for the call.
+   */
+  const char *base_url;
+  /**
+   * Deadline for the whole exchange in milliseconds; 0 for 30000. At most 3600000.
+   */
+  uint32_t timeout_ms;
+  /**
+   * A PEM file of extra CA certificates to trust on top of Mozilla's roots; NULL for none.
+   */
+  const char *ca_file;
+  /**
+   * An HTTP(S) proxy URL such as `http://proxy:3128`; NULL for a direct connection.
+   * Environment variables are never consulted.
+   */
+  const char *proxy;
+  /**
+   * Text appended to the User-Agent header; NULL for none.
+   */
+  const char *user_agent_suffix;
+  /**
+   * More hosts to trust as data centres (geolocations named by Concur's answers), as a
+   * comma-separated list of host names (`"a.example,b.example"`, matched exactly); NULL for
+   * none. Hosts under `concursolutions.com` are always trusted; any other host named by an
+   * answer is refused (`CONCUR_ERR_PROTOCOL`) and nothing is sent to it.
+   */
+  const char *trusted_hosts;
+  /**
+   * How many times a call is sent again after a 429, 502, 503 or 504 answer, when the wait
+   * fits in the deadline: 0 for the default (2), `CONCUR_RETRIES_NONE` (-1) for none, or a
+   * count up to 10. A refresh or code exchange, once sent, is never sent again.
+   */
+  int32_t retries;
+  /**
+   * The `concur-correlationid` sent with every request (1 to 128 printable ASCII characters
+   * without spaces); NULL for a fresh random UUID per request.
+   */
+  const char *correlation_id;
+} concur_options;
 
 /**
  * The outputs of `concur_native_token`. Fill in each buffer's `data` and `capacity`
@@ -191,6 +316,131 @@ typedef struct concur_token_buffers {
   uint32_t http_status;
 } concur_token_buffers;
 
+/**
+ * A grant for `concur_client_oauth2_token`. Set `struct_size` to
+ * `sizeof(concur_oauth2_grant)` (or call `concur_oauth2_grant_init`), `kind`, and the fields
+ * that kind uses (see `concur_grant_kind`); the library never reads the others, so they may
+ * hold anything. Strings are NUL-terminated UTF-8; a field the kind requires may not be NULL.
+ */
+typedef struct concur_oauth2_grant {
+  /**
+   * `sizeof(concur_oauth2_grant)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * One of `concur_grant_kind`.
+   */
+  uint32_t kind;
+  /**
+   * The user's login name (password grant).
+   */
+  const char *username;
+  /**
+   * The user's password (password grant).
+   */
+  const char *password;
+  /**
+   * The company's UUID, App Center's `id` (company grant).
+   */
+  const char *company_id;
+  /**
+   * App Center's `requestToken` (company grant).
+   */
+  const char *request_token;
+  /**
+   * The stored refresh token (refresh grant).
+   */
+  const char *refresh_token;
+  /**
+   * The callback's code (authorization-code grant).
+   */
+  const char *code;
+  /**
+   * The redirect URI given to the authorize URL (authorization-code grant).
+   */
+  const char *redirect_uri;
+  /**
+   * The address the one-time password went to (OTP grant).
+   */
+  const char *email;
+  /**
+   * The one-time password (OTP grant).
+   */
+  const char *otp;
+  /**
+   * Scopes, space separated (password, refresh and OTP grants); NULL for the default.
+   */
+  const char *scope;
+} concur_oauth2_grant;
+
+/**
+ * The outputs of `concur_client_oauth2_token`: a current-API (oauth2/v0) token and what came
+ * with it. Set `struct_size` to `sizeof(concur_oauth2_token_buffers)` (or call
+ * `concur_oauth2_token_buffers_init`), then each wanted buffer's `data` and `capacity`; the
+ * library writes the rest. The nine buffers are all-or-nothing, as for `concur_token_buffers`.
+ */
+typedef struct concur_oauth2_token_buffers {
+  /**
+   * `sizeof(concur_oauth2_token_buffers)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * The access token, for `Authorization: Bearer {access_token}`.
+   */
+  struct concur_buffer access_token;
+  /**
+   * The token type Concur named (`Bearer`).
+   */
+  struct concur_buffer token_type;
+  /**
+   * The refresh token (after a refresh, the one to store from now on: Concur may rotate
+   * it); empty for `client_credentials`.
+   */
+  struct concur_buffer refresh_token;
+  /**
+   * The granted scopes, space separated; may be empty.
+   */
+  struct concur_buffer scope;
+  /**
+   * The base URL of the user's (or company's) data centre, already checked as trusted: pass
+   * it as `host` to refreshes and later calls.
+   */
+  struct concur_buffer geolocation;
+  /**
+   * The id_token (a JWT); empty for `client_credentials`.
+   */
+  struct concur_buffer id_token;
+  /**
+   * The id_token's `sub` claim (the user's or company's UUID), read without verifying the
+   * signature; may be empty.
+   */
+  struct concur_buffer subject;
+  /**
+   * The id_token's `concur.type` claim (`user` or `company`), read without verifying the
+   * signature; may be empty.
+   */
+  struct concur_buffer principal_type;
+  /**
+   * The `concur-correlationid` of the exchange.
+   */
+  struct concur_buffer correlation_id;
+  /**
+   * Written by the library: when the access token expires, as Unix seconds; 0 when unknown
+   * or on failure.
+   */
+  int64_t expires_at;
+  /**
+   * Written by the library: when the refresh token expires, as Unix seconds; 0 when unknown
+   * or on failure.
+   */
+  int64_t refresh_expires_at;
+  /**
+   * Written by the library: on failure, the HTTP status of Concur's answer, 0 when no answer
+   * arrived (and 0 on success).
+   */
+  uint16_t http_status;
+} concur_oauth2_token_buffers;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -206,6 +456,49 @@ const char *concur_native_version(void);
  * `"CONCUR_UNKNOWN_STATUS"` for a value this version does not know. Never NULL; do not free it.
  */
 const char *concur_native_status_name(uint32_t status);
+
+/**
+ * Builds the URL that asks a user to grant the application access:
+ * `{base_url}/oauth2/v0/authorize?client_id=…&redirect_uri=…&scope=…&response_type=code&state=…`,
+ * every part percent-encoded. `scopes` is space separated (NULL or "" for the application's);
+ * `state` NULL means 128 random bits from the operating system's CSPRNG; `base_url` NULL means
+ * `https://www-us2.api.concursolutions.com`. The URL goes to `url`, the state sent to
+ * `state_out` (keep it for `concur_parse_oauth2_callback`); both or neither.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `url` and `state_out` must point to valid `concur_buffer`s;
+ * `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_oauth2_authorize_url(const char *client_id,
+                                          const char *redirect_uri,
+                                          const char *scopes,
+                                          const char *state,
+                                          const char *base_url,
+                                          struct concur_buffer *url,
+                                          struct concur_buffer *state_out,
+                                          char *error_message,
+                                          size_t error_capacity);
+
+/**
+ * Reads the URL Concur sent the user back to (`{redirect_uri}?code=…&geolocation=…&state=…`)
+ * and writes its `code` and `geolocation` (empty when the callback named none; checked to be
+ * an `https://` URL, not checked as trusted: pass it as the code exchange's `host` only if
+ * you trust it). With `expected_state` (NULL to skip), the state is checked first: a
+ * mismatch is `CONCUR_ERR_INVALID_ARGUMENT`. A refusal (`error_code=…`) is
+ * `CONCUR_ERR_UNAUTHORIZED`, its code in `details->concur_code`. `geolocation` may be NULL.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `code` must point to a valid `concur_buffer`, `geolocation`
+ * be NULL or point to one; `details` NULL or valid; `error_message` NULL or `error_capacity`
+ * writable bytes.
+ */
+concur_status concur_parse_oauth2_callback(const char *callback_url,
+                                           const char *expected_state,
+                                           struct concur_buffer *code,
+                                           struct concur_buffer *geolocation,
+                                           struct concur_error_details *details,
+                                           char *error_message,
+                                           size_t error_capacity);
 
 /**
  * Creates a client from `options` (NULL for the defaults) and stores it in `*client_out`.
@@ -341,6 +634,99 @@ concur_status concur_native_token(const char *consumer_key,
                                   size_t error_capacity);
 
 /**
+ * Trades a grant for a token at `POST {host}/oauth2/v0/token` and writes it into `out`
+ * (all buffers or none, as for `concur_native_token`).
+ *
+ * `client_id` and `client_secret` are the application's; `grant` says what is traded (see
+ * `concur_oauth2_grant`). `host` NULL sends the call to the client's base URL when its options
+ * set one, else to the host Concur documents for the grant; pass a token's `geolocation` to
+ * refresh it. When Concur answers code 16 (the user lives in another data centre), the call
+ * is sent once more, to the geolocation it named, if that host is trusted (see
+ * `concur_options.trusted_hosts`); an untrusted one is `CONCUR_ERR_PROTOCOL` and nothing is
+ * sent there. `details` (NULL when not wanted) receives Concur's code, OAuth error,
+ * geolocation and correlation id. Secrets never appear in the error text.
+ *
+ * Inputs are read before any output is touched: refreshing with the refresh token held in
+ * `out->refresh_token` works in place.
+ *
+ * # Safety
+ * `client` from `concur_client_new`; strings NULL or NUL-terminated; `grant` NULL or valid
+ * for its `struct_size`; `out` NULL or a valid `concur_oauth2_token_buffers` whose buffers are
+ * NULL or hold `capacity` writable bytes; `details` NULL or valid; `error_message` NULL or
+ * `error_capacity` writable bytes.
+ */
+concur_status concur_client_oauth2_token(const struct concur_client *client,
+                                         const char *client_id,
+                                         const char *client_secret,
+                                         const struct concur_oauth2_grant *grant,
+                                         const char *host,
+                                         struct concur_oauth2_token_buffers *out,
+                                         struct concur_error_details *details,
+                                         char *error_message,
+                                         size_t error_capacity);
+
+/**
+ * Emails a user a one-time password: `POST {host}/oauth2/v0/otp` with the application's
+ * credentials; then trade it with a `CONCUR_GRANT_OTP` grant. `email` is required; `name`,
+ * `company` and `link` (for the email's text) may be NULL. `host` as for
+ * `concur_client_oauth2_token` (a production host by default).
+ *
+ * # Safety
+ * `client` from `concur_client_new`; strings NULL or NUL-terminated; `details` NULL or valid;
+ * `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_client_oauth2_send_otp(const struct concur_client *client,
+                                            const char *client_id,
+                                            const char *client_secret,
+                                            const char *email,
+                                            const char *name,
+                                            const char *company,
+                                            const char *link,
+                                            const char *host,
+                                            struct concur_error_details *details,
+                                            char *error_message,
+                                            size_t error_capacity);
+
+/**
+ * Revokes every refresh token a user gave the application: `DELETE
+ * {host}/app-mgmt/v0/connections` with `Authorization: Bearer {access_token}` (a token of
+ * that user). Send it to the user's geolocation (`host`).
+ *
+ * # Safety
+ * As for `concur_client_oauth2_send_otp`.
+ */
+concur_status concur_client_oauth2_revoke_connections(const struct concur_client *client,
+                                                      const char *access_token,
+                                                      const char *host,
+                                                      struct concur_error_details *details,
+                                                      char *error_message,
+                                                      size_t error_capacity);
+
+/**
+ * Trades a refresh token of the legacy flows (this library's Native Flow, say) for one of the
+ * current API: `POST {host}/appmgmt/v0/legacyApps/{old_consumer_key}/exchangeRefreshToken/me`
+ * (for a company token when `company` is non-zero), authorised by `app_access_token` (a
+ * `CONCUR_GRANT_CLIENT_CREDENTIALS` token of the new application), with the old refresh token
+ * and the new application's `client_secret` in the body. Never sent twice. The new refresh
+ * token goes to `refresh_token_out` (required); use it with `CONCUR_GRANT_REFRESH_TOKEN`.
+ *
+ * # Safety
+ * As for `concur_client_oauth2_send_otp`; `refresh_token_out` must point to a valid
+ * `concur_buffer`.
+ */
+concur_status concur_client_exchange_legacy_refresh_token(const struct concur_client *client,
+                                                          const char *app_access_token,
+                                                          const char *old_consumer_key,
+                                                          const char *old_refresh_token,
+                                                          const char *client_secret,
+                                                          int32_t company,
+                                                          const char *host,
+                                                          struct concur_buffer *refresh_token_out,
+                                                          struct concur_error_details *details,
+                                                          char *error_message,
+                                                          size_t error_capacity);
+
+/**
  * Builds the URL that starts the Web flow:
  * `{base_url}/net2/oauth2/Login.aspx?client_id=…&scope=…&redirect_uri=…&state=…`, every part
  * percent-encoded. `base_url` NULL means `https://www.concursolutions.com`; `scope` is a
@@ -384,3 +770,37 @@ concur_status concur_parse_callback(const char *callback_url,
 #endif  // __cplusplus
 
 #endif  /* CONCUR_NATIVE_H */
+
+#ifndef CONCUR_NATIVE_INIT_H
+#define CONCUR_NATIVE_INIT_H
+
+/*
+ * Extensible structs: each starts with `uint32_t struct_size`, set to `sizeof` the struct as
+ * your program was compiled with it, so that a later library (whose structs have more fields
+ * at their end) reads and writes only the fields your program has. The functions below zero a
+ * struct and set its struct_size; they are inline, so sizeof is your header's, never the
+ * library's. 0 is refused (CONCUR_ERR_INVALID_ARGUMENT, "struct_size not set") except in
+ * concur_options, where 0 means this version's layout. A size smaller than this header's is
+ * refused; a larger one (a newer header) is accepted for inputs when the fields this library
+ * does not know are all zero, and for outputs, whose unknown fields are left untouched.
+ */
+#define CONCUR_NATIVE_ZERO_AND_SIZE(p) do { \
+    unsigned char *concur_bytes_ = (unsigned char *)(p); \
+    size_t concur_i_; \
+    for (concur_i_ = 0; concur_i_ < sizeof *(p); concur_i_++) concur_bytes_[concur_i_] = 0; \
+    (p)->struct_size = (uint32_t)sizeof *(p); \
+} while (0)
+
+/** Zeroes `options` (every field its default) and sets its struct_size. */
+static inline void concur_options_init(concur_options *options) { CONCUR_NATIVE_ZERO_AND_SIZE(options); }
+
+/** Zeroes `grant` and sets its struct_size; then set kind and the fields it uses. */
+static inline void concur_oauth2_grant_init(concur_oauth2_grant *grant) { CONCUR_NATIVE_ZERO_AND_SIZE(grant); }
+
+/** Zeroes `out` (every buffer not wanted) and sets its struct_size; then set the buffers. */
+static inline void concur_oauth2_token_buffers_init(concur_oauth2_token_buffers *out) { CONCUR_NATIVE_ZERO_AND_SIZE(out); }
+
+/** Zeroes `details` (every buffer not wanted) and sets its struct_size; then set the buffers. */
+static inline void concur_error_details_init(concur_error_details *details) { CONCUR_NATIVE_ZERO_AND_SIZE(details); }
+
+#endif  /* CONCUR_NATIVE_INIT_H */

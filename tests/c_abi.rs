@@ -1,6 +1,6 @@
 //! The C ABI as C and C++ programs see it: the header compiles as C99 and C++17 with every
-//! warning an error, the contract test (`tests/c/abi_test.c`) passes against the loopback
-//! server, and the examples print a token. With `--ignored`, the same programs run under
+//! warning an error, the contract tests (`tests/c/abi_test.c`, and `tests/c/oauth2_test.c` for
+//! the current API) pass against the loopback server, and the examples print a token. With `--ignored`, the same programs run under
 //! valgrind against both the debug and the release build of the library, with the suppression
 //! file shipped to C users (`share/valgrind/concur_native.supp`), which is shown to hide nothing
 //! of the caller's own (the test command in the README does that).
@@ -11,7 +11,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use concur_test_server::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, shared as server};
+use concur_test_server::{
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME,
+    Listener, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, shared as server,
+};
 
 /// The folder holding `libconcur_native.so`. `cargo test` builds the crate only as an rlib, so
 /// the shared library is built here, once, with the same cargo, target and profile.
@@ -164,6 +167,114 @@ fn run(program: &Path, wrapper: Option<&[&str]>, example_env: bool) -> Output {
     cmd.output().expect("the program runs")
 }
 
+/// Runs the current API's contract test (`tests/c/oauth2_test.c`) under `wrapper`, then checks
+/// in the server's log what the program cannot see: the untrusted geolocation's listener got
+/// nothing, no bad-argument call reached the server, and the correlation id set in the options
+/// went out with the requests. Each run has its own tag, so that runs side by side (and the
+/// debug and release runs under valgrind) meet no counter or address of another.
+fn run_oauth2_test(program: &Path, wrapper: Option<&[&str]>) -> Output {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let tag = format!(
+        "{}x{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    );
+    let callback = server()
+        .approve_oauth2(&format!(
+            "client_id={OAUTH2_CLIENT_ID}&redirect_uri=https%3A%2F%2Fpartner.example%2Fcb\
+             &response_type=code&state=o2state"
+        ))
+        .expect("the authorize page redirects");
+    let evil_port = server()
+        .evil_base_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut cmd = match wrapper {
+        Some(args) => {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    let output = cmd
+        .env("CONCUR_TEST_BASE_URL", server().base_url())
+        .env("CONCUR_TEST_SECOND_URL", server().second_base_url())
+        .env("CONCUR_TEST_CA_FILE", server().ca_file())
+        .env("CONCUR_TEST_HTTPS_PORT", server().port().to_string())
+        .env("CONCUR_TEST_EVIL_PORT", &evil_port)
+        .env("CONCUR_TEST_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+        .env("CONCUR_TEST_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .env("CONCUR_TEST_CONSUMER_KEY", CONSUMER_KEY)
+        .env("CONCUR_TEST_LOGIN_ID", ACCOUNTS[0].login_id)
+        .env("CONCUR_TEST_PASSWORD", ACCOUNTS[0].password)
+        .env("CONCUR_TEST_OTHER_LOGIN_ID", ACCOUNTS[2].login_id)
+        .env("CONCUR_TEST_OTHER_PASSWORD", ACCOUNTS[2].password)
+        .env("CONCUR_TEST_EU_USERNAME", EU_USERNAME)
+        .env("CONCUR_TEST_EU_PASSWORD", EU_PASSWORD)
+        .env("CONCUR_TEST_LOCKED_USERNAME", LOCKED_USERNAME)
+        .env("CONCUR_TEST_COMPANY_ID", COMPANY_ID)
+        .env("CONCUR_TEST_REQUEST_TOKEN", REQUEST_TOKEN)
+        .env("CONCUR_TEST_OTP", OTP_CODE)
+        .env("CONCUR_TEST_OAUTH2_CALLBACK_URL", &callback)
+        .env("CONCUR_TEST_RUN_TAG", &tag)
+        .output()
+        .expect("the program runs");
+
+    let log = server().requests();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        log.iter()
+            .any(|r| r.scenario == format!("geo16-http-{evil_port}")),
+        "the program asked the scenario naming the untrusted host: {stdout}"
+    );
+    assert!(
+        log.iter().all(|r| r.listener != Listener::Evil),
+        "the untrusted geolocation was sent a request"
+    );
+    let never = format!("never-{tag}");
+    let reached: Vec<_> = log
+        .iter()
+        .filter(|r| r.scenario == never)
+        .map(|r| (&r.method, &r.target, r.grant_type()))
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "a call with bad arguments reached the server: {reached:?}\n{stdout}"
+    );
+    let correlation = format!("c-abi-{tag}");
+    let correlated: Vec<_> = log
+        .iter()
+        .filter(|r| r.header("concur-correlationid") == Some(correlation.as_str()))
+        .collect();
+    assert!(
+        correlated.len() >= 3,
+        "the options' correlation id was sent: {} requests carry it",
+        correlated.len()
+    );
+    assert!(
+        correlated
+            .iter()
+            .all(|r| r.form_value("client_secret") == Some(OAUTH2_CLIENT_SECRET)),
+        "the correlated requests are the program's own"
+    );
+    let retried = format!("retry-503-1-0-{tag}-default");
+    assert_eq!(
+        log.iter().filter(|r| r.scenario == retried).count(),
+        2,
+        "one 503, then the retry"
+    );
+    let not_retried = format!("retry-503-1-0-{tag}-none");
+    assert_eq!(
+        log.iter().filter(|r| r.scenario == not_retried).count(),
+        1,
+        "retries off: sent once"
+    );
+    output
+}
+
 fn issued_tokens() -> Vec<String> {
     server()
         .requests()
@@ -196,6 +307,20 @@ fn check_example(output: &Output) {
 fn contract_test_in_c() {
     let program = compile("tests/c/abi_test.c", false);
     let output = run(&program, None, false);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn oauth2_contract_test_in_c() {
+    let program = compile("tests/c/oauth2_test.c", false);
+    let output = run_oauth2_test(&program, None);
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");
     assert!(
@@ -246,6 +371,73 @@ fn check_lifecycle(output: &Output) {
     assert!(stdout.contains("(same refresh token: yes)"), "{stdout}");
     assert!(stdout.contains("Exchanged code:  0_"), "{stdout}");
     assert!(stdout.contains("Revoke:          CONCUR_OK"), "{stdout}");
+}
+
+/// Runs `examples/oauth2_password.c` against the server as the demo does.
+fn run_oauth2_example(program: &Path, wrapper: Option<&[&str]>, password: &str) -> Output {
+    let mut cmd = match wrapper {
+        Some(args) => {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
+    cmd.env("CONCUR_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+        .env("CONCUR_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .env("CONCUR_USERNAME", ACCOUNTS[0].login_id)
+        .env("CONCUR_PASSWORD", password)
+        .env("CONCUR_BASE_URL", server().base_url())
+        .env("CONCUR_CA_FILE", server().ca_file())
+        .output()
+        .expect("the example runs")
+}
+
+/// The example's password grant and refresh: two different access tokens, the refresh token
+/// rotated and stored, and the refresh sent with the first token's refresh token.
+fn check_oauth2_example(output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("a {prefix} line: {stdout}"))
+            .trim()
+            .to_string()
+    };
+    let (first, refreshed) = (line("Access token:"), line("Refreshed token:"));
+    assert!(!first.is_empty() && first != refreshed, "{stdout}");
+    assert_eq!(line("Refresh token:"), "rotated (stored)");
+    assert_eq!(line("Geolocation:"), server().base_url());
+    assert!(!stdout.contains(ACCOUNTS[0].password) && !stdout.contains(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn c_oauth2_example_grants_and_refreshes() {
+    let program = compile("examples/oauth2_password.c", false);
+    check_oauth2_example(&run_oauth2_example(&program, None, ACCOUNTS[0].password));
+}
+
+#[test]
+fn c_oauth2_example_explains_a_refusal() {
+    let program = compile("examples/oauth2_password.c", false);
+    let output = run_oauth2_example(&program, None, "definitely-wrong");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("password grant: CONCUR_ERR_UNAUTHORIZED: unauthorized (HTTP 400)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Concur code 5 (invalid_grant)") && stderr.contains("correlation id "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("definitely-wrong"), "{stderr}");
 }
 
 #[test]
@@ -336,10 +528,56 @@ fn valgrind_c_examples() {
 
 #[test]
 #[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_c_oauth2_example() {
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "examples/oauth2_password.c",
+            false,
+            &[],
+        );
+        let output = run_oauth2_example(&program, Some(VALGRIND), ACCOUNTS[0].password);
+        println!("{profile}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        check_oauth2_example(&output);
+    }
+}
+
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
 fn valgrind_contract_test() {
     for (profile, release) in PROFILES {
         let program = compile_against(library_dir_for(release), "tests/c/abi_test.c", false, &[]);
         let output = run(&program, Some(VALGRIND), false);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        println!(
+            "{profile}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        assert!(stdout.contains(" 0 failed"), "{profile}: {stdout}");
+    }
+}
+
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_oauth2_contract_test() {
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "tests/c/oauth2_test.c",
+            false,
+            &[],
+        );
+        let output = run_oauth2_test(&program, Some(VALGRIND));
         let stdout = String::from_utf8_lossy(&output.stdout);
         println!(
             "{profile}: {stdout}\n{}",
@@ -437,6 +675,24 @@ fn sanitized_run(source: &str, example_env: bool) -> Output {
 fn asan_ubsan_contract_test() {
     let output = sanitized_run("tests/c/abi_test.c", false);
     let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(" 0 failed") && !text.contains("ERROR: AddressSanitizer"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs libasan/libubsan; run by the README's test command"]
+fn asan_ubsan_oauth2_contract_test() {
+    let program = compile_with("tests/c/oauth2_test.c", false, SANITIZERS);
+    assert_sanitized(&program);
+    let output = run_oauth2_test(&program, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.status.success(), "{text}");
     assert!(
         text.contains(" 0 failed") && !text.contains("ERROR: AddressSanitizer"),

@@ -7,7 +7,8 @@ BIN_DIR="$TARGET_DIR/$CARGO_BUILD_TARGET/debug"
 VENV="$TARGET_DIR/venv"
 
 # Starts the loopback test server and exports the demo account for the examples:
-# CONCUR_BASE_URL, CONCUR_CA_FILE, CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD.
+# CONCUR_BASE_URL, CONCUR_CA_FILE, CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD, and for
+# the current API CONCUR_OAUTH2_CLIENT_ID, CONCUR_OAUTH2_CLIENT_SECRET, CONCUR_USERNAME.
 start_test_server() {
   local info="$TARGET_DIR/test-server.json"
   "$BIN_DIR/concur-test-server" >"$info" &
@@ -27,11 +28,15 @@ start_test_server() {
   CONCUR_PASSWORD=$(field password)
   CONCUR_CLIENT_SECRET=$(field client_secret)
   PLAIN_BASE_URL=$(field plain_base_url)
-  # The current API's application (not exported: the demo hands them to what needs them).
-  OAUTH2_CLIENT_ID=$(field oauth2_client_id)
-  OAUTH2_CLIENT_SECRET=$(field oauth2_client_secret)
+  # The current API (oauth2/v0): the application's credentials; the user is the demo account.
+  CONCUR_OAUTH2_CLIENT_ID=$(field oauth2_client_id)
+  CONCUR_OAUTH2_CLIENT_SECRET=$(field oauth2_client_secret)
+  CONCUR_USERNAME=$CONCUR_LOGIN_ID
+  # The same two under the short names the demo's Python and CLI steps use.
+  OAUTH2_CLIENT_ID=$CONCUR_OAUTH2_CLIENT_ID
+  OAUTH2_CLIENT_SECRET=$CONCUR_OAUTH2_CLIENT_SECRET
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
-  export CONCUR_CLIENT_SECRET
+  export CONCUR_CLIENT_SECRET CONCUR_OAUTH2_CLIENT_ID CONCUR_OAUTH2_CLIENT_SECRET CONCUR_USERNAME
 }
 
 # Prints a Web-flow callback URL with a fresh code and the state $1: what the test server's
@@ -56,6 +61,7 @@ build_c_examples() {
   cc -std=c99 -Wall -Wextra -Werror examples/native_token.c "${link[@]}" -o "$BIN_DIR/native_token"
   c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"
   cc -std=c99 -Wall -Wextra -Werror examples/token_lifecycle.c "${link[@]}" -o "$BIN_DIR/token_lifecycle"
+  cc -std=c99 -Wall -Wextra -Werror examples/oauth2_password.c "${link[@]}" -o "$BIN_DIR/oauth2_password"
 }
 
 install_python_package() {

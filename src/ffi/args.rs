@@ -8,12 +8,17 @@ use zeroize::Zeroizing;
 use super::status::concur_status;
 use crate::{Error, Options};
 
-/// A failure on its way to the caller: the status, the message for the error buffer, and the
-/// HTTP status for the outputs that report one.
+/// A failure on its way to the caller: the status, the message for the error buffer, the
+/// HTTP status for the outputs that report one, and the core's error (Concur's code, OAuth
+/// error, geolocation, correlation id) for `concur_error_details`.
 pub(crate) struct Failure {
     pub(crate) status: concur_status,
     pub(crate) message: String,
     pub(crate) http_status: u32,
+    pub(crate) error: Option<Error>,
+    /// The exchange's correlation id when the failure came after an answer but is not the
+    /// core's (a token too large for its buffers).
+    pub(crate) correlation_id: Option<String>,
 }
 
 impl From<Error> for Failure {
@@ -22,16 +27,30 @@ impl From<Error> for Failure {
             status: concur_status::from_kind(e.kind()),
             message: e.to_string(),
             http_status: e.status().map_or(0, u32::from),
+            error: Some(e),
+            correlation_id: None,
+        }
+    }
+}
+
+impl Failure {
+    /// A failure of the library's own, with no answer behind it.
+    pub(crate) fn new(status: concur_status, message: String) -> Failure {
+        Failure {
+            status,
+            message,
+            http_status: 0,
+            error: None,
+            correlation_id: None,
         }
     }
 }
 
 pub(crate) fn invalid(message: impl Into<String>) -> Failure {
-    Failure {
-        status: concur_status::CONCUR_ERR_INVALID_ARGUMENT,
-        message: format!("invalid argument: {}", message.into()),
-        http_status: 0,
-    }
+    Failure::new(
+        concur_status::CONCUR_ERR_INVALID_ARGUMENT,
+        format!("invalid argument: {}", message.into()),
+    )
 }
 
 /// Reads a required NUL-terminated UTF-8 argument without copying it.
@@ -103,11 +122,11 @@ pub(crate) unsafe fn read_options(
     options: *const super::concur_options,
 ) -> Result<Options, Failure> {
     let mut result = Options::new();
-    // SAFETY: NULL or valid by the caller's promise.
-    let Some(o) = (unsafe { options.as_ref() }) else {
+    // SAFETY: NULL or valid by the caller's promise; struct_size 0 is this version's layout.
+    let Some(o) = (unsafe { super::extensible::input(options, "options", true) })? else {
         return Ok(result);
     };
-    // SAFETY (all four): the strings are NULL or NUL-terminated by the caller's promise.
+    // SAFETY (all): the strings are NULL or NUL-terminated by the caller's promise.
     if let Some(url) = unsafe { optional(o.base_url, "options.base_url") }? {
         result = result.base_url(url);
     }
@@ -122,6 +141,27 @@ pub(crate) unsafe fn read_options(
     }
     if let Some(suffix) = unsafe { optional(o.user_agent_suffix, "options.user_agent_suffix") }? {
         result = result.user_agent_suffix(suffix);
+    }
+    if let Some(hosts) = unsafe { optional(o.trusted_hosts, "options.trusted_hosts") }? {
+        for host in hosts.split(',').map(str::trim) {
+            if host.is_empty() {
+                return Err(invalid("options.trusted_hosts has an empty entry"));
+            }
+            result = result.trusted_host(host);
+        }
+    }
+    result = match o.retries {
+        0 => result,
+        super::CONCUR_RETRIES_NONE => result.retries(0),
+        n if n > 0 => result.retries(n as u32),
+        _ => {
+            return Err(invalid(
+                "options.retries must be 0 (default), CONCUR_RETRIES_NONE or a positive count",
+            ));
+        }
+    };
+    if let Some(id) = unsafe { optional(o.correlation_id, "options.correlation_id") }? {
+        result = result.correlation_id(id);
     }
     Ok(result)
 }

@@ -18,12 +18,10 @@ pub(crate) unsafe fn boundary(
     body: impl FnOnce() -> Result<(), Failure>,
 ) -> concur_status {
     let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        Err(Failure {
-            status: concur_status::CONCUR_ERR_INTERNAL,
-            message: "internal error: a bug in concur-native was caught; please report it"
-                .to_string(),
-            http_status: 0,
-        })
+        Err(Failure::new(
+            concur_status::CONCUR_ERR_INTERNAL,
+            "internal error: a bug in concur-native was caught; please report it".to_string(),
+        ))
     });
     let (status, message) = match outcome {
         Ok(()) => (concur_status::CONCUR_OK, String::new()),

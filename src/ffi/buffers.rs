@@ -47,6 +47,66 @@ pub struct concur_token_buffers {
     pub http_status: u32,
 }
 
+/// The outputs of `concur_client_oauth2_token`: a current-API (oauth2/v0) token and what came
+/// with it. Set `struct_size` to `sizeof(concur_oauth2_token_buffers)` (or call
+/// `concur_oauth2_token_buffers_init`), then each wanted buffer's `data` and `capacity`; the
+/// library writes the rest. The nine buffers are all-or-nothing, as for `concur_token_buffers`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct concur_oauth2_token_buffers {
+    /// `sizeof(concur_oauth2_token_buffers)` as the caller was compiled with it; 0 is refused.
+    pub struct_size: u32,
+    /// The access token, for `Authorization: Bearer {access_token}`.
+    pub access_token: concur_buffer,
+    /// The token type Concur named (`Bearer`).
+    pub token_type: concur_buffer,
+    /// The refresh token (after a refresh, the one to store from now on: Concur may rotate
+    /// it); empty for `client_credentials`.
+    pub refresh_token: concur_buffer,
+    /// The granted scopes, space separated; may be empty.
+    pub scope: concur_buffer,
+    /// The base URL of the user's (or company's) data centre, already checked as trusted: pass
+    /// it as `host` to refreshes and later calls.
+    pub geolocation: concur_buffer,
+    /// The id_token (a JWT); empty for `client_credentials`.
+    pub id_token: concur_buffer,
+    /// The id_token's `sub` claim (the user's or company's UUID), read without verifying the
+    /// signature; may be empty.
+    pub subject: concur_buffer,
+    /// The id_token's `concur.type` claim (`user` or `company`), read without verifying the
+    /// signature; may be empty.
+    pub principal_type: concur_buffer,
+    /// The `concur-correlationid` of the exchange.
+    pub correlation_id: concur_buffer,
+    /// Written by the library: when the access token expires, as Unix seconds; 0 when unknown
+    /// or on failure.
+    pub expires_at: i64,
+    /// Written by the library: when the refresh token expires, as Unix seconds; 0 when unknown
+    /// or on failure.
+    pub refresh_expires_at: i64,
+    /// Written by the library: on failure, the HTTP status of Concur's answer, 0 when no answer
+    /// arrived (and 0 on success).
+    pub http_status: u16,
+}
+
+impl concur_oauth2_token_buffers {
+    /// The buffers, named for messages, in field order.
+    pub(crate) fn buffers(&mut self) -> [(&'static str, &mut concur_buffer); 9] {
+        [
+            ("out->access_token", &mut self.access_token),
+            ("out->token_type", &mut self.token_type),
+            ("out->refresh_token", &mut self.refresh_token),
+            ("out->scope", &mut self.scope),
+            ("out->geolocation", &mut self.geolocation),
+            ("out->id_token", &mut self.id_token),
+            ("out->subject", &mut self.subject),
+            ("out->principal_type", &mut self.principal_type),
+            ("out->correlation_id", &mut self.correlation_id),
+        ]
+    }
+}
+
 impl concur_buffer {
     pub(crate) fn is_skipped(&self) -> bool {
         self.data.is_null() && self.capacity == 0

@@ -16,16 +16,19 @@ use crate::Client;
 /// use from several threads at once: every call takes a `const concur_client *`.
 #[allow(non_camel_case_types)]
 pub struct concur_client {
-    inner: Client,
+    pub(crate) inner: Client,
+    /// The correlation id the options fixed, reported on success by calls whose answer has
+    /// none to give.
+    pub(crate) correlation_id: Option<String>,
 }
 
 /// # Safety
 /// `client` must be NULL or come from `concur_client_new` and not be freed.
-unsafe fn client_ref<'a>(client: *const concur_client) -> Result<&'a Client, Failure> {
+pub(crate) unsafe fn client_ref<'a>(
+    client: *const concur_client,
+) -> Result<&'a concur_client, Failure> {
     // SAFETY: NULL or valid by the caller's promise.
-    unsafe { client.as_ref() }
-        .map(|c| &c.inner)
-        .ok_or_else(|| invalid("client is NULL"))
+    unsafe { client.as_ref() }.ok_or_else(|| invalid("client is NULL"))
 }
 
 /// Creates a client from `options` (NULL for the defaults) and stores it in `*client_out`.
@@ -51,7 +54,11 @@ pub unsafe extern "C" fn concur_client_new(
             *slot = std::ptr::null_mut();
             let options = read_options(options)?;
             let inner = Client::new(&options)?;
-            *slot = Box::into_raw(Box::new(concur_client { inner }));
+            let correlation_id = options.correlation_id.clone();
+            *slot = Box::into_raw(Box::new(concur_client {
+                inner,
+                correlation_id,
+            }));
             Ok(())
         })
     }
@@ -92,7 +99,7 @@ pub unsafe extern "C" fn concur_client_native_token(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         token_export(out, error_message, error_capacity, || {
-            let client = client_ref(client)?;
+            let client = &client_ref(client)?.inner;
             let [consumer_key, login_id, password] =
                 native_credentials(consumer_key, login_id, password)?;
             Ok(move || Ok(client.native_token(&consumer_key, &login_id, &password)?))
@@ -121,7 +128,7 @@ pub unsafe extern "C" fn concur_client_refresh_token(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         token_export(out, error_message, error_capacity, || {
-            let client = client_ref(client)?;
+            let client = &client_ref(client)?.inner;
             let client_id = required_copy(client_id, "client_id")?;
             let client_secret = required_copy(client_secret, "client_secret")?;
             let refresh_token = required_copy(refresh_token, "refresh_token")?;
@@ -149,7 +156,7 @@ pub unsafe extern "C" fn concur_client_exchange_code(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         token_export(out, error_message, error_capacity, || {
-            let client = client_ref(client)?;
+            let client = &client_ref(client)?.inner;
             let client_id = required_copy(client_id, "client_id")?;
             let client_secret = required_copy(client_secret, "client_secret")?;
             let code = required_copy(code, "code")?;
@@ -175,7 +182,7 @@ pub unsafe extern "C" fn concur_client_revoke_token(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         boundary(error_message, error_capacity, || {
-            let client = client_ref(client)?;
+            let client = &client_ref(client)?.inner;
             let admin = required(admin_access_token, "admin_access_token")?;
             let token = required(token, "token")?;
             Ok(client.revoke_token(admin, token)?)
@@ -201,7 +208,7 @@ pub unsafe extern "C" fn concur_client_revoke_user_tokens(
     // SAFETY (all): pointers are NULL or valid by the caller's promise.
     unsafe {
         boundary(error_message, error_capacity, || {
-            let client = client_ref(client)?;
+            let client = &client_ref(client)?.inner;
             let admin = required(admin_access_token, "admin_access_token")?;
             let consumer_key = required(consumer_key, "consumer_key")?;
             let login_id = required(login_id, "login_id")?;

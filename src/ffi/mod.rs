@@ -16,25 +16,38 @@
 //!   `CONCUR_ERR_INVALID_ARGUMENT`, and nothing is sent.
 //! - No panic crosses the boundary: a bug is caught and reported as `CONCUR_ERR_INTERNAL`.
 //! - Every function is thread-safe and reentrant; the library keeps no global state.
+//! - Extensible structs (`concur_options`, `concur_oauth2_grant`, `concur_oauth2_token_buffers`,
+//!   `concur_error_details`) start with `uint32_t struct_size`: see the `extensible` module.
 
 mod args;
+mod authorize;
 mod boundary;
 mod buffers;
 mod client;
+mod details;
+mod extensible;
 mod native;
+mod oauth2;
 mod status;
 mod token_out;
 mod web_flow;
 
 use std::ffi::c_char;
 
-pub use buffers::{concur_buffer, concur_token_buffers};
+pub use authorize::{concur_oauth2_authorize_url, concur_parse_oauth2_callback};
+pub use buffers::{concur_buffer, concur_oauth2_token_buffers, concur_token_buffers};
 pub use client::{
     concur_client, concur_client_exchange_code, concur_client_free, concur_client_native_token,
     concur_client_new, concur_client_refresh_token, concur_client_revoke_token,
     concur_client_revoke_user_tokens,
 };
+pub use details::concur_error_details;
 pub use native::concur_native_token;
+pub use oauth2::{
+    concur_client_exchange_legacy_refresh_token, concur_client_oauth2_revoke_connections,
+    concur_client_oauth2_send_otp, concur_client_oauth2_token, concur_grant_kind,
+    concur_oauth2_grant,
+};
 pub use status::concur_status;
 pub use web_flow::{concur_authorization_url, concur_parse_callback};
 
@@ -53,14 +66,28 @@ pub const CONCUR_NATIVE_MAX_FIELD_LEN: usize = 65535;
 /// A capacity for the error-message buffer that holds every message whole.
 pub const CONCUR_NATIVE_ERROR_CAPACITY: usize = 1024;
 
-/// Options for a call. Zero-initialise it (`concur_options opts = {0};`) and set what you need:
-/// every NULL or 0 field takes its default.
+/// `concur_options.retries` for "never send a call again": retries off.
+pub const CONCUR_RETRIES_NONE: i32 = -1;
+
+/// Options for a call. Zero-initialise it (`concur_options opts = {0};`, or
+/// `concur_options_init(&opts)`) and set what you need: every NULL or 0 field takes its default.
+///
+/// **Pre-1.0 ABI change (0.1):** `struct_size` is a new first field, and `trusted_hosts`,
+/// `retries` and `correlation_id` new last ones; programs compiled against an earlier header
+/// must be recompiled. From now on the struct only grows at its end (see `struct_size`).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug)]
 pub struct concur_options {
+    /// `sizeof(concur_options)` as the caller was compiled with it, so that later versions of
+    /// the library, with more fields, read only the fields the caller has. Unlike the other
+    /// extensible structs, 0 is accepted here and means this version's layout, so that a
+    /// zero-initialised `concur_options` still means "all defaults". A larger size (a newer
+    /// header) is accepted when the fields this version does not know are all zero.
+    pub struct_size: u32,
     /// Base URL; NULL for `https://www.concursolutions.com`. Must be `https://`; `http://` is
-    /// accepted for loopback hosts only.
+    /// accepted for loopback hosts only. The current API (oauth2/v0) sends every call there
+    /// when it is set (unless the call names its own host), else to Concur's host for the call.
     pub base_url: *const c_char,
     /// Deadline for the whole exchange in milliseconds; 0 for 30000. At most 3600000.
     pub timeout_ms: u32,
@@ -71,6 +98,18 @@ pub struct concur_options {
     pub proxy: *const c_char,
     /// Text appended to the User-Agent header; NULL for none.
     pub user_agent_suffix: *const c_char,
+    /// More hosts to trust as data centres (geolocations named by Concur's answers), as a
+    /// comma-separated list of host names (`"a.example,b.example"`, matched exactly); NULL for
+    /// none. Hosts under `concursolutions.com` are always trusted; any other host named by an
+    /// answer is refused (`CONCUR_ERR_PROTOCOL`) and nothing is sent to it.
+    pub trusted_hosts: *const c_char,
+    /// How many times a call is sent again after a 429, 502, 503 or 504 answer, when the wait
+    /// fits in the deadline: 0 for the default (2), `CONCUR_RETRIES_NONE` (-1) for none, or a
+    /// count up to 10. A refresh or code exchange, once sent, is never sent again.
+    pub retries: i32,
+    /// The `concur-correlationid` sent with every request (1 to 128 printable ASCII characters
+    /// without spaces); NULL for a fresh random UUID per request.
+    pub correlation_id: *const c_char,
 }
 
 /// The library's version (`"0.1.0"`), as a static NUL-terminated string. Never NULL; do not

@@ -60,11 +60,10 @@ pub(crate) unsafe fn deliver(
         for (_, buffer, value) in fields.iter_mut() {
             buffer.len = value.len();
         }
-        return Err(Failure {
-            status: concur_status::CONCUR_ERR_BUFFER_TOO_SMALL,
-            message: format!("buffer too small: {}", too_small.join(", ")),
-            http_status: 0,
-        });
+        return Err(Failure::new(
+            concur_status::CONCUR_ERR_BUFFER_TOO_SMALL,
+            format!("buffer too small: {}", too_small.join(", ")),
+        ));
     }
     for (_, buffer, value) in fields.iter_mut() {
         // SAFETY: every value fits (checked above); the buffers are valid by the caller's
