@@ -1,11 +1,11 @@
-//! Generates `include/concur_native.h` from `src/ffi` with cbindgen, and tells the C tests which
-//! target they compile for.
+//! Generates the C header from `src/ffi` with cbindgen into `OUT_DIR` (a build script writes
+//! nowhere else), and tells the tests which target they compile for and where the generated
+//! header is: `tests/header.rs` fails when the committed `include/concur_native.h` differs.
 
 use std::path::Path;
 
 /// The folder cbindgen reads: the C ABI, and nothing else.
 const FFI_DIR: &str = "src/ffi";
-const HEADER: &str = "include/concur_native.h";
 
 fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
@@ -40,11 +40,14 @@ fn main() {
     let bindings = builder.generate().expect("cbindgen can read src/ffi");
     let mut generated = Vec::new();
     bindings.write(&mut generated);
-    // Write only on change: an unchanged header keeps its timestamp, and a read-only source
-    // tree (a packaged crate) is never touched.
-    let path = dir.join(HEADER);
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let path = out.join("concur_native.h");
+    // Written only on change, so that an unchanged header keeps its timestamp.
     if std::fs::read(&path).ok().as_deref() != Some(generated.as_slice()) {
-        std::fs::create_dir_all(path.parent().expect("include/")).expect("include/ can be made");
-        std::fs::write(&path, &generated).expect("the header can be written");
+        std::fs::write(&path, &generated).expect("OUT_DIR is writable");
     }
+    println!(
+        "cargo:rustc-env=CONCUR_NATIVE_GENERATED_HEADER={}",
+        path.display()
+    );
 }

@@ -1,30 +1,45 @@
 //! # concur-native
 //!
-//! Obtains SAP Concur OAuth 2 access tokens with Concur's **Native Flow**: a partner application
-//! sends a user's Concur credentials and its consumer key, and gets back a token.
+//! Obtains and keeps SAP Concur OAuth 2 access tokens, in both of Concur's generations:
 //!
-//! ```text
-//! GET https://www.concursolutions.com/net2/oauth2/accesstoken.ashx
-//! Authorization: Basic base64(LoginID ":" Password)
-//! X-ConsumerKey: {consumer key}
+//! - the current Authentication API, [`oauth2`] (`POST /oauth2/v0/token`): every grant through
+//!   [`Client::oauth2_token`] with a [`Grant`], code 16 followed to a trusted data centre,
+//!   rotation, retries, the legacy-token migration;
+//! - a [`manager::TokenManager`] that keeps one valid access token for many threads, processes
+//!   (a file store) or machines (a Redis store), refreshing once and saving the rotated refresh
+//!   token before it is used;
+//! - the legacy `net2` flows: the **Native Flow** (a partner application sends a user's
+//!   credentials and its consumer key, and gets back a token), refresh, revocation, Web flow.
+//!
+//! ```no_run
+//! use concur_native::{Client, ErrorKind, Grant, Options};
+//!
+//! let client = Client::new(&Options::new())?;
+//! let password = std::env::var("CONCUR_PASSWORD").unwrap_or_default();
+//! let grant = Grant::Password { username: "user@example.com", password: &password, scope: None };
+//! match client.oauth2_token("client-id", "client-secret", &grant, None) {
+//!     Ok(token) => println!("Authorization: Bearer {}", token.access_token()),
+//!     Err(e) if e.kind() == ErrorKind::Unauthorized => eprintln!("refused: {e}"),
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! # Ok::<(), concur_native::Error>(())
 //! ```
 //!
 //! ```no_run
-//! use concur_native::{native_token, ErrorKind, Options};
+//! use concur_native::{native_token, Options};
 //!
 //! let password = std::env::var("CONCUR_PASSWORD").unwrap_or_default();
-//! match native_token("my-consumer-key", "user@example.com", &password, &Options::new()) {
-//!     Ok(token) => println!("Authorization: OAuth {}", token.token()),
-//!     Err(e) if e.kind() == ErrorKind::Unauthorized => eprintln!("wrong credentials: {e}"),
-//!     Err(e) => eprintln!("{e}"),
-//! }
+//! let token = native_token("my-consumer-key", "user@example.com", &password, &Options::new())?;
+//! println!("Authorization: OAuth {}", token.token());
+//! # Ok::<(), concur_native::Error>(())
 //! ```
 //!
-//! The same library is a C shared library (see the [`ffi`] module and
-//! `include/concur_native.h`), a Python package and a Node package.
+//! The same library is a C shared library (`include/concur_native.h`), a Python package and a
+//! Node package.
 //!
 //! ## Promises
-//! - TLS only, except `http://` to loopback hosts for tests; redirects are never followed.
+//! - TLS only, except `http://` to loopback hosts for tests; redirects are never followed; a
+//!   data centre an answer names is followed only when it is trusted.
 //! - The answer is read up to 64 KiB and no further; XML DTDs and entities are refused.
 //! - Credentials are encoded once, wiped from memory when the request is dropped, and never
 //!   appear in an error message or `Debug` output. Tokens are masked in `Debug` and wiped on drop.
@@ -34,6 +49,7 @@
 mod client;
 mod credentials;
 mod error;
+#[doc(hidden)]
 pub mod ffi;
 mod form;
 #[cfg(feature = "fuzzing")]

@@ -26,9 +26,8 @@ step "Rust: the integration suites once more"
 cargo test --locked --features redis --test '*'
 
 step "the committed header is the generated one"
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  git diff --exit-code -- include/ || { echo "include/concur_native.h is stale: commit the regenerated header"; exit 1; }
-fi
+# build.rs writes the header into OUT_DIR only; tests/header.rs compares it with include/.
+cargo test --locked --quiet --test header
 
 step "valgrind (debug and release library, with share/valgrind/concur_native.supp) and AddressSanitizer/UBSan: the C example and the C contract test"
 cargo test --locked --test c_abi -- --ignored

@@ -6,6 +6,9 @@
 //! `concur-token native|refresh|revoke` are the legacy Native Flow and its companions;
 //! `concur-token oauth2 …` is Concur's current Authentication API (oauth2/v0).
 
+// The argument docs are clap's --help text, shown verbatim: URLs there stay bare.
+#![allow(rustdoc::bare_urls)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 
