@@ -8,7 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use zeroize::Zeroizing;
 
-const MARKERS: [&[u8]; 3] = [b"TOKENMARKERq7Zx", b"REFRESHMARKERk3Jw", b"CODEMARKERp9Vb"];
+const MARKERS: [&[u8]; 4] = [
+    b"TOKENMARKERq7Zx",
+    b"REFRESHMARKERk3Jw",
+    b"CODEMARKERp9Vb",
+    b"SECRETMARKERm4Ht",
+];
 
 /// System's allocator, counting freed blocks that hold a marker while `SCANNING` is set.
 struct Scanning;
@@ -107,4 +112,43 @@ fn parsing_a_callback_leaves_no_unwiped_copy() {
 fn the_scanner_sees_an_unwiped_copy() {
     let found = unwiped_frees(|| drop(String::from_utf8(b"xxTOKENMARKERq7Zxyy".to_vec())));
     assert_eq!(found, 1);
+}
+
+/// A port nothing listens on: the request is built, handed to the HTTP stack and dropped when
+/// the connection is refused, and nothing is sent anywhere.
+fn refused_base() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_request_leaves_no_unwiped_copy_of_its_secrets() {
+    use concur_native::{Client, Grant, Options};
+    let client = Client::new(&Options::new().base_url(refused_base())).unwrap();
+    let (secret, refresh, code) = (
+        "SECRETMARKERm4Ht".to_string(),
+        "REFRESHMARKERk3Jw".to_string(),
+        "CODEMARKERp9Vb".to_string(),
+    );
+    let found = unwiped_frees(|| {
+        // Legacy: the secrets travel in the URL's query (the http::Uri shares its buffer).
+        assert!(client.refresh_token("id", &secret, &refresh).is_err());
+        assert!(client.exchange_code("id", &secret, &code).is_err());
+        // Current API: the secrets travel in a form body.
+        let grant = Grant::RefreshToken {
+            refresh_token: &refresh,
+            scope: None,
+        };
+        assert!(client.oauth2_token("id", &secret, &grant, None).is_err());
+        let grant = Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: "https://a/cb",
+        };
+        assert!(client.oauth2_token("id", &secret, &grant, None).is_err());
+    });
+    assert_eq!(found, 0, "freed unwiped copies of a secret");
 }
