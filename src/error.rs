@@ -225,8 +225,7 @@ impl Error {
 /// overrides such as U+202E, zero-width joiners) would let it make them read differently from
 /// what they hold; long text would flood them.
 pub(crate) fn clean_server_text(text: &str) -> String {
-    let one_line: String = text
-        .trim()
+    let mapped: String = text
         .chars()
         .map(|c| {
             if c.is_control() || is_format(c) {
@@ -236,19 +235,24 @@ pub(crate) fn clean_server_text(text: &str) -> String {
             }
         })
         .collect();
+    let one_line = mapped.trim();
     match one_line.char_indices().nth(MAX_SERVER_TEXT) {
         Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
+        None => one_line.to_string(),
     }
 }
 
-/// Unicode's format characters (general category Cf) that can reorder or hide text: the bidi
-/// embeddings, overrides and isolates, the zero-width characters, the BOM and the tag block.
+/// Unicode's format characters (general category Cf, Unicode 15) that can reorder or hide text
+/// (the bidi embeddings, overrides and isolates, the zero-width characters, the BOM, the soft
+/// hyphen, the tags), and the line and paragraph separators.
 fn is_format(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-        | '\u{E0000}'..='\u{E007F}')
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 impl fmt::Display for Error {
@@ -300,6 +304,11 @@ mod tests {
     fn bidi_and_zero_width_characters_are_blanked() {
         let e = Error::protocol("p").with_concur_error(Some("pay\u{202E}live.exe\u{200B}x"), None);
         assert_eq!(e.concur_message(), Some("pay live.exe x"));
+        let e = Error::protocol("p").with_concur_error(
+            Some("Call \u{202E}evil\u{202C} \u{2066}x\u{2069}\u{200B}y\u{FEFF}\u{2028}z\u{E0041}"),
+            None,
+        );
+        assert_eq!(e.concur_message(), Some("Call  evil   x  y  z"));
     }
 
     #[test]

@@ -482,3 +482,26 @@ fn secrets_appear_in_no_error_or_debug_text() {
         assert!(!text.contains(token.token()), "{text}");
     }
 }
+
+#[test]
+fn an_instance_url_on_an_untrusted_host_is_refused() {
+    // Callers send refreshes (client secret, refresh token) and revocations to Instance_Url.
+    let e = expect_error(scenario("evil-instance"), ErrorKind::Protocol);
+    let text = e.to_string();
+    assert!(
+        text.contains("attacker.example") && text.contains("nothing was sent"),
+        "{text}"
+    );
+    // Concur's own and loopback ones (the test server's) pass.
+    let token = demo_token(server().base_url()).unwrap();
+    assert_eq!(
+        token.instance_url(),
+        Some(format!("{}/", server().base_url()).as_str())
+    );
+    let trusted = Options::new()
+        .base_url(server().scenario_url("evil-instance"))
+        .ca_file(server().ca_file())
+        .trusted_host("concursolutions.com.attacker.example");
+    let a = &ACCOUNTS[0];
+    assert!(native_token(CONSUMER_KEY, a.login_id, a.password, &trusted).is_ok());
+}

@@ -61,6 +61,16 @@ impl Client {
                 basic_authorization(login_id, password)?,
             );
         let answer = self.transport.send(&request)?;
-        token_from_answer(answer)
+        self.checked_instance(token_from_answer(answer)?)
+    }
+
+    /// Hands a legacy token back only when its `Instance_Url`, which callers use as the base
+    /// URL of refreshes and revocations, names a trusted data centre (as a geolocation must);
+    /// otherwise a protocol error naming the host, and the token is wiped.
+    pub(crate) fn checked_instance(&self, token: Token) -> Result<Token, Error> {
+        if let Some(url) = token.instance_url() {
+            crate::oauth2::trusted_data_centre(url, &self.transport.base, self.trusted_hosts())?;
+        }
+        Ok(token)
     }
 }

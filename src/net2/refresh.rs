@@ -59,6 +59,6 @@ impl Client {
         let answer = self
             .transport
             .send(&Outgoing::new(Method::GET, &url, Resend::Never))?;
-        token_from_answer(answer)
+        self.checked_instance(token_from_answer(answer)?)
     }
 }

@@ -11,7 +11,7 @@ pub const CONCUR_DOMAIN: &str = "concursolutions.com";
 /// before anything is sent to it. It is trusted only when it is `https://` with no user,
 /// path, query or fragment, and its host is `concursolutions.com` or below it, or one of
 /// `trusted_hosts`; or when the call that named it went to a loopback host and it names a
-/// loopback host too, with the same scheme (tests). Anything else is a protocol error naming
+/// loopback host too, over TLS or over plain HTTP only if the call was (tests). Anything else is a protocol error naming
 /// the host (cleaned of control characters), and nothing is sent to it.
 pub(crate) fn trusted_data_centre(
     url: &str,
@@ -33,7 +33,8 @@ pub(crate) fn trusted_data_centre(
         .iter()
         .any(|h| h.eq_ignore_ascii_case(&base.host));
     let trusted = if base.loopback {
-        asked.loopback && base.plain_http == asked.plain_http
+        // A loopback call may be pointed at loopback again, never from TLS to plain HTTP.
+        asked.loopback && (!base.plain_http || asked.plain_http)
     } else {
         !base.plain_http && (concur || listed)
     };
@@ -107,6 +108,7 @@ mod tests {
     fn loopback_only_for_loopback_calls_on_the_same_scheme() {
         assert!(check("https://127.0.0.1:9", "https://localhost:8", &[]).is_ok());
         assert!(check("http://127.0.0.1:9", "http://127.0.0.1:8", &[]).is_ok());
+        assert!(check("https://127.0.0.1:9", "http://127.0.0.1:8", &[]).is_ok());
         assert!(check("http://127.0.0.1:9", "https://127.0.0.1:8", &[]).is_err());
         assert!(
             check(

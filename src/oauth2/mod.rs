@@ -38,4 +38,5 @@ pub use token::OAuth2Token;
 #[cfg(feature = "fuzzing")]
 pub(crate) use answer::token_from_answer;
 pub(crate) use answer::{Members, wipe as wipe_json};
+pub(crate) use geolocation::trusted_data_centre;
 pub(crate) use grant::{require_app, require_text};

@@ -32,6 +32,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "as (none), without Instance_Url and Refresh_Token",
     ),
     (
+        "evil-instance",
+        "as (none), with an Instance_Url on a host that is not Concur's",
+    ),
+    (
         "bad-date",
         "as (none), with an Expiration_date that is not a date",
     ),
@@ -126,6 +130,8 @@ enum Style {
     Casing,
     Legacy,
     BadDate,
+    /// An `Instance_Url` on a host no client may trust.
+    EvilInstance,
 }
 
 pub(crate) fn respond(
@@ -278,6 +284,7 @@ fn answer(
         "casing" => Style::Casing,
         "legacy" => Style::Legacy,
         "bad-date" => Style::BadDate,
+        "evil-instance" => Style::EvilInstance,
         "gzip" | "chunked" => Style::Xml,
         other => return hostile(other, out, shared),
     };
@@ -532,6 +539,11 @@ fn token_document(t: &IssuedToken, style: Style) -> String {
             t.token.replace('_', "&#95;"),
             t.expiration_date,
             t.refresh_token
+        ),
+        Style::EvilInstance => format!(
+            "<Access_Token><Instance_Url>https://concursolutions.com.attacker.example/</Instance_Url>\
+             <Token>{}</Token><Expiration_date>{}</Expiration_date></Access_Token>",
+            t.token, t.expiration_date
         ),
         Style::Legacy => format!(
             "<Access_Token><Token>{}</Token><Expiration_date>{}</Expiration_date></Access_Token>",
