@@ -568,10 +568,16 @@ fn oauth2_password_prints_the_access_token_alone() {
     let token = stdout.trim();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    // Other tests send password grants to the same server at the same time: look for this
+    // one's fields among them rather than taking the latest (which raced: 1 run in 24).
     let sent = server().token_requests("password");
-    let last = sent.last().expect("the grant reached the server");
-    assert_eq!(last.form_value("username"), Some(ACCOUNTS[0].login_id));
-    assert_eq!(last.form_value("client_secret"), Some(OAUTH2_CLIENT_SECRET));
+    assert!(
+        sent.iter()
+            .any(|r| r.form_value("username") == Some(ACCOUNTS[0].login_id)
+                && r.form_value("client_secret") == Some(OAUTH2_CLIENT_SECRET)
+                && r.form_value("password") == Some(ACCOUNTS[0].password)),
+        "the grant reached the server with the username, password and secret in its form"
+    );
 }
 
 #[test]
