@@ -483,3 +483,47 @@ describe('abort', () => {
     assert.equal(await counter.seen(), 0);
   });
 });
+
+describe('the examples', () => {
+  const { execFile } = require('node:child_process');
+  const path = require('node:path');
+  const examples = path.resolve(__dirname, '..', '..', '..', 'examples');
+
+  function run(name, extra = {}) {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCUR_')));
+    Object.assign(env, {
+      CONCUR_CLIENT_ID: app.clientId,
+      CONCUR_CLIENT_SECRET: app.clientSecret,
+      CONCUR_USERNAME: server.login_id,
+      CONCUR_PASSWORD: server.password,
+      CONCUR_BASE_URL: server.base_url,
+      CONCUR_CA_FILE: server.ca_file,
+      ...extra,
+    });
+    return new Promise((resolve) => {
+      execFile(process.execPath, [path.join(examples, name)], { env, timeout: 60000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? error.code : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('oauth2_password.mjs: grant, rotation, authorize URL; a refusal explained without the password', async () => {
+    let out = await run('oauth2_password.mjs');
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.stdout.includes(`Geolocation:     ${server.base_url}`), out.stdout);
+    assert.ok(out.stdout.includes('rotated: true') && out.stdout.includes('dead now: code 108'), out.stdout);
+    assert.ok(out.stdout.includes('/oauth2/v0/authorize?client_id='), out.stdout);
+    assert.ok(out.stdout.includes("accessToken: '***'"), out.stdout);
+    out = await run('oauth2_password.mjs', { CONCUR_PASSWORD: 'Wrong-Pw-93' });
+    assert.equal(out.code, 1);
+    assert.ok(out.stderr.includes('code 5'), out.stderr);
+    assert.ok(!(out.stdout + out.stderr).includes('Wrong-Pw-93'));
+  });
+
+  it('token_manager.mjs: ten callers, one token, saved owner-only', async () => {
+    const out = await run('token_manager.mjs');
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(out.stdout.includes('10 callers, 1 token'), out.stdout);
+    assert.ok(out.stdout.includes('(mode 600)'), out.stdout);
+  });
+});
