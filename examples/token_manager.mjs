@@ -22,6 +22,12 @@ try {
 const { Client, ConcurError, TokenManager } = concur;
 const env = process.env;
 
+for (const name of ['CONCUR_CLIENT_ID', 'CONCUR_CLIENT_SECRET', 'CONCUR_USERNAME', 'CONCUR_PASSWORD']) {
+  if (!env[name]) {
+    console.error(`set ${name}`);
+    process.exit(2);
+  }
+}
 const dir = env.CONCUR_TOKEN_FILE ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'concur-example-'));
 const store = env.CONCUR_TOKEN_FILE ?? path.join(dir, 'concur-token.json');
 try {
