@@ -721,8 +721,8 @@ class TokenManager {
       if (!Object.hasOwn(MANAGER_STARTS, grant)) {
         throw new TypeError(`${where}: options.grant must be 'password', 'company' or 'clientCredentials'`);
       }
-      if (options.refreshToken != null) {
-        throw new TypeError(`${where}: give options.refreshToken or options.grant, not both`);
+      if (options.refreshToken != null || options.geolocation != null) {
+        throw new TypeError(`${where}: options.refreshToken and options.geolocation go without options.grant`);
       }
       start = grant;
       required = MANAGER_STARTS[grant];

@@ -194,6 +194,7 @@ describe('TokenManager', () => {
     assert.throws(() => new TokenManager({ ...good, refreshToken: undefined }), TypeError);
     assert.throws(() => new TokenManager({ ...good, grant: 'password', username: 'u', password: 'p' }), TypeError);
     assert.throws(() => new TokenManager({ client, ...app, grant: 'magic' }), TypeError);
+    assert.throws(() => new TokenManager({ client, ...app, grant: 'clientCredentials', geolocation: 'https://a.concursolutions.com' }), TypeError);
     assert.throws(() => new TokenManager({ client, ...app, grant: 'password', username: 'u' }), TypeError);
     assert.throws(() => new TokenManager({ ...good, margin: '300' }), TypeError);
     assert.throws(() => new TokenManager({ ...good, margin: -1 }), invalid);
