@@ -255,6 +255,12 @@ def main():
             add("4c. Node: event-loop delay, 100 concurrent calls (p99)", node["loop_delay_p99_ms"],
                 5.0, node["loop_delay_p99_ms"] / 5.0, "< 5 ms", node["loop_delay_p99_ms"] < 5,
                 "ms")
+            add("4d. Node, current API: passwordGrant vs fetch form POST + .json()",
+                node["oauth2_client"] * 1e3, node["oauth2_fetch"] * 1e3,
+                node["oauth2_fetch"] / node["oauth2_client"], ">= 2x faster",
+                node["oauth2_fetch"] / node["oauth2_client"] >= 2, "ms/token")
+            add("4e. Node: TokenManager.accessToken(), cached, awaited in turn",
+                node["cached_per_s"] / 1e3, None, None, "(information)", None, "k calls/s")
 
             # 5. Parsing alone.
             parse = token_loop(paths["token_loop"], "parse", env, 200_000)

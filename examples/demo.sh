@@ -62,6 +62,12 @@ echo "== The current API (oauth2/v0), next to the Native Flow above: same server
     CONCUR_CALLBACK_URL=$(redirect_of "/oauth2/v0/authorize?${url#*\?}") CONCUR_CALLBACK_STATE=$state \
       "$VENV/bin/python" examples/oauth2_authorize_url.py
   fi
+  if wants node; then
+    echo "-- Node, password grant, refresh, authorize URL (examples/oauth2_password.mjs)"
+    node examples/oauth2_password.mjs
+    echo "-- Node, the token manager with a file store (examples/token_manager.mjs)"
+    node examples/token_manager.mjs
+  fi
   echo "-- the command-line tool (concur-token oauth2 password --json)"
   "$BIN_DIR/concur-token" oauth2 password --client-id "$OAUTH2_CLIENT_ID" --username "$CONCUR_LOGIN_ID" --json
 )

@@ -7,6 +7,8 @@ export type ConcurErrorCode =
   | 'TLS'
   | 'PROTOCOL'
   | 'INVALID_ARGUMENT'
+  /** A token store (file, Redis) could not be read or written; the stored token is left as it was. */
+  | 'STORE'
   /** A bug inside the addon was caught (a Rust panic); please report it. */
   | 'INTERNAL';
 
@@ -71,6 +73,14 @@ export declare class ConcurError extends Error {
   readonly concurMessage: string | null;
   /** The Id of Concur's error document: quote it to Concur support. */
   readonly errorId: string | null;
+  /** The current API's numeric code (5 wrong credentials, 16 other data centre, 108 dead refresh token, …). */
+  readonly concurCode: number | null;
+  /** The current API's OAuth error (`invalid_grant`, `invalid_client`, …). */
+  readonly oauthError: string | null;
+  /** The data centre a code 16 answer named. */
+  readonly geolocation: string | null;
+  /** The exchange's concur-correlationid: quote it to Concur support. */
+  readonly correlationId: string | null;
 }
 
 /**
@@ -91,8 +101,144 @@ export declare class AbortError extends Error {
  */
 export declare function nativeToken(options: NativeTokenOptions): Promise<Token>;
 
-/** Connection options of a Client: those of nativeToken() without the credentials. */
-export type ClientOptions = Omit<NativeTokenOptions, 'consumerKey' | 'loginId' | 'password' | 'signal'>;
+/** Connection options of a Client: those of nativeToken() without the credentials, and more. */
+export interface ClientOptions
+  extends Omit<NativeTokenOptions, 'consumerKey' | 'loginId' | 'password' | 'signal'> {
+  /**
+   * More hosts trusted as data centres (names, matched exactly, case-insensitively): a code 16
+   * answer or a geolocation naming one is followed. `*.concursolutions.com` is always trusted,
+   * loopback when the call went to loopback; anything else is refused and nothing is sent there.
+   */
+  trustedHosts?: string[] | null;
+  /** Resends after 429/502/503/504 within the deadline (default 2, at most 10; 0: none). */
+  retries?: number | null;
+  /** Sent as concur-correlationid instead of a fresh UUID per request. */
+  correlationId?: string | null;
+}
+
+/** What every current-API grant takes: the application's identity, and where to send it. */
+export interface AppCredentials extends CallOptions {
+  clientId: string;
+  clientSecret: string;
+  /** The host to send the call to (a stored geolocation); default: the client's, else Concur's. */
+  baseUrl?: string | null;
+}
+
+export interface PasswordGrantOptions extends AppCredentials {
+  username: string;
+  password: string;
+  /** Scopes, space separated; absent for the application's. */
+  scope?: string | null;
+}
+
+export interface CompanyGrantOptions extends AppCredentials {
+  /** App Center's company UUID. */
+  companyId: string;
+  /** App Center's request token (valid 24 hours). */
+  requestToken: string;
+}
+
+export interface RefreshGrantOptions extends AppCredentials {
+  refreshToken: string;
+  scope?: string | null;
+}
+
+export interface AuthorizationCodeGrantOptions extends AppCredentials {
+  code: string;
+  /** Exactly as given to oauth2AuthorizeUrl(). */
+  redirectUri: string;
+}
+
+export interface SendOtpOptions extends AppCredentials {
+  email: string;
+  name?: string | null;
+  company?: string | null;
+  link?: string | null;
+}
+
+export interface OtpGrantOptions extends AppCredentials {
+  email: string;
+  otp: string;
+  scope?: string | null;
+}
+
+export interface RevokeConnectionsOptions extends CallOptions {
+  /** An access token of the user whose connections go. */
+  accessToken: string;
+  baseUrl?: string | null;
+}
+
+export interface ExchangeLegacyRefreshTokenOptions extends CallOptions {
+  /** A client-credentials access token of the new application. */
+  appAccessToken: string;
+  /** The legacy application's consumer key. */
+  oldConsumerKey: string;
+  oldRefreshToken: string;
+  /** The new application's client secret. */
+  clientSecret: string;
+  /** Ask for a company token (the legacy token must be an administrator's). */
+  company?: boolean | null;
+  baseUrl?: string | null;
+}
+
+/**
+ * A token of the current API (oauth2/v0). Immutable; inspect() and JSON.stringify() mask the
+ * access, refresh and id tokens. After a refresh, store the new refreshToken and geolocation.
+ */
+export declare class OAuth2Token {
+  private constructor();
+  /** For `Authorization: Bearer {accessToken}`. */
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** A fresh Date each read, or null. */
+  readonly expiresAt: Date | null;
+  /** Null for client credentials. */
+  readonly refreshToken: string | null;
+  readonly refreshExpiresAt: Date | null;
+  /** Space separated. */
+  readonly scope: string | null;
+  /** The user's data centre, checked to be trusted: send refreshes and API calls there. */
+  readonly geolocation: string | null;
+  readonly idToken: string | null;
+  /** The id_token's `sub`, read without verifying the signature. */
+  readonly subject: string | null;
+  /** 'user' or 'company', read without verifying the signature. */
+  readonly principalType: string | null;
+  readonly correlationId: string | null;
+  toJSON(): {
+    accessToken: '***';
+    tokenType: string;
+    expiresAt: Date | null;
+    refreshToken: '***' | null;
+    refreshExpiresAt: Date | null;
+    scope: string | null;
+    geolocation: string | null;
+    idToken: '***' | null;
+    subject: string | null;
+    principalType: string | null;
+    correlationId: string | null;
+  };
+}
+
+/** The current API's refresh token for a legacy one. inspect() and JSON mask the refresh token. */
+export declare class LegacyExchange {
+  private constructor();
+  readonly refreshToken: string;
+  readonly createdAt: Date | null;
+  readonly expiresAt: Date | null;
+  readonly scopes: string[];
+  /** A JSON text naming the principal type (`ptype`). */
+  readonly context: string | null;
+  readonly correlationId: string | null;
+  toJSON(): {
+    refreshToken: '***';
+    createdAt: Date | null;
+    expiresAt: Date | null;
+    scopes: string[];
+    context: string | null;
+    correlationId: string | null;
+  };
+}
 
 /**
  * A reusable client: options checked once (a ConcurError is thrown at once when they are
@@ -124,6 +270,63 @@ export declare class Client {
     loginId: string,
     options?: CallOptions,
   ): Promise<void>;
+
+  // The current API (oauth2/v0): one options object each; code 16 is followed once to a
+  // trusted host. Wrong types throw a TypeError at once; unusable strings reject with
+  // INVALID_ARGUMENT; nothing is sent in either case.
+  /** A user's token for their username and password. */
+  passwordGrant(options: PasswordGrantOptions): Promise<OAuth2Token>;
+  /** A company token for App Center's company ID and request token. */
+  companyGrant(options: CompanyGrantOptions): Promise<OAuth2Token>;
+  /** A new token for a refresh token (rotated: store the answer's). Never retried once sent. */
+  refreshGrant(options: RefreshGrantOptions): Promise<OAuth2Token>;
+  /** The application's own token (no refresh token). */
+  clientCredentialsGrant(options: AppCredentials): Promise<OAuth2Token>;
+  /** Trades an authorization-code callback's code (single-use). */
+  authorizationCodeGrant(options: AuthorizationCodeGrantOptions): Promise<OAuth2Token>;
+  /** Emails the user a one-time password. */
+  sendOtp(options: SendOtpOptions): Promise<void>;
+  /** A user's token for the one-time password sendOtp() emailed. */
+  otpGrant(options: OtpGrantOptions): Promise<OAuth2Token>;
+  /** Revokes every refresh token the user gave this application. */
+  revokeConnections(options: RevokeConnectionsOptions): Promise<void>;
+  /** Trades a legacy refresh token for one of the current API. */
+  exchangeLegacyRefreshToken(options: ExchangeLegacyRefreshTokenOptions): Promise<LegacyExchange>;
+}
+
+interface TokenManagerBase {
+  client: Client;
+  clientId: string;
+  clientSecret: string;
+  /** A file path (shared by the processes of a machine) or a redis:// URL (with redisKey). */
+  store?: string | null;
+  /** The key of a Redis store. */
+  redisKey?: string | null;
+  /** Refresh this many seconds before expiry (default 300). */
+  margin?: number | null;
+}
+
+/** Where a TokenManager starts when its store holds nothing: a refresh token, or a grant. */
+export type TokenManagerOptions = TokenManagerBase &
+  (
+    | { refreshToken: string; geolocation?: string | null; grant?: undefined }
+    | { grant: 'password'; username: string; password: string; refreshToken?: undefined }
+    | { grant: 'company'; companyId: string; requestToken: string; refreshToken?: undefined }
+    | { grant: 'clientCredentials'; refreshToken?: undefined }
+  );
+
+/**
+ * Keeps one valid access token for every caller: from memory while valid for at least the
+ * margin (no request), else from the store, else from one refresh shared by every waiting
+ * caller; the rotated refresh token is saved before the new access token is handed out (a
+ * failed save rejects with STORE). Options are checked at once; nothing is sent until a call.
+ */
+export declare class TokenManager {
+  constructor(options: TokenManagerOptions);
+  /** A valid access token, for `Authorization: Bearer …`. */
+  accessToken(options?: CallOptions): Promise<string>;
+  /** The whole valid token: expiry, geolocation (where API calls go), subject, … */
+  token(options?: CallOptions): Promise<OAuth2Token>;
 }
 
 export interface AuthorizationUrlOptions {
@@ -141,6 +344,29 @@ export declare function authorizationUrl(options: AuthorizationUrlOptions): { ur
 
 /** The code of a callback URL; throws a ConcurError for a refusal or a mismatched state. */
 export declare function parseCallback(callbackUrl: string, expectedState?: string | null): string;
+
+export interface OAuth2AuthorizeUrlOptions {
+  clientId: string;
+  redirectUri: string;
+  /** Scopes such as ['openid', 'user.read']; none: the application's. */
+  scopes?: string[] | null;
+  /** 128 random bits from the OS's CSPRNG when absent. */
+  state?: string | null;
+  /** Default: Concur's browser-facing host. */
+  baseUrl?: string | null;
+}
+
+/** Builds the current API's authorize URL; keep `state` for parseOauth2Callback(). */
+export declare function oauth2AuthorizeUrl(options: OAuth2AuthorizeUrlOptions): { url: string; state: string };
+
+/**
+ * Reads the URL Concur sent the user back to. With expectedState, a mismatch throws
+ * INVALID_ARGUMENT; a refusal throws UNAUTHORIZED with Concur's code as concurCode.
+ */
+export declare function parseOauth2Callback(
+  url: string,
+  expectedState?: string | null,
+): { code: string; geolocation: string | null };
 
 /** The library's version. */
 export declare const version: string;

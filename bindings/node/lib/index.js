@@ -1,6 +1,8 @@
 'use strict';
 // The public API of the concur-native npm package: argument checks, the Token class and the
 // ConcurError class, over the raw addon built from ../src (loaded through napi's binding.js).
+// The current API (oauth2/v0: OAuth2Token, LegacyExchange, the Client's grant methods) and the
+// TokenManager follow the legacy part below; every protocol rule lives in the Rust core.
 
 const util = require('node:util');
 const binding = require('../binding.js');
@@ -13,18 +15,40 @@ const CODES = Object.freeze([
   'TLS',
   'PROTOCOL',
   'INVALID_ARGUMENT',
+  'STORE',
   'INTERNAL',
 ]);
 
-/** Every failure of this package. `code` names its class; no field ever holds a secret. */
+/**
+ * Every failure of this package. `code` names its class; no field ever holds a secret.
+ * The current API adds Concur's numeric `concurCode` (5, 16, 108, …), the OAuth `oauthError`
+ * (`invalid_grant`, …), the `geolocation` a code 16 answer named, and the exchange's
+ * `correlationId` (quote it to Concur support).
+ */
 class ConcurError extends Error {
-  constructor(message, { code, statusCode = null, concurMessage = null, errorId = null } = {}) {
+  constructor(
+    message,
+    {
+      code,
+      statusCode = null,
+      concurMessage = null,
+      errorId = null,
+      concurCode = null,
+      oauthError = null,
+      geolocation = null,
+      correlationId = null,
+    } = {},
+  ) {
     super(message);
     this.name = 'ConcurError';
     this.code = code;
     this.statusCode = statusCode;
     this.concurMessage = concurMessage;
     this.errorId = errorId;
+    this.concurCode = concurCode;
+    this.oauthError = oauthError;
+    this.geolocation = geolocation;
+    this.correlationId = correlationId;
   }
 }
 
@@ -97,6 +121,191 @@ class Token {
 
   [util.inspect.custom](depth, options, inspect) {
     return `Token ${inspect(this.toJSON(), options)}`;
+  }
+}
+
+/** Unix seconds (or milliseconds with `scale` 1) as a fresh Date, or null. */
+function dateOf(value, scale = 1000) {
+  return value == null ? null : new Date(value * scale);
+}
+
+/**
+ * A token of the current API (oauth2/v0) and what came with it. Immutable; inspect() and
+ * JSON.stringify() mask the access, refresh and id tokens. After a refresh, store the new
+ * refreshToken and geolocation: Concur may rotate both.
+ */
+class OAuth2Token {
+  #accessToken;
+  #tokenType;
+  #expiresAt;
+  #refreshToken;
+  #refreshExpiresAt;
+  #scope;
+  #geolocation;
+  #idToken;
+  #subject;
+  #principalType;
+  #correlationId;
+
+  /** @internal Built from the addon's answer. */
+  constructor(raw) {
+    this.#accessToken = raw.accessToken;
+    this.#tokenType = raw.tokenType;
+    this.#expiresAt = raw.expiresAt ?? null;
+    this.#refreshToken = raw.refreshToken ?? null;
+    this.#refreshExpiresAt = raw.refreshExpiresAt ?? null;
+    this.#scope = raw.scope ?? null;
+    this.#geolocation = raw.geolocation ?? null;
+    this.#idToken = raw.idToken ?? null;
+    this.#subject = raw.subject ?? null;
+    this.#principalType = raw.principalType ?? null;
+    this.#correlationId = raw.correlationId ?? null;
+    Object.freeze(this);
+  }
+
+  /** The access token, for `Authorization: Bearer {accessToken}`. */
+  get accessToken() {
+    return this.#accessToken;
+  }
+
+  /** The token type Concur named ('Bearer'). */
+  get tokenType() {
+    return this.#tokenType;
+  }
+
+  /** When the access token expires (a fresh Date each time), or null. */
+  get expiresAt() {
+    return dateOf(this.#expiresAt);
+  }
+
+  /** The refresh token (null for client credentials): after a refresh, the one to store. */
+  get refreshToken() {
+    return this.#refreshToken;
+  }
+
+  /** When the refresh token expires, or null. */
+  get refreshExpiresAt() {
+    return dateOf(this.#refreshExpiresAt);
+  }
+
+  /** The granted scopes, space separated, or null. */
+  get scope() {
+    return this.#scope;
+  }
+
+  /** The user's (or company's) data centre, checked to be trusted: send refreshes there. */
+  get geolocation() {
+    return this.#geolocation;
+  }
+
+  /** The id_token (a JWT), or null. */
+  get idToken() {
+    return this.#idToken;
+  }
+
+  /** The id_token's `sub` (a UUID), read without verifying the signature. */
+  get subject() {
+    return this.#subject;
+  }
+
+  /** The id_token's `concur.type` ('user' or 'company'), read without verifying it. */
+  get principalType() {
+    return this.#principalType;
+  }
+
+  /** The concur-correlationid of the exchange that returned this token. */
+  get correlationId() {
+    return this.#correlationId;
+  }
+
+  toJSON() {
+    const mask = (v) => (v == null ? null : '***');
+    return {
+      accessToken: '***',
+      tokenType: this.#tokenType,
+      expiresAt: this.expiresAt,
+      refreshToken: mask(this.#refreshToken),
+      refreshExpiresAt: this.refreshExpiresAt,
+      scope: this.#scope,
+      geolocation: this.#geolocation,
+      idToken: mask(this.#idToken),
+      subject: this.#subject,
+      principalType: this.#principalType,
+      correlationId: this.#correlationId,
+    };
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `OAuth2Token ${inspect(this.toJSON(), options)}`;
+  }
+}
+
+/**
+ * What exchangeLegacyRefreshToken() resolves to: the current API's refresh token for a legacy
+ * one. Immutable; inspect() and JSON.stringify() mask the refresh token.
+ */
+class LegacyExchange {
+  #refreshToken;
+  #createdMs;
+  #expiresMs;
+  #scopes;
+  #context;
+  #correlationId;
+
+  /** @internal Built from the addon's answer. */
+  constructor(raw) {
+    this.#refreshToken = raw.refreshToken;
+    this.#createdMs = raw.createdMs ?? null;
+    this.#expiresMs = raw.expiresMs ?? null;
+    this.#scopes = raw.scopes ? raw.scopes.split(/\s+/).filter(Boolean) : [];
+    this.#context = raw.context ?? null;
+    this.#correlationId = raw.correlationId ?? null;
+    Object.freeze(this);
+  }
+
+  /** The new refresh token: use it with Client.refreshGrant() from now on. */
+  get refreshToken() {
+    return this.#refreshToken;
+  }
+
+  /** When the new refresh token was created, or null. */
+  get createdAt() {
+    return dateOf(this.#createdMs, 1);
+  }
+
+  /** When the new refresh token expires, or null. */
+  get expiresAt() {
+    return dateOf(this.#expiresMs, 1);
+  }
+
+  /** The scopes it carries (a fresh array each time). */
+  get scopes() {
+    return [...this.#scopes];
+  }
+
+  /** Concur's `context`, as sent: a JSON text naming the principal type (`ptype`). */
+  get context() {
+    return this.#context;
+  }
+
+  /** The concur-correlationid of the exchange. */
+  get correlationId() {
+    return this.#correlationId;
+  }
+
+  toJSON() {
+    return {
+      refreshToken: '***',
+      createdAt: this.createdAt,
+      expiresAt: this.expiresAt,
+      scopes: this.scopes,
+      context: this.#context,
+      correlationId: this.#correlationId,
+    };
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `LegacyExchange ${inspect(this.toJSON(), options)}`;
   }
 }
 
@@ -198,9 +407,15 @@ function concurError(raw) {
   return new ConcurError(message, fields);
 }
 
-/** Turns a RawOutcome into the token, nothing (revocation), or a thrown ConcurError. */
+/**
+ * Turns a RawOutcome into its value (a Token, an OAuth2Token, a LegacyExchange, a manager's
+ * access token, or nothing after a revocation), or a thrown ConcurError.
+ */
 function settle(outcome) {
   if (outcome.error) throw concurError(outcome.error);
+  if (outcome.bearer !== undefined) return outcome.bearer;
+  if (outcome.oauth2) return new OAuth2Token(outcome.oauth2);
+  if (outcome.legacy) return new LegacyExchange(outcome.legacy);
   return outcome.token ? new Token(outcome.token) : undefined;
 }
 
@@ -222,6 +437,27 @@ function nativeToken(options) {
   });
 }
 
+/** Reads a Client's raw addon object (set by Client's static block). */
+let rawClientOf;
+
+/**
+ * The named string fields of an options object, checked: `required` must be strings,
+ * `optional` strings, null or absent. Throws a TypeError naming the field, never its value.
+ */
+function pick(where, options, required, optional) {
+  checkObject(where, options);
+  const raw = {};
+  for (const name of required) {
+    checkString(where, `options.${name}`, options[name]);
+    raw[name] = options[name];
+  }
+  for (const name of optional) {
+    checkOptionalString(where, `options.${name}`, options[name]);
+    raw[name] = options[name] ?? undefined;
+  }
+  return raw;
+}
+
 /**
  * A reusable client: options checked once, TLS connections kept alive between calls, shared
  * freely between concurrent calls. Every method returns a Promise and runs on the addon's own
@@ -231,10 +467,27 @@ function nativeToken(options) {
 class Client {
   #raw;
 
+  static {
+    rawClientOf = (client) => client.#raw;
+  }
+
   constructor(options = {}) {
     const where = 'new Client(options)';
     checkObject(where, options);
     const raw = connectionOptions(where, options);
+    const { trustedHosts, retries, correlationId } = options;
+    if (trustedHosts != null) {
+      if (!Array.isArray(trustedHosts) || !trustedHosts.every((h) => typeof h === 'string')) {
+        throw new TypeError(`${where}: options.trustedHosts must be an array of strings`);
+      }
+      raw.trustedHosts = [...trustedHosts];
+    }
+    if (retries != null) {
+      if (typeof retries !== 'number') throw new TypeError(`${where}: options.retries must be a number`);
+      raw.retries = retries;
+    }
+    checkOptionalString(where, 'options.correlationId', correlationId);
+    raw.correlationId = correlationId ?? undefined;
     checkWellFormed(where, raw);
     this.#raw = new binding.RawClient(raw);
     const error = this.#raw.creationError();
@@ -301,6 +554,94 @@ class Client {
     });
   }
 
+  // --- The current API (oauth2/v0). Each method takes one options object; `baseUrl` sends
+  // the call to that host (a stored geolocation), else it goes to the client's baseUrl when
+  // set, else to the host Concur documents for it. Code 16 is followed once to a trusted host.
+
+  /** A user's token for their username and password (`grant_type=password`). */
+  passwordGrant(options) {
+    return this.#grant('passwordGrant', 'password', options, ['username', 'password'], ['scope']);
+  }
+
+  /** A company token for App Center's company ID and request token (`credtype=authtoken`). */
+  companyGrant(options) {
+    return this.#grant('companyGrant', 'company', options, ['companyId', 'requestToken'], []);
+  }
+
+  /** A new token for a refresh token; store the answer's refreshToken (it rotates). */
+  refreshGrant(options) {
+    return this.#grant('refreshGrant', 'refreshToken', options, ['refreshToken'], ['scope']);
+  }
+
+  /** The application's own token, without a refresh token. */
+  clientCredentialsGrant(options) {
+    return this.#grant('clientCredentialsGrant', 'clientCredentials', options, [], []);
+  }
+
+  /** Trades an authorization-code callback's code (single-use) for a token. */
+  authorizationCodeGrant(options) {
+    return this.#grant('authorizationCodeGrant', 'authorizationCode', options, ['code', 'redirectUri'], []);
+  }
+
+  /** A user's token for the one-time password sendOtp() emailed them (`grant_type=otp`). */
+  otpGrant(options) {
+    return this.#grant('otpGrant', 'otp', options, ['email', 'otp'], ['scope']);
+  }
+
+  /** Emails the user a one-time password; resolves to undefined once Concur says it went. */
+  sendOtp(options) {
+    const where = 'Client.sendOtp(options)';
+    const raw = pick(where, options, ['clientId', 'clientSecret', 'email'], ['name', 'company', 'link', 'baseUrl']);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, raw);
+      return this.#raw.sendOtp(raw, callId);
+    });
+  }
+
+  /** Revokes every refresh token the user gave this application; send it to their geolocation. */
+  revokeConnections(options) {
+    const where = 'Client.revokeConnections(options)';
+    const raw = pick(where, options, ['accessToken'], ['baseUrl']);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, raw);
+      return this.#raw.revokeConnections(raw.accessToken, raw.baseUrl, callId);
+    });
+  }
+
+  /**
+   * Trades a legacy refresh token for one of the current API. `appAccessToken` is a
+   * client-credentials token of the new application; `company: true` asks for a company token.
+   */
+  exchangeLegacyRefreshToken(options) {
+    const where = 'Client.exchangeLegacyRefreshToken(options)';
+    const raw = pick(
+      where,
+      options,
+      ['appAccessToken', 'oldConsumerKey', 'oldRefreshToken', 'clientSecret'],
+      ['baseUrl'],
+    );
+    if (options.company != null && typeof options.company !== 'boolean') {
+      throw new TypeError(`${where}: options.company must be a boolean`);
+    }
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, raw);
+      return this.#raw.exchangeLegacyRefreshToken({ ...raw, company: options.company === true }, callId);
+    });
+  }
+
+  #grant(method, grant, options, required, optional) {
+    const where = `Client.${method}(options)`;
+    const raw = pick(where, options, ['clientId', 'clientSecret', ...required], [...optional, 'baseUrl']);
+    const signal = callSignal(where, options);
+    return call(signal, (callId) => {
+      checkWellFormed(where, raw);
+      return this.#raw.oauth2Token({ ...raw, grant }, callId);
+    });
+  }
+
   [util.inspect.custom]() {
     return 'Client {}';
   }
@@ -340,6 +681,119 @@ function parseCallback(callbackUrl, expectedState) {
   return raw.code;
 }
 
+const MANAGER_STARTS = Object.freeze({
+  password: ['username', 'password'],
+  company: ['companyId', 'requestToken'],
+  clientCredentials: [],
+});
+
+/**
+ * Keeps one valid access token for every caller: from memory while it is valid for at least
+ * `margin` seconds (default 300), else from the store (another process or machine refreshed),
+ * else from one refresh shared by every caller waiting; the rotated refresh token is saved
+ * before the new access token is handed out. All of that is the Rust core's TokenManager.
+ *
+ * Starts from `refreshToken` (and its `geolocation`), or from `grant`: 'password' (with
+ * username and password), 'company' (companyId and requestToken) or 'clientCredentials'.
+ * `store` is a file path (shared by the processes of a machine) or a `redis://` URL (with
+ * `redisKey`, shared by many machines); without one the token is kept in memory. Nothing is
+ * sent until the first call.
+ */
+class TokenManager {
+  #raw;
+
+  constructor(options) {
+    const where = 'new TokenManager(options)';
+    checkObject(where, options);
+    if (!(options.client instanceof Client)) {
+      throw new TypeError(`${where}: options.client must be a Client`);
+    }
+    const { grant, margin } = options;
+    let start;
+    let required;
+    if (grant == null) {
+      if (options.refreshToken == null) {
+        throw new TypeError(`${where}: options.refreshToken or options.grant is required`);
+      }
+      start = 'refreshToken';
+      required = ['refreshToken'];
+    } else {
+      if (!Object.hasOwn(MANAGER_STARTS, grant)) {
+        throw new TypeError(`${where}: options.grant must be 'password', 'company' or 'clientCredentials'`);
+      }
+      if (options.refreshToken != null || options.geolocation != null) {
+        throw new TypeError(`${where}: options.refreshToken and options.geolocation go without options.grant`);
+      }
+      start = grant;
+      required = MANAGER_STARTS[grant];
+    }
+    const raw = pick(where, options, ['clientId', 'clientSecret', ...required], [
+      'geolocation',
+      'store',
+      'redisKey',
+    ]);
+    if (margin != null && typeof margin !== 'number') {
+      throw new TypeError(`${where}: options.margin must be a number of seconds`);
+    }
+    checkWellFormed(where, raw);
+    raw.start = start;
+    raw.marginSeconds = margin ?? undefined;
+    this.#raw = new binding.RawTokenManager(rawClientOf(options.client), raw);
+    const error = this.#raw.creationError();
+    if (error) throw concurError(error);
+    Object.freeze(this);
+  }
+
+  /** A valid access token, for `Authorization: Bearer …`. Takes `{ signal }`. */
+  accessToken(options) {
+    const signal = callSignal('TokenManager.accessToken(options)', options);
+    return call(signal, (callId) => this.#raw.accessToken(callId));
+  }
+
+  /** The whole valid token (expiry, geolocation, subject, …) as an OAuth2Token. Takes `{ signal }`. */
+  token(options) {
+    const signal = callSignal('TokenManager.token(options)', options);
+    return call(signal, (callId) => this.#raw.token(callId));
+  }
+
+  [util.inspect.custom]() {
+    return 'TokenManager {}';
+  }
+}
+
+/**
+ * Builds the current API's authorize URL. Returns { url, state }: keep state (128 random bits
+ * from the OS's CSPRNG when not given) for parseOauth2Callback(). Synchronous; throws a
+ * ConcurError on bad input.
+ */
+function oauth2AuthorizeUrl(options) {
+  const where = 'oauth2AuthorizeUrl(options)';
+  const raw = pick(where, options, ['clientId', 'redirectUri'], ['state', 'baseUrl']);
+  const scopes = options.scopes ?? [];
+  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
+    throw new TypeError(`${where}: options.scopes must be an array of strings`);
+  }
+  checkWellFormed(where, { ...raw, scopes });
+  const result = binding.oauth2AuthorizeUrl(raw.clientId, raw.redirectUri, scopes, raw.state, raw.baseUrl);
+  if (result.error) throw concurError(result.error);
+  return { url: result.url, state: result.state };
+}
+
+/**
+ * Reads the URL Concur sent the user back to: { code, geolocation } (geolocation null when the
+ * callback named none). With expectedState, a different state throws (INVALID_ARGUMENT); a
+ * refusal throws UNAUTHORIZED with Concur's code as concurCode. Synchronous.
+ */
+function parseOauth2Callback(url, expectedState) {
+  const where = 'parseOauth2Callback(url, expectedState)';
+  checkString(where, 'url', url);
+  checkOptionalString(where, 'expectedState', expectedState);
+  checkWellFormed(where, { url, expectedState });
+  const raw = binding.parseOauth2Callback(url, expectedState ?? undefined);
+  if (raw.error) throw concurError(raw.error);
+  return { code: raw.code, geolocation: raw.geolocation ?? null };
+}
+
 /**
  * Panics inside the addon's guards, for the test suite: `sync` throws, otherwise the promise
  * rejects, both with a ConcurError whose code is INTERNAL. Not part of the API.
@@ -356,9 +810,14 @@ function _panicForTests(sync) {
 module.exports = {
   nativeToken,
   Client,
+  TokenManager,
   authorizationUrl,
   parseCallback,
+  oauth2AuthorizeUrl,
+  parseOauth2Callback,
   Token,
+  OAuth2Token,
+  LegacyExchange,
   ConcurError,
   AbortError,
   CODES,

@@ -4,7 +4,12 @@
 //! on the JS thread and never on libuv's thread pool, which `fs`, `dns.lookup`, `crypto` and
 //! `zlib` share. Every entry point runs inside `catch_unwind`: a bug becomes an error with code
 //! `INTERNAL`, never a panic through N-API, which aborts the process.
+//!
+//! This file holds the legacy (`net2`) entry points and what every call shares; the current
+//! API (oauth2/v0) is in `current`, the token manager in `manager`.
 
+pub mod current;
+pub mod manager;
 mod pool;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,9 +28,7 @@ fn internal_error() -> RawError {
     RawError {
         code: "INTERNAL".to_string(),
         message: INTERNAL.to_string(),
-        status_code: None,
-        concur_message: None,
-        error_id: None,
+        ..RawError::default()
     }
 }
 
@@ -57,7 +60,7 @@ pub struct RawNativeTokenOptions {
 
 /// A failure as plain data; `lib/index.js` turns it into a `ConcurError`.
 #[napi(object)]
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct RawError {
     /// The error class (`UNAUTHORIZED`, `TIMEOUT`, …).
     pub code: String,
@@ -69,18 +72,56 @@ pub struct RawError {
     pub concur_message: Option<String>,
     /// The Id of Concur's error document.
     pub error_id: Option<String>,
+    /// The current API's numeric error `code`.
+    pub concur_code: Option<i64>,
+    /// The current API's OAuth `error` (`invalid_grant`, …).
+    pub oauth_error: Option<String>,
+    /// The data centre a code 16 answer named.
+    pub geolocation: Option<String>,
+    /// The `concur-correlationid` of the exchange.
+    pub correlation_id: Option<String>,
 }
 
-/// At most one of `token` and `error` is set (neither after a successful revocation).
+impl From<&Error> for RawError {
+    fn from(e: &Error) -> RawError {
+        RawError {
+            code: e.kind().code().to_string(),
+            message: e.to_string(),
+            status_code: e.status().map(u32::from),
+            concur_message: e.concur_message().map(str::to_string),
+            error_id: e.error_id().map(str::to_string),
+            concur_code: e.concur_code(),
+            oauth_error: e.oauth_error().map(str::to_string),
+            geolocation: e.geolocation().map(str::to_string),
+            correlation_id: e.correlation_id().map(str::to_string),
+        }
+    }
+}
+
+/// What a successful call hands back, kept as core values until they become JS strings: those
+/// are made straight from the core's text, and the core's values wipe themselves when dropped,
+/// so no unwiped Rust copy is left.
+pub enum Value {
+    /// Nothing (a revocation, a one-time password sent).
+    Nothing,
+    /// A legacy token; in JS `token: { token, refreshToken?, expirationDate?, expiresAt?,
+    /// instanceUrl? }`.
+    Token(concur_native::Token),
+    /// A current-API token; in JS `oauth2: { accessToken, tokenType, … }` (see `current`).
+    OAuth2(concur_native::OAuth2Token),
+    /// A token manager's token: in JS `oauth2` as above.
+    Managed(concur_native::manager::AccessToken),
+    /// Only a token manager's access token: in JS `bearer: string`.
+    Bearer(concur_native::manager::AccessToken),
+    /// A migrated legacy refresh token; in JS `legacy: { refreshToken, … }`.
+    Legacy(concur_native::oauth2::LegacyExchange),
+}
+
+/// At most one of a value and `error` is set (neither after a successful revocation).
 /// Failures travel as data rather than as a rejected promise so that the JS side can build a
 /// proper `ConcurError` with its fields.
-///
-/// The token stays a core `Token` until it becomes JS strings: those are made straight from
-/// its text, and the `Token` wipes itself when dropped, so no unwiped Rust copy is left.
-/// In JS: `{ token?: { token, refreshToken?, expirationDate?, expiresAt?, instanceUrl? },
-/// error?: RawError }`.
 pub struct RawOutcome {
-    token: Option<concur_native::Token>,
+    value: Value,
     error: Option<RawError>,
 }
 
@@ -91,22 +132,29 @@ impl ToNapiValue for RawOutcome {
     ) -> Result<napi::sys::napi_value> {
         let env = Env::from_raw(raw_env);
         let mut outcome = Object::new(&env)?;
-        if let Some(t) = &val.token {
-            let mut token = Object::new(&env)?;
-            token.set("token", t.token())?;
-            if let Some(v) = t.refresh_token() {
-                token.set("refreshToken", v)?;
+        match &val.value {
+            Value::Nothing => {}
+            Value::Token(t) => {
+                let mut token = Object::new(&env)?;
+                token.set("token", t.token())?;
+                if let Some(v) = t.refresh_token() {
+                    token.set("refreshToken", v)?;
+                }
+                if let Some(v) = t.expiration_date() {
+                    token.set("expirationDate", v)?;
+                }
+                if let Some(v) = t.expires_at() {
+                    token.set("expiresAt", v as f64)?;
+                }
+                if let Some(v) = t.instance_url() {
+                    token.set("instanceUrl", v)?;
+                }
+                outcome.set("token", token)?;
             }
-            if let Some(v) = t.expiration_date() {
-                token.set("expirationDate", v)?;
-            }
-            if let Some(v) = t.expires_at() {
-                token.set("expiresAt", v as f64)?;
-            }
-            if let Some(v) = t.instance_url() {
-                token.set("instanceUrl", v)?;
-            }
-            outcome.set("token", token)?;
+            Value::OAuth2(t) => outcome.set("oauth2", current::oauth2_object(&env, t)?)?,
+            Value::Managed(t) => outcome.set("oauth2", current::oauth2_object(&env, t.token())?)?,
+            Value::Bearer(t) => outcome.set("bearer", t.as_str())?,
+            Value::Legacy(x) => outcome.set("legacy", current::legacy_object(&env, x)?)?,
         }
         if let Some(e) = val.error {
             outcome.set("error", e)?;
@@ -116,64 +164,74 @@ impl ToNapiValue for RawOutcome {
     }
 }
 
+impl From<()> for Value {
+    fn from((): ()) -> Value {
+        Value::Nothing
+    }
+}
+
+impl From<concur_native::Token> for Value {
+    fn from(t: concur_native::Token) -> Value {
+        Value::Token(t)
+    }
+}
+
+impl From<concur_native::OAuth2Token> for Value {
+    fn from(t: concur_native::OAuth2Token) -> Value {
+        Value::OAuth2(t)
+    }
+}
+
+impl From<concur_native::oauth2::LegacyExchange> for Value {
+    fn from(x: concur_native::oauth2::LegacyExchange) -> Value {
+        Value::Legacy(x)
+    }
+}
+
 impl RawOutcome {
     fn from_unit(result: std::result::Result<(), Error>) -> RawOutcome {
-        match result {
-            Ok(()) => RawOutcome {
-                token: None,
-                error: None,
-            },
-            Err(e) => RawOutcome::from_result(Err(e)),
-        }
+        RawOutcome::of(result)
     }
 
     fn from_result(result: std::result::Result<concur_native::Token, Error>) -> RawOutcome {
+        RawOutcome::of(result)
+    }
+
+    /// The outcome of any core call.
+    pub fn of<T: Into<Value>>(result: std::result::Result<T, Error>) -> RawOutcome {
         match result {
-            Ok(t) => RawOutcome {
-                token: Some(t),
+            Ok(v) => RawOutcome {
+                value: v.into(),
                 error: None,
             },
-            Err(e) => RawOutcome {
-                token: None,
-                error: Some(RawError {
-                    code: e.kind().code().to_string(),
-                    message: e.to_string(),
-                    status_code: e.status().map(u32::from),
-                    concur_message: e.concur_message().map(str::to_string),
-                    error_id: e.error_id().map(str::to_string),
-                }),
-            },
+            Err(e) => RawOutcome::failed(RawError::from(&e)),
+        }
+    }
+
+    fn failed(error: RawError) -> RawOutcome {
+        RawOutcome {
+            value: Value::Nothing,
+            error: Some(error),
         }
     }
 
     fn internal() -> RawOutcome {
-        RawOutcome {
-            token: None,
-            error: Some(internal_error()),
-        }
+        RawOutcome::failed(internal_error())
     }
 
     fn cancelled() -> RawOutcome {
-        RawOutcome {
-            token: None,
-            error: Some(RawError {
-                code: "ABORT_ERR".to_string(),
-                message: "the call was aborted before it started; nothing was sent".to_string(),
-                status_code: None,
-                concur_message: None,
-                error_id: None,
-            }),
-        }
+        RawOutcome::failed(RawError {
+            code: "ABORT_ERR".to_string(),
+            message: "the call was aborted before it started; nothing was sent".to_string(),
+            ..RawError::default()
+        })
     }
 
     fn no_thread() -> RawOutcome {
-        RawOutcome {
-            token: None,
-            error: Some(RawError {
-                message: "internal error: no thread could be started for the call".to_string(),
-                ..internal_error()
-            }),
-        }
+        RawOutcome::failed(RawError {
+            message: "internal error: no thread could be started for the call".to_string(),
+            ..internal_error()
+        })
     }
 }
 
@@ -221,6 +279,12 @@ pub struct RawClientOptions {
     pub proxy: Option<String>,
     /// Text appended to the User-Agent header.
     pub user_agent_suffix: Option<String>,
+    /// More hosts trusted as data centres (code 16, geolocations).
+    pub trusted_hosts: Option<Vec<String>>,
+    /// How many times a call is sent again after 429/502/503/504.
+    pub retries: Option<f64>,
+    /// The `concur-correlationid` to send instead of a fresh one per request.
+    pub correlation_id: Option<String>,
 }
 
 impl From<&RawNativeTokenOptions> for RawClientOptions {
@@ -231,6 +295,9 @@ impl From<&RawNativeTokenOptions> for RawClientOptions {
             ca_file: raw.ca_file.clone(),
             proxy: raw.proxy.clone(),
             user_agent_suffix: raw.user_agent_suffix.clone(),
+            trusted_hosts: None,
+            retries: None,
+            correlation_id: None,
         }
     }
 }
@@ -255,6 +322,20 @@ fn options_from(raw: &RawClientOptions) -> std::result::Result<Options, Error> {
     }
     if let Some(suffix) = &raw.user_agent_suffix {
         options = options.user_agent_suffix(suffix.as_str());
+    }
+    for host in raw.trusted_hosts.iter().flatten() {
+        options = options.trusted_host(host.as_str());
+    }
+    if let Some(retries) = raw.retries {
+        if !(retries.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&retries)) {
+            return Err(Error::invalid_argument(
+                "retries must be a non-negative integer",
+            ));
+        }
+        options = options.retries(retries as u32);
+    }
+    if let Some(id) = &raw.correlation_id {
+        options = options.correlation_id(id.as_str());
     }
     Ok(options)
 }
@@ -356,6 +437,8 @@ pub enum ClientCall {
         /// The user's login ID.
         login_id: String,
     },
+    /// A call of the current API (oauth2/v0).
+    Current(Box<current::Call>),
 }
 
 impl ClientCall {
@@ -389,6 +472,7 @@ impl ClientCall {
                 consumer_key,
                 login_id,
             } => RawOutcome::from_unit(client.revoke_user_tokens(&admin, &consumer_key, &login_id)),
+            ClientCall::Current(call) => call.run(client),
         }
     }
 }
@@ -397,7 +481,7 @@ impl ClientCall {
 /// and never reject.
 #[napi]
 pub struct RawClient {
-    inner: Option<Arc<concur_native::Client>>,
+    pub(crate) inner: Option<Arc<concur_native::Client>>,
     error: Option<RawError>,
 }
 
@@ -415,7 +499,7 @@ impl RawClient {
                 },
                 Err(e) => RawClient {
                     inner: None,
-                    error: RawOutcome::from_unit(Err(e)).error,
+                    error: Some(RawError::from(&e)),
                 },
             },
             |error| RawClient {
@@ -431,7 +515,7 @@ impl RawClient {
         self.error.clone()
     }
 
-    fn task<'env>(
+    pub(crate) fn task<'env>(
         &self,
         env: &'env Env,
         call_id: Option<f64>,
@@ -548,6 +632,70 @@ impl RawClient {
     }
 }
 
+impl RawClient {
+    /// Runs a current-API call on the addon's threads.
+    fn current<'env>(
+        &self,
+        env: &'env Env,
+        call_id: Option<f64>,
+        call: current::Call,
+    ) -> Result<Object<'env>> {
+        self.task(env, call_id, ClientCall::Current(Box::new(call)))
+    }
+}
+
+#[napi]
+impl RawClient {
+    /// A grant of the current API (`POST /oauth2/v0/token`).
+    #[napi(ts_return_type = "Promise<RawOutcome>")]
+    pub fn oauth2_token<'env>(
+        &self,
+        env: &'env Env,
+        request: current::RawGrantRequest,
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.current(env, call_id, current::Call::grant(request))
+    }
+
+    /// Emails a one-time password (`POST /oauth2/v0/otp`).
+    #[napi(ts_return_type = "Promise<RawOutcome>")]
+    pub fn send_otp<'env>(
+        &self,
+        env: &'env Env,
+        request: current::RawOtpRequest,
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.current(env, call_id, current::Call::send_otp(request))
+    }
+
+    /// Revokes the user's refresh tokens for this application.
+    #[napi(ts_return_type = "Promise<RawOutcome>")]
+    pub fn revoke_connections<'env>(
+        &self,
+        env: &'env Env,
+        access_token: String,
+        base_url: Option<String>,
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        let call = current::Call::RevokeConnections {
+            access_token: Zeroizing::new(access_token),
+            base_url: base_url.map(Zeroizing::new),
+        };
+        self.current(env, call_id, call)
+    }
+
+    /// Trades a legacy refresh token for one of the current API.
+    #[napi(ts_return_type = "Promise<RawOutcome>")]
+    pub fn exchange_legacy_refresh_token<'env>(
+        &self,
+        env: &'env Env,
+        request: current::RawLegacyRequest,
+        call_id: Option<f64>,
+    ) -> Result<Object<'env>> {
+        self.current(env, call_id, current::Call::legacy(request))
+    }
+}
+
 /// The Web flow's Login URL and the state sent, or the error.
 #[napi(object)]
 pub struct RawAuthorization {
@@ -589,7 +737,7 @@ pub fn authorization_url(
                 Err(e) => RawAuthorization {
                     url: None,
                     state: None,
-                    error: RawOutcome::from_unit(Err(e)).error,
+                    error: Some(RawError::from(&e)),
                 },
             }
         },
@@ -623,7 +771,7 @@ pub fn parse_callback(callback_url: String, expected_state: Option<String>) -> R
             },
             Err(e) => RawCallback {
                 code: None,
-                error: RawOutcome::from_unit(Err(e)).error,
+                error: Some(RawError::from(&e)),
             },
         },
         |error| RawCallback {

@@ -53,9 +53,14 @@ async function rejection(promise) {
   assert.fail('the promise resolved');
 }
 
-/** One call to the counting peer that must reach it: after it, every earlier call has too. */
+/**
+ * One call to the counting peer that must reach it: after it, every earlier call has too.
+ * A POST (a password grant), which makes exactly one connection: the transport sends a GET
+ * once more on a fresh connection when the first closes before any answer, as this peer's do.
+ */
 async function countedCall() {
-  const e = await rejection(new Client({ baseUrl: counterUrl(), timeoutMs: 5000 }).nativeToken('k', 'u', 'p'));
+  const client = new Client({ baseUrl: counterUrl(), timeoutMs: 5000 });
+  const e = await rejection(client.passwordGrant({ clientId: 'i', clientSecret: 's', username: 'u', password: 'p' }));
   assert.ok(e instanceof ConcurError, `${e}`);
 }
 

@@ -11,6 +11,11 @@ import {
   ConcurErrorCode,
   version,
   DEFAULT_BASE_URL,
+  OAuth2Token,
+  LegacyExchange,
+  TokenManager,
+  oauth2AuthorizeUrl,
+  parseOauth2Callback,
 } from '..';
 
 async function example(): Promise<string> {
@@ -71,6 +76,64 @@ async function lifecycle(callbackUrl: string): Promise<void> {
   void nothing;
 }
 
+async function currentApi(callbackUrl: string): Promise<string> {
+  const client = new Client({ trustedHosts: ['concur.example.com'], retries: 0, correlationId: 'c-1' });
+  const app = { clientId: 'id', clientSecret: 'secret' };
+  const signal = new AbortController().signal;
+  const token: OAuth2Token = await client.passwordGrant({ ...app, username: 'u', password: 'p', scope: 'openid' });
+  const expires: Date | null = token.expiresAt;
+  const where: string | null = token.geolocation;
+  void expires;
+  await client.companyGrant({ ...app, companyId: 'c', requestToken: 'r', signal });
+  const refreshed = await client.refreshGrant({ ...app, refreshToken: token.refreshToken ?? '', baseUrl: where });
+  await client.clientCredentialsGrant({ ...app, signal });
+  const { url, state } = oauth2AuthorizeUrl({ clientId: 'id', redirectUri: 'https://p/cb', scopes: ['openid'] });
+  void url;
+  const { code, geolocation } = parseOauth2Callback(callbackUrl, state);
+  await client.authorizationCodeGrant({ ...app, code, redirectUri: 'https://p/cb', baseUrl: geolocation });
+  const sent: void = await client.sendOtp({ ...app, email: 'u@example.com', name: 'U' });
+  void sent;
+  await client.otpGrant({ ...app, email: 'u@example.com', otp: '123456' });
+  await client.revokeConnections({ accessToken: refreshed.accessToken });
+  const exchange: LegacyExchange = await client.exchangeLegacyRefreshToken({
+    appAccessToken: 'a',
+    oldConsumerKey: 'k',
+    oldRefreshToken: 'r',
+    clientSecret: 's',
+    company: true,
+  });
+  const scopes: string[] = exchange.scopes;
+  void scopes;
+  const manager = new TokenManager({ client, ...app, refreshToken: 'r', store: '/var/lib/t.json', margin: 300 });
+  new TokenManager({ client, ...app, grant: 'password', username: 'u', password: 'p', store: 'redis://h/', redisKey: 'k' });
+  new TokenManager({ client, ...app, grant: 'clientCredentials' });
+  const whole: OAuth2Token = await manager.token({ signal });
+  void whole;
+  return manager.accessToken({ signal });
+}
+
+function currentErrors(e: ConcurError): number | null {
+  const store: ConcurErrorCode = 'STORE';
+  void store;
+  const id: string | null = e.correlationId;
+  const oauth: string | null = e.oauthError;
+  void id;
+  void oauth;
+  void e.geolocation;
+  return e.concurCode;
+}
+
+// @ts-expect-error grants take one options object
+void new Client().passwordGrant('id', 'secret', 'u', 'p');
+// @ts-expect-error the password grant needs a password
+void new Client().passwordGrant({ clientId: 'i', clientSecret: 's', username: 'u' });
+// @ts-expect-error a manager starts from a refresh token or a grant
+void new TokenManager({ client: new Client(), clientId: 'i', clientSecret: 's' });
+// @ts-expect-error a password start needs the password
+void new TokenManager({ client: new Client(), clientId: 'i', clientSecret: 's', grant: 'password', username: 'u' });
+// @ts-expect-error OAuth2 tokens are read-only
+declare const o: OAuth2Token; o.accessToken = 'x';
+
 // @ts-expect-error a client takes no credentials
 void new Client({ consumerKey: 'k' });
 // @ts-expect-error consumerKey is required
@@ -88,3 +151,5 @@ void example;
 void classify;
 void lifecycle;
 void cancellable;
+void currentApi;
+void currentErrors;
