@@ -73,16 +73,21 @@ fn unwiped_frees(body: impl FnOnce()) -> usize {
     FOUND.load(Ordering::SeqCst)
 }
 
-fn xml() -> Vec<u8> {
-    b"<Access_Token><Token> TOKENMARKERq7Zx </Token><Expiration_date>6/1/2030 8:00:00 AM\
+// Inputs are held in `Zeroizing` buffers: the harness runs tests on several threads, and an
+// input freed unwiped after its own scan would be counted by another test's scan.
+
+fn xml() -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(
+        b"<Access_Token><Token> TOKENMARKERq7Zx </Token><Expiration_date>6/1/2030 8:00:00 AM\
       </Expiration_date><Refresh_Token>REFRESHMARKERk3Jw</Refresh_Token>\
       <Instance_Url>https://i.example/</Instance_Url></Access_Token>"
-        .to_vec()
+            .to_vec(),
+    )
 }
 
-fn json() -> Vec<u8> {
-    br#"{"Access_Token":{"Token":" TOKENMARKERq7Zx ","Refresh_Token":"REFRESHMARKERk3Jw","Expiration_date":"6/1/2030 8:00:00 AM"}}"#
-        .to_vec()
+fn json() -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(br#"{"Access_Token":{"Token":" TOKENMARKERq7Zx ","Refresh_Token":"REFRESHMARKERk3Jw","Expiration_date":"6/1/2030 8:00:00 AM"}}"#
+        .to_vec())
 }
 
 #[test]
@@ -100,7 +105,9 @@ fn parsing_a_token_document_leaves_no_unwiped_copy() {
 
 #[test]
 fn parsing_a_callback_leaves_no_unwiped_copy() {
-    let url = "https://app.example/cb?state=s&code=CODEMARKERp9Vb%2B1&other=x".to_string();
+    let url = Zeroizing::new(
+        "https://app.example/cb?state=s&code=CODEMARKERp9Vb%2B1&other=x".to_string(),
+    );
     let found = unwiped_frees(|| {
         let code = Zeroizing::new(concur_native::parse_callback(&url, Some("s")).unwrap());
         assert_eq!(code.as_str(), "CODEMARKERp9Vb+1");
@@ -130,9 +137,9 @@ fn a_request_leaves_no_unwiped_copy_of_its_secrets() {
     use concur_native::{Client, Grant, Options};
     let client = Client::new(&Options::new().base_url(refused_base())).unwrap();
     let (secret, refresh, code) = (
-        "SECRETMARKERm4Ht".to_string(),
-        "REFRESHMARKERk3Jw".to_string(),
-        "CODEMARKERp9Vb".to_string(),
+        Zeroizing::new("SECRETMARKERm4Ht".to_string()),
+        Zeroizing::new("REFRESHMARKERk3Jw".to_string()),
+        Zeroizing::new("CODEMARKERp9Vb".to_string()),
     );
     let found = unwiped_frees(|| {
         // Legacy: the secrets travel in the URL's query (the http::Uri shares its buffer).
