@@ -286,6 +286,14 @@ impl TokenManager {
         Ok(f(current.token.access_token()))
     }
 
+    /// The access token held in memory when it is valid for at least the margin, without ever
+    /// waiting or sending anything: `None` means a call to
+    /// [`access_token`](TokenManager::access_token) would refresh (or wait for a refresh).
+    /// For bindings that answer from their own thread when they can.
+    pub fn cached_access_token(&self) -> Option<AccessToken> {
+        self.fresh().map(AccessToken)
+    }
+
     /// Forgets the access token held in memory (say, after an API call answered 401), so that
     /// the next call asks the store and refreshes if the store's token is no better.
     pub fn invalidate(&self) {

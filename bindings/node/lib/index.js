@@ -747,6 +747,11 @@ class TokenManager {
   /** A valid access token, for `Authorization: Bearer …`. Takes `{ signal }`. */
   accessToken(options) {
     const signal = callSignal('TokenManager.accessToken(options)', options);
+    // A token valid for the margin is answered on this thread: no hop to the addon's threads.
+    if (!signal?.aborted) {
+      const cached = this.#raw.cachedAccessToken();
+      if (cached != null) return Promise.resolve(cached);
+    }
     return call(signal, (callId) => this.#raw.accessToken(callId));
   }
 

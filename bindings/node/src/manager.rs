@@ -169,6 +169,21 @@ impl RawTokenManager {
         })
     }
 
+    /// The access token held in memory when it is valid for the margin, at once, on the
+    /// calling thread (no request, no wait); `null` when a refresh is due.
+    #[napi]
+    pub fn cached_access_token(&self) -> Option<String> {
+        guard(
+            || {
+                self.inner
+                    .as_ref()
+                    .and_then(|m| m.cached_access_token())
+                    .map(|t| t.as_str().to_string())
+            },
+            |_| None,
+        )
+    }
+
     /// A valid access token (only its text): `{ bearer }`.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
     pub fn access_token<'env>(&self, env: &'env Env, call_id: Option<f64>) -> Result<Object<'env>> {
