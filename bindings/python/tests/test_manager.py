@@ -464,3 +464,19 @@ def test_no_secret_in_repr_and_no_pickling(client, server):
         assert secret not in shown
     with pytest.raises(TypeError):
         pickle.dumps(m)
+
+
+def test_the_example_runs(server, tmp_path):
+    example = Path(__file__).resolve().parents[3] / "examples" / "token_manager.py"
+    store = tmp_path / "token.json"
+    env = dict(
+        os.environ, CONCUR_BASE_URL=server.base_url, CONCUR_CA_FILE=server.ca_file,
+        CONCUR_CLIENT_ID=server.client_id, CONCUR_CLIENT_SECRET=server.oauth2_secret,
+        CONCUR_USERNAME=server.login_id, CONCUR_PASSWORD=server.password, CONCUR_TOKEN_FILE=str(store),
+    )
+    env.pop("CONCUR_REFRESH_TOKEN", None)
+    out = subprocess.run([sys.executable, str(example)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "8 threads, 1 token" in out.stdout and "mode 600" in out.stdout
+    stored = json.loads(store.read_text())
+    assert stored["access_token"] not in out.stdout and stored["refresh_token"] not in out.stdout
