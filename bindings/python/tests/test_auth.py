@@ -118,7 +118,8 @@ def test_a_401_invalidates_and_sends_once_more(api, spy, get):
     api.refusals = 1
     response = get(api, spy)
     assert response.status_code == 200
-    assert len(api.seen) == 2 and all(h == f"Bearer {spy.manager.access_token()}" for h in api.seen)
+    assert len(api.seen) == 2 and api.seen[0].startswith("Bearer ")
+    assert api.seen[1] == f"Bearer {spy.manager.access_token()}", "the manager's token after invalidate()"
     assert spy.invalidated == 1
     assert [r.status_code for r in response.history] == [401]
 
