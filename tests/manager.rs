@@ -89,7 +89,16 @@ fn manager(correlation: &str) -> TokenManager {
 fn a_cached_token_costs_no_request() {
     let c = tag("cached");
     let m = manager(&c);
+    assert_eq!(
+        m.cached_access_token(str::to_string),
+        None,
+        "nothing yet, nothing sent"
+    );
     let first = m.access_token().unwrap();
+    assert_eq!(
+        m.cached_access_token(str::to_string).as_deref(),
+        Some(first.as_str())
+    );
     for _ in 0..1000 {
         assert_eq!(m.access_token().unwrap().as_str(), first.as_str());
         m.with_access_token(|t| assert_eq!(t, first.as_str()))

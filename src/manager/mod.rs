@@ -286,6 +286,16 @@ impl TokenManager {
         Ok(f(current.token.access_token()))
     }
 
+    /// Calls `f` with the access token held in memory when it is valid for at least the margin;
+    /// `None`, without waiting, locking or sending anything, when
+    /// [`access_token`](TokenManager::access_token) would refresh or wait for a refresh. For
+    /// callers whose hot path must never block (a binding holding Python's GIL).
+    pub fn cached_access_token<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let guard = self.current.load();
+        let current = guard.as_ref()?;
+        (Instant::now() < current.fresh_until).then(|| f(current.token.access_token()))
+    }
+
     /// Forgets the access token held in memory (say, after an API call answered 401), so that
     /// the next call asks the store and refreshes if the store's token is no better.
     pub fn invalidate(&self) {
