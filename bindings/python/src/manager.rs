@@ -154,8 +154,18 @@ impl PyTokenManager {
     /// A valid access token (``str``), for ``Authorization: Bearer …``: from memory while it is
     /// valid for at least the margin (no request), else refreshed once for every caller waiting.
     /// The GIL is released while it waits.
-    fn access_token(&self, py: Python<'_>) -> PyResult<String> {
-        self.call(py, |m| m.with_access_token(str::to_string))
+    fn access_token(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        guard(py, || {
+            // The hot path, with the GIL held: a fresh token in memory is read without waiting.
+            if let Some(token) = self
+                .inner
+                .cached_access_token(|t| PyString::new(py, t).unbind())
+            {
+                return Ok(token);
+            }
+            let token = self.call(py, |m| m.with_access_token(str::to_string))?;
+            Ok(PyString::new(py, &token).unbind())
+        })
     }
 
     /// The whole ``OAuth2Token`` behind ``access_token()``: expiry, geolocation (where to send
