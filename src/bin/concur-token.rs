@@ -55,7 +55,7 @@ struct Cli {
 #[derive(Args)]
 struct Connection {
     /// Concur's base URL: a regional host, or a token's instance URL (Native Flow; default
-    /// https://www.concursolutions.com). For `oauth2`, a token's geolocation; by default each
+    /// `https://www.concursolutions.com`). For `oauth2`, a token's geolocation; by default each
     /// call goes to the host Concur documents for it.
     #[arg(long, global = true, env = "CONCUR_BASE_URL")]
     base_url: Option<String>,
