@@ -1,5 +1,7 @@
 """Python rows of benches/run.py: concur_native against requests + xml.etree (Native Flow)
-and requests + .json() (the current API's password grant), same server.
+and requests + .json() (the current API's password grant), same server; and the
+TokenManager's cached access_token() from 1 and 8 threads, against the check-and-return a
+pure-Python cache would do.
 
 Reads the server from CONCUR_* variables; prints one JSON object of seconds-per-token figures.
 """
@@ -111,6 +113,60 @@ def threads(n, count):
 
 oauth2_client, oauth2_requests = interleaved([oauth2_with_client, oauth2_with_requests], COUNT)
 
+
+# The token manager's hot path: a cached token, valid for the margin.
+MANAGER_CALLS = int(ENV.get("BENCH_MANAGER_CALLS", "1000000"))
+manager = concur_native.TokenManager(client, O2_ID, O2_SECRET, grant="client_credentials")
+manager.access_token()
+
+
+class PurePythonCache:
+    """The peer: what a hand-written cache does when its token is fresh."""
+
+    def __init__(self, token, fresh_until):
+        self.token, self.fresh_until = token, fresh_until
+
+    def access_token(self):
+        if time.monotonic() < self.fresh_until:
+            return self.token
+        raise AssertionError("not reached")
+
+
+pure = PurePythonCache(manager.access_token(), time.monotonic() + 3000)
+
+
+def calls_per_s(source, n_threads, total):
+    """access_token() calls per second, `total` calls spread over n_threads threads."""
+    each = total // n_threads
+    barrier = threading.Barrier(n_threads + 1)
+
+    def work():
+        call = source.access_token
+        barrier.wait()
+        for _ in range(each):
+            call()
+
+    pool = [threading.Thread(target=work) for _ in range(n_threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in pool:
+        t.join()
+    return each * n_threads / (time.perf_counter() - started)
+
+
+def best_of_interleaved(n_threads):
+    ours, peer = [], []
+    for _ in range(REPEATS):
+        ours.append(calls_per_s(manager, n_threads, MANAGER_CALLS))
+        peer.append(calls_per_s(pure, n_threads, MANAGER_CALLS))
+    return statistics.median(ours), statistics.median(peer)
+
+
+cached1, pure1 = best_of_interleaved(1)
+cached8, pure8 = best_of_interleaved(8)
+
 print(json.dumps({
     "client": per_token(with_client, COUNT),
     "one_shot": per_token(one_shot, max(COUNT // 5, 20)),
@@ -119,4 +175,8 @@ print(json.dumps({
     "oauth2_requests": oauth2_requests,
     "threads1_per_s": statistics.median(threads(1, COUNT) for _ in range(3)),
     "threads8_per_s": statistics.median(threads(8, COUNT) for _ in range(3)),
+    "manager_cached1_per_s": cached1,
+    "pure_cache1_per_s": pure1,
+    "manager_cached8_per_s": cached8,
+    "pure_cache8_per_s": pure8,
 }))

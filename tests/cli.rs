@@ -1,6 +1,6 @@
 //! `concur-token` against the loopback test server: each subcommand (the Native Flow's and the
-//! current API's `oauth2 …`), exit codes per error class, secrets only from the environment or
-//! a prompt, never in output or errors.
+//! current API's `oauth2 …`, `oauth2 access-token` through a store included), exit codes per
+//! error class, secrets only from the environment or a prompt, never in output or errors.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
@@ -981,6 +981,7 @@ fn oauth2_help_has_an_example_for_each() {
         "otp",
         "revoke",
         "authorize-url",
+        "access-token",
     ] {
         assert!(
             all.contains(&format!("concur-token oauth2 {sub} ")),
@@ -1012,4 +1013,285 @@ fn oauth2_the_password_prompt_does_not_echo() {
         !screen.contains(ACCOUNTS[0].password),
         "the password was echoed: {screen}"
     );
+}
+
+// --- `concur-token oauth2 access-token --store …` -------------------------------------------
+
+/// `oauth2 access-token --client-id … --store {store}` and `args`, with the client secret and
+/// `env` in the environment.
+fn access_token(store: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut all = vec![
+        "access-token",
+        "--client-id",
+        OAUTH2_CLIENT_ID,
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    oauth2(&server().base_url(), &all, env)
+}
+
+/// Refresh requests the server got that carried one of these refresh tokens.
+fn refreshes_with(tokens: &[&str]) -> usize {
+    server()
+        .token_requests("refresh_token")
+        .iter()
+        .filter(|r| {
+            r.form_value("refresh_token")
+                .is_some_and(|t| tokens.contains(&t))
+        })
+        .count()
+}
+
+fn store_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("concur-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stored(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn oauth2_access_token_refreshes_through_a_file_store() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let path = store_dir("file").join("token.json");
+    let first = json_of(&password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        true,
+    ));
+    let seeded = first["refresh_token"].as_str().unwrap().to_string();
+    let geolocation = first["geolocation"].as_str().unwrap().to_string();
+
+    // The first run starts from the refresh token: one refresh, saved (0600) before printing.
+    let out = access_token(
+        &path,
+        &["--geolocation", &geolocation],
+        &[("CONCUR_REFRESH_TOKEN", &seeded)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let a = text(&out.stdout).trim().to_string();
+    let saved = stored(&path);
+    assert_eq!(saved["access_token"], a.as_str());
+    let rotated = saved["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rotated, seeded);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(refreshes_with(&[&seeded, &rotated]), 1);
+
+    // The second costs no request, and needs no refresh token.
+    let out = access_token(&path, &[], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), a);
+    assert_eq!(refreshes_with(&[&seeded, &rotated]), 1, "no request");
+
+    // Inside the margin: refreshed with the stored (rotated) refresh token, not the first one,
+    // even when the environment still holds it.
+    let out = access_token(
+        &path,
+        &["--margin", "3660", "--json"],
+        &[("CONCUR_REFRESH_TOKEN", &seeded)],
+    );
+    let doc = json_of(&out);
+    assert_ne!(doc["access_token"].as_str().unwrap(), a);
+    assert_eq!(doc["geolocation"].as_str(), Some(geolocation.as_str()));
+    assert_eq!(
+        refreshes_with(&[&seeded]),
+        1,
+        "the first token was sent once"
+    );
+    assert_eq!(refreshes_with(&[&rotated]), 1);
+    assert_eq!(stored(&path)["refresh_token"], doc["refresh_token"]);
+    assert!(!text(&out.stderr).contains(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn oauth2_access_token_starts_from_a_grant() {
+    let dir = store_dir("grants");
+    // Client credentials: asked for once, then served from the store; asked again when due.
+    let path = dir.join("app.json");
+    let cc = |extra: &[&str]| {
+        let mut args = vec!["--grant", "client-credentials"];
+        args.extend_from_slice(extra);
+        let out = access_token(&path, &args, &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    let a = cc(&[]);
+    // Each grant's access token carries a fresh random jti: the same token is no new grant.
+    assert_eq!(cc(&[]), a);
+    assert_ne!(cc(&["--margin", "3660"]), a);
+    assert!(stored(&path).get("refresh_token").is_none());
+
+    // A password start runs once; the next run (no password given) refreshes what it stored.
+    let path = dir.join("user.json");
+    let out = access_token(
+        &path,
+        &["--grant", "password", "--username", ACCOUNTS[0].login_id],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let granted = stored(&path)["refresh_token"].as_str().unwrap().to_string();
+    let out = access_token(
+        &path,
+        &[
+            "--grant",
+            "password",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--margin",
+            "3660",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(refreshes_with(&[&granted]), 1);
+}
+
+#[test]
+fn oauth2_access_token_errors_exit_with_their_class() {
+    let dir = store_dir("errors");
+    // An empty store and no refresh token (and no terminal to ask on): 2, nothing written.
+    let empty = dir.join("empty.json");
+    let out = access_token(&empty, &[], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("CONCUR_REFRESH_TOKEN"));
+    assert!(!empty.exists());
+    // A dead refresh token: 3, code 108, and the token quoted nowhere.
+    let out = access_token(
+        &empty,
+        &[],
+        &[("CONCUR_REFRESH_TOKEN", "not-a-refresh-token")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("code 108"), "{stderr}");
+    assert!(!stderr.contains("not-a-refresh-token"));
+    // Garbage in the store: 9, and the file is left as it was.
+    let garbage = dir.join("garbage.json");
+    std::fs::write(&garbage, b"{\"refresh_token\": 42").unwrap();
+    let out = access_token(&garbage, &["--grant", "client-credentials"], &[]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&garbage).unwrap(), b"{\"refresh_token\": 42");
+    // A store in a directory that does not exist: 9.
+    let nowhere = dir.join("missing").join("token.json");
+    let out = access_token(&nowhere, &["--grant", "client-credentials"], &[]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    // Bad arguments: 2.
+    for args in [
+        &["--redis-key", "k"][..],
+        &["--margin", "-1"],
+        &["--grant", "password"],
+        &["--grant", "implicit"],
+    ] {
+        let out = access_token(&empty, args, &[("CONCUR_REFRESH_TOKEN", "x")]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(!empty.exists());
+}
+
+/// A redis-server of the test's own on a free loopback port (killed when dropped), and its URL.
+#[cfg(feature = "redis")]
+struct Redis(std::process::Child, String);
+
+#[cfg(feature = "redis")]
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_server() -> Redis {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (Debian package redis-server)");
+    let redis = Redis(child, format!("redis://127.0.0.1:{port}/"));
+    let started = Instant::now();
+    loop {
+        let pong = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.write_all(b"PING\r\n")?;
+            let mut answer = [0u8; 5];
+            s.read_exact(&mut answer)?;
+            Ok(answer == *b"+PONG")
+        });
+        if pong.unwrap_or(false) {
+            return redis;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn oauth2_access_token_through_redis() {
+    let redis = redis_server();
+    let first = json_of(&password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        true,
+    ));
+    let seeded = first["refresh_token"].as_str().unwrap().to_string();
+    let store = std::path::Path::new(&redis.1);
+    let key = format!("cli-test:{}", std::process::id());
+    let out = access_token(
+        store,
+        &["--redis-key", &key],
+        &[("CONCUR_REFRESH_TOKEN", &seeded)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let a = text(&out.stdout).trim().to_string();
+    // Another machine's run: the token from Redis, no request, no refresh token needed.
+    let out = access_token(store, &["--redis-key", &key], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), a);
+    assert_eq!(refreshes_with(&[&seeded]), 1);
+    let out = access_token(store, &["--redis-key", &key, "--json"], &[]);
+    let rotated = json_of(&out)["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(refreshes_with(&[&rotated]), 0, "still no request");
+    // Nothing listens on the port any more: exit 9.
+    let url = redis.1.clone();
+    drop(redis);
+    let out = access_token(std::path::Path::new(&url), &["--redis-key", &key], &[]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+}
+
+#[cfg(not(feature = "redis"))]
+#[test]
+fn oauth2_access_token_without_redis_support_refuses_a_redis_store() {
+    let out = access_token(
+        std::path::Path::new("redis://127.0.0.1:1/"),
+        &[],
+        &[("CONCUR_REFRESH_TOKEN", "x")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("feature redis"));
 }

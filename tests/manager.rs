@@ -89,7 +89,16 @@ fn manager(correlation: &str) -> TokenManager {
 fn a_cached_token_costs_no_request() {
     let c = tag("cached");
     let m = manager(&c);
+    assert_eq!(
+        m.cached_access_token(str::to_string),
+        None,
+        "nothing yet, nothing sent"
+    );
     let first = m.access_token().unwrap();
+    assert_eq!(
+        m.cached_access_token(str::to_string).as_deref(),
+        Some(first.as_str())
+    );
     for _ in 0..1000 {
         assert_eq!(m.access_token().unwrap().as_str(), first.as_str());
         m.with_access_token(|t| assert_eq!(t, first.as_str()))
@@ -496,4 +505,34 @@ fn a_process_killed_mid_refresh_loses_nothing() {
     let stored = store.load().unwrap().unwrap();
     assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
     assert_ne!(stored.refresh_token.as_deref(), Some(seeded.as_str()));
+}
+
+#[test]
+fn invalidate_refreshes_even_when_the_store_holds_the_same_token() {
+    let c = tag("invalidate");
+    let store = Arc::new(MemoryStore::new());
+    let (refresh_token, geolocation) = refresh_token();
+    let m = TokenManager::new(
+        client(&server().base_url(), &c),
+        ID,
+        SECRET,
+        Start::RefreshToken {
+            refresh_token,
+            geolocation: Some(geolocation),
+        },
+    )
+    .unwrap()
+    .with_store(SharedStore(store.clone()));
+    let first = m.access_token().unwrap();
+    m.invalidate();
+    let second = m.access_token().unwrap();
+    assert_ne!(
+        first.as_str(),
+        second.as_str(),
+        "the invalidated token is not handed out again"
+    );
+    assert_eq!(grants(&c, "refresh_token"), 2);
+    // And a later call is served from memory again.
+    assert_eq!(m.access_token().unwrap().as_str(), second.as_str());
+    assert_eq!(grants(&c, "refresh_token"), 2);
 }

@@ -37,7 +37,7 @@ cargo build --locked --quiet -p concur-test-server
 export CONCUR_TEST_SERVER="$BIN_DIR/concur-test-server"
 
 step "Python: build the abi3 wheel from source, run pytest"
-install_python_package pytest
+install_python_package pytest requests httpx
 (cd bindings/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
 
 step "Node: build the addon from source, run node --test, check the declarations"

@@ -10,9 +10,11 @@
 #![allow(rustdoc::bare_urls)]
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use concur_native::manager::{FileStore, Start, TokenManager, TokenStore};
 use concur_native::oauth2::{Grant, OtpRequest, oauth2_authorize_url};
 use concur_native::{Client, Error, ErrorKind, OAuth2Token, Options, Token};
 use zeroize::Zeroizing;
@@ -40,8 +42,8 @@ Examples:
 The proxy, which may carry user:password@, is best given as CONCUR_PROXY rather than --proxy.
 
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
-6 connection failed, 7 TLS failure, 8 malformed answer, 1 anything else (an internal error
-included: a bug caught, reported in one line without details).";
+6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed, 1 anything else
+(an internal error included: a bug caught, reported in one line without details).";
 
 /// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
 #[derive(Parser)]
@@ -56,7 +58,7 @@ struct Cli {
 #[derive(Args)]
 struct Connection {
     /// Concur's base URL: a regional host, or a token's instance URL (Native Flow; default
-    /// https://www.concursolutions.com). For `oauth2`, a token's geolocation; by default each
+    /// `https://www.concursolutions.com`). For `oauth2`, a token's geolocation; by default each
     /// call goes to the host Concur documents for it.
     #[arg(long, global = true, env = "CONCUR_BASE_URL")]
     base_url: Option<String>,
@@ -137,6 +139,11 @@ Examples (the secrets come from the environment, or a prompt without echo):
   CONCUR_ACCESS_TOKEN=... concur-token oauth2 revoke --base-url $GEOLOCATION
   concur-token oauth2 authorize-url --client-id $CLIENT_ID \\
     --redirect-uri https://app.example/callback --scope openid --scope user.read --json
+  # A valid access token kept in a file (or a redis:// URL), refreshed through it when due:
+  CONCUR_CLIENT_SECRET=... CONCUR_REFRESH_TOKEN=... \\
+    concur-token oauth2 access-token --client-id $CLIENT_ID --store ~/.concur-token.json
+  curl -H \"Authorization: Bearer $(concur-token oauth2 access-token --client-id $CLIENT_ID \\
+    --store ~/.concur-token.json)\" \"$GEOLOCATION/...\"
 
 A refresh belongs at the token's geolocation; store the refresh token it prints (Concur may
 rotate it). A user who lives in another data centre is followed there once (code 16) when the
@@ -225,6 +232,40 @@ enum OAuth2Command {
         after_help = "Example:\n  CONCUR_ACCESS_TOKEN=... concur-token oauth2 revoke --base-url $GEOLOCATION"
     )]
     Revoke,
+    /// Print a valid access token kept in a store (a file, or a redis:// URL): the stored one
+    /// while it is valid for the margin, else a refreshed one, the rotated refresh token saved
+    /// first. When the store holds no refresh token yet, starts from CONCUR_REFRESH_TOKEN (and
+    /// --geolocation), or runs --grant; later runs need only the client secret.
+    #[command(after_help = ACCESS_TOKEN_EXAMPLES)]
+    AccessToken {
+        #[command(flatten)]
+        app: App,
+        /// Where the token is kept: a file (mode 0600, shared safely by the processes of one
+        /// machine) or a redis:// URL (workers on many machines).
+        #[arg(long, env = "CONCUR_TOKEN_STORE")]
+        store: String,
+        /// The key the token is kept under, with a redis:// store [default:
+        /// concur-native:token].
+        #[arg(long)]
+        redis_key: Option<String>,
+        /// When the store is empty, run this grant instead of refreshing CONCUR_REFRESH_TOKEN.
+        #[arg(long, value_enum)]
+        grant: Option<StartGrant>,
+        /// With --grant password: the user's login name (the password comes from
+        /// CONCUR_PASSWORD or a prompt).
+        #[arg(long, env = "CONCUR_USERNAME", required_if_eq("grant", "password"))]
+        username: Option<String>,
+        /// With --grant company: the company's UUID (the request token comes from
+        /// CONCUR_REQUEST_TOKEN or a prompt).
+        #[arg(long, env = "CONCUR_COMPANY_ID", required_if_eq("grant", "company"))]
+        company_id: Option<String>,
+        /// The data centre CONCUR_REFRESH_TOKEN belongs to (its geolocation).
+        #[arg(long, conflicts_with = "grant")]
+        geolocation: Option<String>,
+        /// Refresh this many seconds before the access token expires.
+        #[arg(long, default_value_t = 300.0)]
+        margin: f64,
+    },
     /// Print the URL that asks a user to grant the application access (authorization-code
     /// flow), and the state to expect back (on standard error, or in --json).
     #[command(
@@ -244,6 +285,33 @@ enum OAuth2Command {
         #[arg(long)]
         state: Option<String>,
     },
+}
+
+const ACCESS_TOKEN_EXAMPLES: &str = "\
+Examples (the secrets come from the environment, or a prompt without echo):
+  # The first run starts from a refresh token; later ones need only the client secret:
+  CONCUR_CLIENT_SECRET=... CONCUR_REFRESH_TOKEN=... concur-token oauth2 access-token \\
+    --client-id $CLIENT_ID --store ~/.concur-token.json --geolocation $GEOLOCATION
+  curl -H \"Authorization: Bearer $(concur-token oauth2 access-token --client-id $CLIENT_ID \\
+    --store ~/.concur-token.json)\" \"$GEOLOCATION/profile/identity/v4.1/Users\"
+  # The application's own token, shared by the workers of many machines:
+  CONCUR_CLIENT_SECRET=... concur-token oauth2 access-token --client-id $CLIENT_ID \\
+    --grant client-credentials --store redis://cache.internal:6379/0 --redis-key app:concur
+
+Concur may rotate the refresh token on every refresh: the store always holds the newest, saved
+before the access token is printed, so keep using the store rather than the first refresh
+token. Runs sharing a store refresh once between them. Exit code 9: the store could not be
+read or written (nothing in it was lost).";
+
+/// The grants `oauth2 access-token --grant` can start from.
+#[derive(Clone, Copy, ValueEnum)]
+enum StartGrant {
+    /// A user's password (grant_type=password).
+    Password,
+    /// App Center's company request token (credtype=authtoken).
+    Company,
+    /// The application's own token, asked again whenever it expires.
+    ClientCredentials,
 }
 
 /// The application's identity; its secret comes from CONCUR_CLIENT_SECRET or a prompt.
@@ -492,6 +560,59 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
             };
             client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
         }
+        OAuth2Command::AccessToken {
+            app,
+            store,
+            redis_key,
+            grant,
+            username,
+            company_id,
+            geolocation,
+            margin,
+        } => {
+            let margin = Duration::try_from_secs_f64(margin).map_err(|_| {
+                Error::invalid_argument("--margin must be a non-negative number of seconds")
+            })?;
+            let store = token_store(&store, redis_key.as_deref())?;
+            let client_secret = app_secret()?;
+            let start = match grant {
+                Some(StartGrant::ClientCredentials) => Start::ClientCredentials,
+                _ => match stored_start(store.as_ref())? {
+                    // The store's refresh token wins over any start: no other secret needed.
+                    Some(start) => start,
+                    None => match grant {
+                        Some(StartGrant::Password) => {
+                            let username = username.unwrap_or_default();
+                            let password = secret(
+                                "CONCUR_PASSWORD",
+                                &format!("Concur password for {username}: "),
+                            )?;
+                            Start::Password {
+                                username,
+                                password: password.to_string(),
+                            }
+                        }
+                        Some(StartGrant::Company) => Start::Company {
+                            company_id: company_id.unwrap_or_default(),
+                            request_token: secret("CONCUR_REQUEST_TOKEN", "Request token: ")?
+                                .to_string(),
+                        },
+                        _ => Start::RefreshToken {
+                            refresh_token: secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?
+                                .to_string(),
+                            geolocation,
+                        },
+                    },
+                },
+            };
+            let manager =
+                TokenManager::new(Arc::new(client()?), &app.client_id, &client_secret, start)?
+                    .with_boxed_store(store)
+                    .with_margin(margin);
+            let token = manager.access_token()?;
+            print_oauth2_token(token.token(), json);
+            return Ok(());
+        }
         OAuth2Command::Revoke => {
             let access_token = secret("CONCUR_ACCESS_TOKEN", "The user's access token: ")?;
             client()?.revoke_connections(&access_token, None)?;
@@ -503,6 +624,44 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
     };
     print_oauth2_token(&token, json);
     Ok(())
+}
+
+/// The store `--store` names: a redis:// or rediss:// URL, else a file path.
+fn token_store(store: &str, redis_key: Option<&str>) -> Result<Box<dyn TokenStore>, Error> {
+    if store.starts_with("redis://") || store.starts_with("rediss://") {
+        return redis_store(store, redis_key.unwrap_or("concur-native:token"));
+    }
+    if redis_key.is_some() {
+        return Err(Error::invalid_argument(
+            "--redis-key goes with a redis:// store only",
+        ));
+    }
+    if store.is_empty() {
+        return Err(Error::invalid_argument("--store is empty"));
+    }
+    Ok(Box::new(FileStore::new(store)))
+}
+
+#[cfg(feature = "redis")]
+fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Error> {
+    Ok(Box::new(concur_native::manager::RedisStore::new(url, key)?))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(_: &str, _: &str) -> Result<Box<dyn TokenStore>, Error> {
+    Err(Error::invalid_argument(
+        "this concur-token was built without Redis support (cargo feature redis)",
+    ))
+}
+
+/// A start from the refresh token the store already holds, if it holds one.
+fn stored_start(store: &dyn TokenStore) -> Result<Option<Start>, Error> {
+    Ok(store.load()?.and_then(|stored| {
+        Some(Start::RefreshToken {
+            refresh_token: stored.refresh_token.clone()?,
+            geolocation: stored.geolocation.clone(),
+        })
+    }))
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -561,6 +720,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Connect => 6,
         ErrorKind::Tls => 7,
         ErrorKind::Protocol => 8,
+        ErrorKind::Store => 9,
         _ => 1,
     }
 }

@@ -176,6 +176,8 @@ pub struct TokenManager {
     landed: Condvar,
     /// The refresh token Concur called bad or expired (108), and that error: not sent again.
     dead: Mutex<Option<(Zeroizing<String>, Error)>>,
+    /// The access token the caller called bad (`invalidate`): not taken from the store again.
+    invalidated: Mutex<Option<Zeroizing<String>>>,
 }
 
 impl fmt::Debug for TokenManager {
@@ -235,6 +237,7 @@ impl TokenManager {
             flight: Mutex::new(Flight::default()),
             landed: Condvar::new(),
             dead: Mutex::new(None),
+            invalidated: Mutex::new(None),
         })
     }
 
@@ -286,18 +289,26 @@ impl TokenManager {
         Ok(f(current.token.access_token()))
     }
 
-    /// The access token held in memory when it is valid for at least the margin, without ever
-    /// waiting or sending anything: `None` means a call to
-    /// [`access_token`](TokenManager::access_token) would refresh (or wait for a refresh).
-    /// For bindings that answer from their own thread when they can.
-    pub fn cached_access_token(&self) -> Option<AccessToken> {
-        self.fresh().map(AccessToken)
+    /// Calls `f` with the access token held in memory when it is valid for at least the margin;
+    /// `None`, without waiting, locking or sending anything, when
+    /// [`access_token`](TokenManager::access_token) would refresh or wait for a refresh. For
+    /// callers whose hot path must never block (a binding holding Python's GIL).
+    pub fn cached_access_token<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let guard = self.current.load();
+        let current = guard.as_ref()?;
+        (Instant::now() < current.fresh_until).then(|| f(current.token.access_token()))
     }
 
-    /// Forgets the access token held in memory (say, after an API call answered 401), so that
-    /// the next call asks the store and refreshes if the store's token is no better.
+    /// Forgets the access token (say, after an API call answered 401): the next call refreshes,
+    /// even when the store still holds that same token as valid.
     pub fn invalidate(&self) {
-        self.current.store(None);
+        if let Some(current) = self.current.swap(None) {
+            *self
+                .invalidated
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some(Zeroizing::new(current.token.access_token().to_string()));
+        }
     }
 
     fn fresh(&self) -> Option<Arc<Current>> {
@@ -350,10 +361,16 @@ impl TokenManager {
     fn refresh(&self) -> Result<Arc<Current>, Error> {
         let mut lock = self.store.lock(self.lock_wait)?;
         let stored = lock.load()?;
+        let invalidated = self
+            .invalidated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         if let Some(stored) = &stored
             && let (Some(access), Some(expires_at)) = (&stored.access_token, stored.expires_at)
             && let Some(fresh_until) = self.fresh_until(Some(expires_at))
             && Instant::now() < fresh_until
+            && invalidated.as_deref().map(String::as_str) != Some(access.as_str())
         {
             let token = OAuth2Token::from_stored(access, stored);
             return Ok(self.install(token));
@@ -395,6 +412,10 @@ impl TokenManager {
         // Saved before it is used: a rotated refresh token must never be lost.
         lock.save(&StoredToken::from_token(&token))?;
         drop(lock);
+        *self
+            .invalidated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         Ok(self.install(token))
     }
 

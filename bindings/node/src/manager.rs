@@ -177,8 +177,7 @@ impl RawTokenManager {
             || {
                 self.inner
                     .as_ref()
-                    .and_then(|m| m.cached_access_token())
-                    .map(|t| t.as_str().to_string())
+                    .and_then(|m| m.cached_access_token(str::to_string))
             },
             |_| None,
         )

@@ -9,6 +9,7 @@
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use concur_native::oauth2::{Grant, OtpRequest};
@@ -17,6 +18,8 @@ use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use zeroize::Zeroizing;
+
+mod manager;
 
 /// A `str` argument, copied into a buffer that is wiped when dropped. A `str` that cannot be
 /// UTF-8 (a lone surrogate) is an `InvalidArgumentError` that quotes nothing of it: Python's
@@ -378,6 +381,7 @@ fn exception_class(kind: ErrorKind) -> &'static str {
         ErrorKind::Connect => "ConcurConnectionError",
         ErrorKind::Tls => "TLSError",
         ErrorKind::Protocol => "ProtocolError",
+        ErrorKind::Store => "StoreError",
         _ => "ConcurError",
     }
 }
@@ -504,7 +508,8 @@ fn native_token(
 /// ``concur-correlationid`` instead of a fresh UUID per request.
 #[pyclass(frozen, module = "concur_native", name = "Client")]
 struct PyClient {
-    inner: concur_native::Client,
+    // Shared with the token managers built over this client.
+    inner: Arc<concur_native::Client>,
 }
 
 #[pymethods]
@@ -540,7 +545,9 @@ impl PyClient {
                 options = options.correlation_id(&*id);
             }
             let inner = concur_native::Client::new(&options).map_err(|e| to_py_err(py, &e))?;
-            Ok(PyClient { inner })
+            Ok(PyClient {
+                inner: Arc::new(inner),
+            })
         })
     }
 
@@ -944,6 +951,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClient>()?;
     m.add_class::<PyOAuth2Token>()?;
     m.add_class::<PyLegacyExchange>()?;
+    m.add_class::<manager::PyTokenManager>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())

@@ -30,6 +30,17 @@ steps:
     >>> token = client.refresh_grant(client_id, secret, token.refresh_token,
     ...                              base_url=token.geolocation)  # store the new refresh token
 
+A ``TokenManager`` keeps one valid access token for every thread (and, through a file or
+Redis store, every process or machine), refreshed once shortly before it expires:
+
+    >>> manager = concur_native.TokenManager(client, client_id, secret,
+    ...     refresh_token=stored_refresh_token, geolocation=stored_geolocation,
+    ...     store="/var/lib/app/concur-token.json")
+    >>> headers = {"Authorization": f"Bearer {manager.access_token()}"}
+
+``concur_native.auth`` adapts it to requests (``BearerAuth``) and httpx (``HTTPXAuth``), neither
+of which this package needs or imports.
+
 Errors of the current API carry ``concur_code``, ``oauth_error``, ``geolocation`` and
 ``correlation_id``.
 """
@@ -42,6 +53,7 @@ from ._errors import (
     InternalError,
     InvalidArgumentError,
     ProtocolError,
+    StoreError,
     TLSError,
     UnauthorizedError,
 )
@@ -51,6 +63,7 @@ from ._native import (
     LegacyExchange,
     OAuth2Token,
     Token,
+    TokenManager,
     __version__,
     authorization_url,
     native_token,
@@ -71,8 +84,10 @@ __all__ = [
     "LegacyExchange",
     "OAuth2Token",
     "ProtocolError",
+    "StoreError",
     "TLSError",
     "Token",
+    "TokenManager",
     "UnauthorizedError",
     "__version__",
     "authorization_url",

@@ -103,6 +103,15 @@ class ProtocolError(ConcurError):
     code = "PROTOCOL"
 
 
+class StoreError(ConcurError):
+    """A ``TokenManager``'s store could not be read or written: an unreadable or unwritable
+    file, an unreachable Redis server, a stored document that is not a token, a ``save`` callback
+    that raised (then the ``__cause__``). The token is not handed out when its save failed, and
+    the stored token is never lost."""
+
+    code = "STORE"
+
+
 class InternalError(ConcurError):
     """A bug in concur-native was caught (a Rust panic); please report it. Never raised for
     anything a caller or a server did. Without this class a bug would surface as pyo3's

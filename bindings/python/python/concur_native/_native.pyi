@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import Optional, Sequence, Tuple, Union, final
+from typing import Optional, Protocol, Sequence, Tuple, Union, final
 
 __version__: str
 DEFAULT_BASE_URL: str
@@ -189,6 +189,38 @@ class Client:
         base_url: Optional[str] = None,
     ) -> LegacyExchange:
         """Current API: a current refresh token for a legacy one."""
+
+class _CallbackStore(Protocol):
+    def load(self) -> Optional[bytes]: ...
+    def save(self, document: bytes) -> object: ...
+
+@final
+class TokenManager:
+    """One valid access token for every thread (and, through a file or Redis store, every
+    process or machine), refreshed once shortly before it expires. Not picklable."""
+
+    def __init__(
+        self,
+        client: Client,
+        client_id: str,
+        client_secret: str,
+        *,
+        refresh_token: Optional[str] = None,
+        geolocation: Optional[str] = None,
+        grant: Optional[str] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        company_id: Optional[str] = None,
+        request_token: Optional[str] = None,
+        store: Union[None, str, os.PathLike[str], _CallbackStore] = None,
+        redis_key: Optional[str] = None,
+        margin: float = 300.0,
+    ) -> None: ...
+    def access_token(self) -> str:
+        """Valid for at least the margin; the GIL is released while it waits."""
+    def token(self) -> OAuth2Token: ...
+    def invalidate(self) -> None:
+        """Forget the token held in memory (after an API call answered 401)."""
 
 def authorization_url(
     client_id: str,

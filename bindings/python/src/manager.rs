@@ -1,0 +1,378 @@
+//! The Python class `TokenManager`: the core's token manager behind Python arguments (a start,
+//! a store named by a path, a `redis://` URL or an object with `load`/`save`), with the GIL
+//! released whenever a call may wait.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use concur_native::manager::{
+    FileStore, MemoryStore, RedisStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+};
+use concur_native::{Error, OAuth2Token};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyString};
+
+use crate::{PyClient, PyOAuth2Token, Text, guard, refuse_pickle, run, to_py_err};
+
+/// The Redis key a token is kept under when `redis_key` is not given.
+const DEFAULT_REDIS_KEY: &str = "concur-native:token";
+
+/// Keeps one valid access token for every thread of this process, and through a shared store
+/// for other processes (a file) or machines (Redis). Refreshed once, shortly before it expires,
+/// however many threads ask at that moment; the refresh token Concur may rotate is saved before
+/// the new access token is handed out.
+///
+/// ``TokenManager(client, client_id, client_secret, *, refresh_token=None, geolocation=None,
+/// grant=None, username=None, password=None, company_id=None, request_token=None, store=None,
+/// redis_key=None, margin=300)``
+///
+/// Start from a stored ``refresh_token`` (and its ``geolocation``), or name a ``grant``:
+/// ``"password"`` (with ``username=`` and ``password=``), ``"company"`` (with ``company_id=``
+/// and ``request_token=``) or ``"client_credentials"`` (asked again whenever it expires). The
+/// start is used only while the store holds no token. ``store`` is None (this process's
+/// memory), a path (a file shared by the processes of a machine, replaced atomically, locked
+/// with ``flock`` around each refresh), a ``redis://`` or ``rediss://`` URL (workers on many
+/// machines; the token under ``redis_key``, default ``"concur-native:token"``), or an object
+/// with ``load() -> bytes | None`` and ``save(bytes)`` (your own secret storage; refreshes are
+/// serialised within this process only). ``margin`` (seconds) is how long before its expiry a
+/// token is refreshed.
+///
+/// ``access_token()`` returns the access token (``str``), ``token()`` the whole ``OAuth2Token``
+/// and ``invalidate()`` forgets the token held in memory (after an API call answered 401).
+/// Errors are ``ConcurError`` subclasses: ``UnauthorizedError`` for a refresh token Concur calls
+/// bad or expired (code 108; it is not sent again), ``StoreError`` when the store cannot be
+/// read or written (the token is then not handed out).
+#[pyclass(frozen, module = "concur_native", name = "TokenManager")]
+pub(crate) struct PyTokenManager {
+    inner: TokenManager,
+    callbacks: Option<Arc<Callbacks>>,
+}
+
+#[pymethods]
+impl PyTokenManager {
+    #[new]
+    #[pyo3(signature = (client, client_id, client_secret, *, refresh_token=None, geolocation=None, grant=None, username=None, password=None, company_id=None, request_token=None, store=None, redis_key=None, margin=300.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        client: &Bound<'_, PyClient>,
+        client_id: Text,
+        client_secret: Text,
+        refresh_token: Option<Text>,
+        geolocation: Option<Text>,
+        grant: Option<Text>,
+        username: Option<Text>,
+        password: Option<Text>,
+        company_id: Option<Text>,
+        request_token: Option<Text>,
+        store: Option<Bound<'_, PyAny>>,
+        redis_key: Option<Text>,
+        margin: f64,
+    ) -> PyResult<Self> {
+        guard(py, || {
+            let invalid = |detail: &str| to_py_err(py, &Error::invalid_argument(detail));
+            let given = [
+                ("refresh_token", refresh_token.is_some()),
+                ("geolocation", geolocation.is_some()),
+                ("username", username.is_some()),
+                ("password", password.is_some()),
+                ("company_id", company_id.is_some()),
+                ("request_token", request_token.is_some()),
+            ];
+            // Every keyword given must belong to the chosen start.
+            let only = |allowed: &[&str], start: &str| -> PyResult<()> {
+                match given
+                    .iter()
+                    .find(|(name, is)| *is && !allowed.contains(name))
+                {
+                    Some((name, _)) => Err(invalid(&format!("{name}= does not go with {start}"))),
+                    None => Ok(()),
+                }
+            };
+            let owned = |t: Option<Text>| t.map(|t| t.to_string()).unwrap_or_default();
+            let start = match grant.as_deref() {
+                None => {
+                    only(&["refresh_token", "geolocation"], "a refresh-token start")?;
+                    let Some(refresh_token) = refresh_token else {
+                        return Err(invalid(
+                            "give refresh_token=, or grant= \"password\", \"company\" or \
+                             \"client_credentials\"",
+                        ));
+                    };
+                    Start::RefreshToken {
+                        refresh_token: refresh_token.to_string(),
+                        geolocation: geolocation.map(|g| g.to_string()),
+                    }
+                }
+                Some("password") => {
+                    only(&["username", "password"], "grant=\"password\"")?;
+                    if username.is_none() || password.is_none() {
+                        return Err(invalid("grant=\"password\" needs username= and password="));
+                    }
+                    Start::Password {
+                        username: owned(username),
+                        password: owned(password),
+                    }
+                }
+                Some("company") => {
+                    only(&["company_id", "request_token"], "grant=\"company\"")?;
+                    if company_id.is_none() || request_token.is_none() {
+                        return Err(invalid(
+                            "grant=\"company\" needs company_id= and request_token=",
+                        ));
+                    }
+                    Start::Company {
+                        company_id: owned(company_id),
+                        request_token: owned(request_token),
+                    }
+                }
+                Some("client_credentials") => {
+                    only(&[], "grant=\"client_credentials\"")?;
+                    Start::ClientCredentials
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "grant= must be \"password\", \"company\" or \"client_credentials\"",
+                    ));
+                }
+            };
+            let Ok(margin) = Duration::try_from_secs_f64(margin) else {
+                return Err(invalid("margin= must be a non-negative number of seconds"));
+            };
+            let (store, callbacks) = store_from(py, store, redis_key)?;
+            let client = client.get().inner.clone();
+            let inner = TokenManager::new(client, &client_id, &client_secret, start)
+                .map_err(|e| to_py_err(py, &e))?
+                .with_boxed_store(store)
+                .with_margin(margin);
+            Ok(PyTokenManager { inner, callbacks })
+        })
+    }
+
+    /// A valid access token (``str``), for ``Authorization: Bearer …``: from memory while it is
+    /// valid for at least the margin (no request), else refreshed once for every caller waiting.
+    /// The GIL is released while it waits.
+    fn access_token(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        guard(py, || {
+            // The hot path, with the GIL held: a fresh token in memory is read without waiting.
+            if let Some(token) = self
+                .inner
+                .cached_access_token(|t| PyString::new(py, t).unbind())
+            {
+                return Ok(token);
+            }
+            let token = self.call(py, |m| m.with_access_token(str::to_string))?;
+            Ok(PyString::new(py, &token).unbind())
+        })
+    }
+
+    /// The whole ``OAuth2Token`` behind ``access_token()``: expiry, geolocation (where to send
+    /// API calls), refresh token, … .
+    fn token(&self, py: Python<'_>) -> PyResult<PyOAuth2Token> {
+        let inner: OAuth2Token = self.call(py, |m| m.access_token().map(|t| t.token().clone()))?;
+        Ok(PyOAuth2Token { inner })
+    }
+
+    /// Forgets the access token held in memory (say, after an API call answered 401): the next
+    /// call reads the store, and refreshes when the stored token is no fresher.
+    fn invalidate(&self) {
+        self.inner.invalidate();
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.inner)
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(refuse_pickle("TokenManager"))
+    }
+}
+
+impl PyTokenManager {
+    /// Runs `f` on the manager with the GIL released; a store callback's exception becomes the
+    /// `__cause__` of the `StoreError`.
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&TokenManager) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        run(py, || f(&self.inner)).inspect_err(|e| {
+            if let Some(raised) = self.callbacks.as_ref().and_then(|c| c.take_raised()) {
+                e.set_cause(py, Some(raised));
+            }
+        })
+    }
+}
+
+/// A store, and its callbacks when it is a Python object.
+type ChosenStore = (Box<dyn TokenStore>, Option<Arc<Callbacks>>);
+
+/// The store a `store=` argument names, and its callbacks when it is a Python object.
+fn store_from(
+    py: Python<'_>,
+    store: Option<Bound<'_, PyAny>>,
+    redis_key: Option<Text>,
+) -> PyResult<ChosenStore> {
+    let invalid = |detail: &str| to_py_err(py, &Error::invalid_argument(detail));
+    let Some(store) = store.filter(|s| !s.is_none()) else {
+        if redis_key.is_some() {
+            return Err(invalid("redis_key= goes with a redis:// store only"));
+        }
+        return Ok((Box::new(MemoryStore::new()), None));
+    };
+    if store.is_instance_of::<PyString>() {
+        let text: Text = store.extract()?;
+        if text.starts_with("redis://") || text.starts_with("rediss://") {
+            let key = redis_key.as_deref().unwrap_or(DEFAULT_REDIS_KEY);
+            let redis = RedisStore::new(&text, key).map_err(|e| to_py_err(py, &e))?;
+            return Ok((Box::new(redis), None));
+        }
+        if redis_key.is_some() {
+            return Err(invalid("redis_key= goes with a redis:// store only"));
+        }
+        if text.is_empty() {
+            return Err(invalid("store= is an empty path"));
+        }
+        return Ok((Box::new(FileStore::new(PathBuf::from(&*text))), None));
+    }
+    if redis_key.is_some() {
+        return Err(invalid("redis_key= goes with a redis:// store only"));
+    }
+    if store.hasattr("__fspath__")? {
+        let path: PathBuf = store.extract()?;
+        return Ok((Box::new(FileStore::new(path)), None));
+    }
+    if store.hasattr("load")? && store.hasattr("save")? {
+        let callbacks = Arc::new(Callbacks {
+            object: store.unbind(),
+            locked: Mutex::new(false),
+            released: Condvar::new(),
+            raised: Mutex::new(None),
+        });
+        return Ok((Box::new(CallbackStore(callbacks.clone())), Some(callbacks)));
+    }
+    Err(PyTypeError::new_err(
+        "store= must be None, a path, a redis:// URL, or an object with load() and save(bytes)",
+    ))
+}
+
+/// A store kept by Python code: `load() -> bytes | None` and `save(bytes)`, called with the
+/// GIL; refreshes are serialised by a lock of this process.
+struct Callbacks {
+    object: Py<PyAny>,
+    locked: Mutex<bool>,
+    released: Condvar,
+    /// The exception a callback raised last, until the error it caused reaches Python.
+    raised: Mutex<Option<PyErr>>,
+}
+
+impl Callbacks {
+    fn lock_state(&self) -> MutexGuard<'_, bool> {
+        self.locked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take_raised(&self) -> Option<PyErr> {
+        self.raised
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// A store error naming the exception's class only: its text is the application's and
+    /// could quote anything; the exception itself becomes the error's `__cause__`.
+    fn failed(&self, py: Python<'_>, raised: PyErr, what: &str) -> Error {
+        let class = raised
+            .get_type(py)
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "an exception".to_string());
+        *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = Some(raised);
+        Error::store_failure(format!("the token store's {what} raised {class}"))
+    }
+
+    fn load(&self) -> Result<Option<StoredToken>, Error> {
+        Python::attach(|py| {
+            let value = self
+                .object
+                .bind(py)
+                .call_method0("load")
+                .map_err(|e| self.failed(py, e, "load()"))?;
+            if value.is_none() {
+                return Ok(None);
+            }
+            let document = if let Ok(bytes) = value.cast::<PyBytes>() {
+                StoredToken::from_document(bytes.as_bytes())
+            } else if let Ok(bytes) = value.cast::<PyByteArray>() {
+                StoredToken::from_document(&zeroize::Zeroizing::new(bytes.to_vec()))
+            } else {
+                return Err(Error::store_failure(
+                    "the token store's load() returned neither bytes nor None",
+                ));
+            };
+            document.map(Some)
+        })
+    }
+
+    fn save(&self, token: &StoredToken) -> Result<(), Error> {
+        let document = token.to_document();
+        Python::attach(|py| {
+            let bytes = PyBytes::new(py, &document);
+            self.object
+                .bind(py)
+                .call_method1("save", (bytes,))
+                .map(|_| ())
+                .map_err(|e| self.failed(py, e, "save(bytes)"))
+        })
+    }
+}
+
+struct CallbackStore(Arc<Callbacks>);
+
+impl TokenStore for CallbackStore {
+    fn load(&self) -> Result<Option<StoredToken>, Error> {
+        self.0.load()
+    }
+
+    fn lock(&self, wait: Duration) -> Result<Box<dyn StoreLock + '_>, Error> {
+        let deadline = Instant::now() + wait;
+        let mut locked = self.0.lock_state();
+        while *locked {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::store_failure(
+                    "the token store's lock was not released in time",
+                ));
+            }
+            locked = self
+                .0
+                .released
+                .wait_timeout(locked, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *locked = true;
+        Ok(Box::new(CallbackLock(&self.0)))
+    }
+}
+
+/// This process's lock on a callback store, released when dropped.
+struct CallbackLock<'a>(&'a Callbacks);
+
+impl StoreLock for CallbackLock<'_> {
+    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+        self.0.load()
+    }
+
+    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
+        self.0.save(token)
+    }
+}
+
+impl Drop for CallbackLock<'_> {
+    fn drop(&mut self) {
+        *self.0.lock_state() = false;
+        self.0.released.notify_one();
+    }
+}
