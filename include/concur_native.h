@@ -418,7 +418,8 @@ typedef int32_t (*concur_store_save)(void *user, const char *document, size_t le
  * the same storage may both refresh, and the one whose refresh token Concur rotated first
  * wins, unless the application's storage serialises them itself. Share one manager between
  * threads instead; for processes, use a file store, for machines, Redis. The callbacks must
- * return normally: never throw, `longjmp` or unwind through the library.
+ * return normally (never throw, `longjmp` or unwind through the library) and must not call
+ * the manager that called them (it waits for them: a deadlock).
  */
 typedef struct concur_store_callbacks {
   /**

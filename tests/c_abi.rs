@@ -590,6 +590,63 @@ fn c_oauth2_example_explains_a_refusal() {
     assert!(!stderr.contains("definitely-wrong"), "{stderr}");
 }
 
+/// `examples/token_manager.c` run twice on one token file: four threads share one token, the
+/// second run prints the first run's token, read from the file, and the server saw one
+/// password grant from the example in all.
+#[test]
+fn c_manager_example_shares_and_keeps_a_token() {
+    let program = compile("examples/token_manager.c", false);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "token-manager-example-{}-{}.json",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let run_once = || {
+        let output = Command::new(&program)
+            .env("CONCUR_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+            .env("CONCUR_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+            .env("CONCUR_USERNAME", ACCOUNTS[0].login_id)
+            .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+            .env("CONCUR_TOKEN_FILE", &file)
+            .env("CONCUR_BASE_URL", server().base_url())
+            .env("CONCUR_CA_FILE", server().ca_file())
+            .output()
+            .expect("the example runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("Threads:         4, one token"), "{stdout}");
+        assert!(!stdout.contains(ACCOUNTS[0].password), "{stdout}");
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Access token:"))
+            .expect("an Access token line")
+            .trim()
+            .to_string()
+    };
+    let first = run_once();
+    let second = run_once();
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(file.with_extension("json.lock"));
+    assert!(!first.is_empty());
+    assert_eq!(first, second, "the second run used the kept token");
+    // The example's user agent names it: two runs of four threads sent one password grant.
+    let sent: Vec<_> = server()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.header("user-agent")
+                .is_some_and(|u| u.contains("token_manager.c"))
+        })
+        .map(|r| r.grant_type().map(str::to_string))
+        .collect();
+    assert_eq!(sent, [Some("password".to_string())], "one request in all");
+}
+
 #[test]
 fn c_lifecycle_example_refreshes_exchanges_and_revokes() {
     let program = compile("examples/token_lifecycle.c", false);

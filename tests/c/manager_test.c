@@ -591,15 +591,17 @@ static void test_buffer_too_small(void) {
 }
 
 /* Bad arguments: INVALID_ARGUMENT, *manager_out NULL, and nothing sent ("never"). */
+/* `needle`: a part of the message that says the refusal was for the reason meant. */
 static void expect_invalid_new(const concur_client *client, const concur_token_manager_options *o,
-                               const char *what) {
+                               const char *what, const char *needle) {
     concur_token_manager *m = (concur_token_manager *)&m; /* not NULL: must be reset */
     char error[512];
     concur_status status = concur_token_manager_new(client, o, &m, error, sizeof error);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT, "%s: %s: %s", what,
           concur_native_status_name(status), error);
     CHECK(m == NULL, "%s: manager_out reset to NULL", what);
-    CHECK(strncmp(error, "invalid argument: ", 18) == 0, "%s: message '%s'", what, error);
+    CHECK(strncmp(error, "invalid argument: ", 18) == 0 && strstr(error, needle) != NULL,
+          "%s: message '%s' (wanted '%s')", what, error, needle);
     no_secret_in(error, what);
     if (status == CONCUR_OK) concur_token_manager_free(m);
 }
@@ -612,54 +614,54 @@ static void test_bad_arguments(void) {
     CHECK(concur_token_manager_new(client, &good, NULL, error, sizeof error) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "manager_out NULL");
-    expect_invalid_new(NULL, &good, "client NULL");
-    expect_invalid_new(client, NULL, "options NULL");
+    expect_invalid_new(NULL, &good, "client NULL", "client is NULL");
+    expect_invalid_new(client, NULL, "options NULL", "options is NULL");
     o = good; o.struct_size = 0;
-    expect_invalid_new(client, &o, "struct_size 0");
+    expect_invalid_new(client, &o, "struct_size 0", "struct_size not set");
     o = good; o.struct_size = 8;
-    expect_invalid_new(client, &o, "struct_size too small");
+    expect_invalid_new(client, &o, "struct_size too small", "smaller");
     o = good; o.struct_size = 100000;
-    expect_invalid_new(client, &o, "struct_size implausible");
+    expect_invalid_new(client, &o, "struct_size implausible", "implausible");
     o = good; o.start = 0;
-    expect_invalid_new(client, &o, "start not set");
+    expect_invalid_new(client, &o, "start not set", "start not set");
     o = good; o.start = 99;
-    expect_invalid_new(client, &o, "start unknown");
+    expect_invalid_new(client, &o, "start unknown", "start 99 is unknown");
     o = good; o.refresh_token = NULL;
-    expect_invalid_new(client, &o, "refresh_token NULL");
+    expect_invalid_new(client, &o, "refresh_token NULL", "options->refresh_token is NULL");
     o = good; o.refresh_token = "";
-    expect_invalid_new(client, &o, "refresh_token empty");
+    expect_invalid_new(client, &o, "refresh_token empty", "refresh token");
     o = good; o.client_id = NULL;
-    expect_invalid_new(client, &o, "client_id NULL");
+    expect_invalid_new(client, &o, "client_id NULL", "options->client_id is NULL");
     o = good; o.client_secret = NULL;
-    expect_invalid_new(client, &o, "client_secret NULL");
+    expect_invalid_new(client, &o, "client_secret NULL", "options->client_secret is NULL");
     o = good; o.start = CONCUR_MANAGER_START_PASSWORD; o.username = login_id; o.password = NULL;
-    expect_invalid_new(client, &o, "password NULL");
+    expect_invalid_new(client, &o, "password NULL", "options->password is NULL");
     o = good; o.start = CONCUR_MANAGER_START_COMPANY; o.company_id = company_id;
-    expect_invalid_new(client, &o, "request_token NULL");
+    expect_invalid_new(client, &o, "request_token NULL", "options->request_token is NULL");
     o = good; o.store = "redis://[::1:6379/"; o.redis_key = "k";
-    expect_invalid_new(client, &o, "a malformed redis URL");
+    expect_invalid_new(client, &o, "a malformed redis URL", "Redis URL");
     o = good; o.store = "redis://127.0.0.1:notaport/"; o.redis_key = "k";
-    expect_invalid_new(client, &o, "a redis URL with a bad port");
+    expect_invalid_new(client, &o, "a redis URL with a bad port", "Redis URL");
     o = good; o.store = redis_url;
-    expect_invalid_new(client, &o, "a redis URL without a key");
+    expect_invalid_new(client, &o, "a redis URL without a key", "redis_key is required");
     o = good; o.store = redis_url; o.redis_key = "";
-    expect_invalid_new(client, &o, "an empty redis key");
+    expect_invalid_new(client, &o, "an empty redis key", "Redis key");
     o = good; o.redis_key = "k";
-    expect_invalid_new(client, &o, "a redis key without a redis store");
+    expect_invalid_new(client, &o, "a redis key without a redis store", "without a redis:// store");
     o = good; o.store = "";
-    expect_invalid_new(client, &o, "an empty store");
+    expect_invalid_new(client, &o, "an empty store", "store is empty");
     o = good; o.store = "https://example.com/token";
-    expect_invalid_new(client, &o, "a URL that is not redis://");
+    expect_invalid_new(client, &o, "a URL that is not redis://", "not a redis://");
     static struct memory unused;
     concur_store_callbacks callbacks = callbacks_over(&unused);
     o = good; o.callbacks = &callbacks; o.store = "/tmp/x";
-    expect_invalid_new(client, &o, "callbacks and a store");
+    expect_invalid_new(client, &o, "callbacks and a store", "both set");
     callbacks.save = NULL;
     o = good; o.callbacks = &callbacks;
-    expect_invalid_new(client, &o, "a callback missing");
+    expect_invalid_new(client, &o, "a callback missing", "both a load and a save");
     callbacks = callbacks_over(&unused);
     callbacks.struct_size = 0;
-    expect_invalid_new(client, &o, "callbacks->struct_size 0");
+    expect_invalid_new(client, &o, "callbacks->struct_size 0", "callbacks->struct_size not set");
     CHECK(unused.loads == 0 && unused.saves == 0, "no callback called");
 
     /* access_token's own arguments, on a valid manager: nothing sent either. */
