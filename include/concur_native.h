@@ -38,6 +38,22 @@
 #define CONCUR_RETRIES_NONE -1
 
 /**
+ * `concur_store_load` returns this when it wrote the document.
+ */
+#define CONCUR_STORE_OK 0
+
+/**
+ * `concur_store_load` returns this when nothing is stored yet.
+ */
+#define CONCUR_STORE_EMPTY 1
+
+/**
+ * `concur_store_load` returns this when the document does not fit in `capacity` bytes, with
+ * `*len` set to its size: the library calls it again with a buffer that large.
+ */
+#define CONCUR_STORE_TOO_SMALL 2
+
+/**
  * The outcome of a call. Values are fixed for ever: new ones are added at the end, retired
  * ones are never reused. In C the type is a `uint32_t`, so unknown future values are safe to
  * receive; `concur_native_status_name` names them.
@@ -89,6 +105,12 @@ enum concur_status
    * A bug inside the library was caught at the boundary. Please report it.
    */
   CONCUR_ERR_INTERNAL = 9,
+  /**
+   * The token manager's store (a file, Redis, or the caller's callbacks) could not be read
+   * or written, or held something that is not a stored token. A token whose save failed is
+   * not handed out: its rotated refresh token would be lost.
+   */
+  CONCUR_ERR_STORE = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -145,12 +167,61 @@ typedef uint32_t concur_grant_kind;
 #endif // __cplusplus
 
 /**
+ * Where a manager starts when its store holds no token yet. Values are fixed for ever; 0 is
+ * not a start (a zero-initialised options struct is refused). In C the field is a
+ * `uint32_t`: a value this version does not know is `CONCUR_ERR_INVALID_ARGUMENT`.
+ */
+enum concur_manager_start
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A refresh token stored earlier: `refresh_token`, and `geolocation` (the data centre it
+   * belongs to; NULL for the client's host).
+   */
+  CONCUR_MANAGER_START_REFRESH_TOKEN = 1,
+  /**
+   * A password grant, run once: `username`, `password`. Its refresh token is kept from then
+   * on.
+   */
+  CONCUR_MANAGER_START_PASSWORD = 2,
+  /**
+   * A company grant from App Center, run once: `company_id`, `request_token`.
+   */
+  CONCUR_MANAGER_START_COMPANY = 3,
+  /**
+   * The application's own token (no field): asked for again whenever it expires, since it
+   * comes without a refresh token.
+   */
+  CONCUR_MANAGER_START_CLIENT_CREDENTIALS = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_manager_start concur_manager_start;
+#else
+typedef uint32_t concur_manager_start;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A reusable client: it holds checked options and keeps TLS connections alive between calls,
  * so that a job fetching tokens for many users pays one handshake, not one per user.
  * Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
- * use from several threads at once: every call takes a `const concur_client *`.
+ * use from several threads at once: every call takes a `const concur_client *`. A token
+ * manager made from it (`concur_token_manager_new`) keeps the client's connections alive on
+ * its own: the client may be freed before the manager.
  */
 typedef struct concur_client concur_client;
+
+/**
+ * A token manager: keeps one valid access token for every thread that asks, refreshes it
+ * once shortly before it expires (once between the processes or machines sharing its store),
+ * and saves the rotated refresh token before the new access token is handed out. Create it
+ * with `concur_token_manager_new`, release it with `concur_token_manager_free`. Every other
+ * call takes a `const concur_token_manager *` and is safe from many threads at once.
+ */
+typedef struct concur_token_manager concur_token_manager;
 
 /**
  * One output field: `capacity` bytes at `data`, owned by the caller, and the length written
@@ -317,61 +388,130 @@ typedef struct concur_token_buffers {
 } concur_token_buffers;
 
 /**
- * A grant for `concur_client_oauth2_token`. Set `struct_size` to
- * `sizeof(concur_oauth2_grant)` (or call `concur_oauth2_grant_init`), `kind`, and the fields
- * that kind uses (see `concur_grant_kind`); the library never reads the others, so they may
- * hold anything. Strings are NUL-terminated UTF-8; a field the kind requires may not be NULL.
+ * Reads the stored document into `document` (`capacity` bytes, owned by the library and
+ * wiped after use; no NUL is needed) and sets `*len` to its length. Returns
+ * `CONCUR_STORE_OK`, `CONCUR_STORE_EMPTY` (nothing stored yet; `document` is not read),
+ * `CONCUR_STORE_TOO_SMALL` (with `*len` set to the size needed), or any other value for a
+ * failure (`CONCUR_ERR_STORE`). Return exactly the bytes the last save gave.
  */
-typedef struct concur_oauth2_grant {
+typedef int32_t (*concur_store_load)(void *user, char *document, size_t capacity, size_t *len);
+
+/**
+ * Replaces the stored document, whole, with the `len` bytes at `document` (a small JSON
+ * object, followed by a NUL not counted in `len`; valid during the call only, then wiped).
+ * Returns 0 once the document is kept (durably, if the application wants the token to outlive
+ * the process), anything else for a failure: then the token is not handed out
+ * (`CONCUR_ERR_STORE`), since the refresh token it carries would be lost.
+ */
+typedef int32_t (*concur_store_save)(void *user, const char *document, size_t len);
+
+/**
+ * A store of the application's own (its secret storage, a database, …): a load and a save
+ * callback and the `user` pointer passed to both. Set `struct_size` to
+ * `sizeof(concur_store_callbacks)` (or call `concur_store_callbacks_init`).
+ *
+ * The library copies this struct in `concur_token_manager_new`; `user` must stay valid until
+ * `concur_token_manager_free`. The callbacks run on whichever thread calls
+ * `concur_token_manager_access_token` when the manager needs the store, one at a time for a
+ * manager: a load and the save of a refresh happen under an in-process lock of that manager.
+ * That lock is all the exclusion a callback store gets: two managers (or two processes) over
+ * the same storage may both refresh, and the one whose refresh token Concur rotated first
+ * wins, unless the application's storage serialises them itself. Share one manager between
+ * threads instead; for processes, use a file store, for machines, Redis. The callbacks must
+ * return normally (never throw, `longjmp` or unwind through the library) and must not call
+ * the manager that called them (it waits for them: a deadlock).
+ */
+typedef struct concur_store_callbacks {
   /**
-   * `sizeof(concur_oauth2_grant)` as the caller was compiled with it; 0 is refused.
+   * `sizeof(concur_store_callbacks)` as the caller was compiled with it; 0 is refused.
    */
   uint32_t struct_size;
   /**
-   * One of `concur_grant_kind`.
+   * Reads the stored document; required.
    */
-  uint32_t kind;
+  concur_store_load load;
   /**
-   * The user's login name (password grant).
+   * Replaces the stored document; required.
    */
-  const char *username;
+  concur_store_save save;
   /**
-   * The user's password (password grant).
+   * Passed to both callbacks as is; may be NULL.
    */
-  const char *password;
+  void *user;
+} concur_store_callbacks;
+
+/**
+ * What `concur_token_manager_new` builds a manager from. Set `struct_size` to
+ * `sizeof(concur_token_manager_options)` (or call `concur_token_manager_options_init`),
+ * `client_id`, `client_secret`, `start` and the fields that start uses (see
+ * `concur_manager_start`); the library never reads the other start fields. Everything is
+ * copied: the struct and its strings need not outlive the call.
+ */
+typedef struct concur_token_manager_options {
   /**
-   * The company's UUID, App Center's `id` (company grant).
+   * `sizeof(concur_token_manager_options)` as the caller was compiled with it; 0 is refused.
    */
-  const char *company_id;
+  uint32_t struct_size;
   /**
-   * App Center's `requestToken` (company grant).
+   * The application's client ID; required.
    */
-  const char *request_token;
+  const char *client_id;
   /**
-   * The stored refresh token (refresh grant).
+   * The application's client secret; required.
+   */
+  const char *client_secret;
+  /**
+   * One of `concur_manager_start`.
+   */
+  uint32_t start;
+  /**
+   * The stored refresh token (`CONCUR_MANAGER_START_REFRESH_TOKEN`).
    */
   const char *refresh_token;
   /**
-   * The callback's code (authorization-code grant).
+   * The refresh token's data centre, a token's `geolocation`
+   * (`CONCUR_MANAGER_START_REFRESH_TOKEN`); NULL for the client's host.
    */
-  const char *code;
+  const char *geolocation;
   /**
-   * The redirect URI given to the authorize URL (authorization-code grant).
+   * The user's login name (`CONCUR_MANAGER_START_PASSWORD`).
    */
-  const char *redirect_uri;
+  const char *username;
   /**
-   * The address the one-time password went to (OTP grant).
+   * The user's password (`CONCUR_MANAGER_START_PASSWORD`).
    */
-  const char *email;
+  const char *password;
   /**
-   * The one-time password (OTP grant).
+   * The company's UUID (`CONCUR_MANAGER_START_COMPANY`).
    */
-  const char *otp;
+  const char *company_id;
   /**
-   * Scopes, space separated (password, refresh and OTP grants); NULL for the default.
+   * App Center's request token (`CONCUR_MANAGER_START_COMPANY`).
    */
-  const char *scope;
-} concur_oauth2_grant;
+  const char *request_token;
+  /**
+   * Where the token is kept: NULL for this manager's memory; a file path, for the processes
+   * of one machine (created on the first save, mode 0600, beside a `.lock` file; its
+   * directory must exist); or a `redis://[:password@]host:port[/db]` URL, for many machines
+   * (then `redis_key` is required; only when the library is built with its `redis` feature,
+   * else `CONCUR_ERR_INVALID_ARGUMENT`). Must be NULL when `callbacks` is set.
+   */
+  const char *store;
+  /**
+   * The Redis key the token is kept under (beside it `{key}:lock` and `{key}:fence`);
+   * required with a `redis://` store, NULL otherwise.
+   */
+  const char *redis_key;
+  /**
+   * How long before its expiry a token is refreshed, in seconds; 0 for 300. A margin above
+   * a token's lifetime (3600 s at Concur) refreshes at every call.
+   */
+  uint32_t margin_seconds;
+  /**
+   * The application's own store (see `concur_store_callbacks`); NULL for none.
+   */
+  const struct concur_store_callbacks *callbacks;
+} concur_token_manager_options;
 
 /**
  * The outputs of `concur_client_oauth2_token`: a current-API (oauth2/v0) token and what came
@@ -440,6 +580,63 @@ typedef struct concur_oauth2_token_buffers {
    */
   uint16_t http_status;
 } concur_oauth2_token_buffers;
+
+/**
+ * A grant for `concur_client_oauth2_token`. Set `struct_size` to
+ * `sizeof(concur_oauth2_grant)` (or call `concur_oauth2_grant_init`), `kind`, and the fields
+ * that kind uses (see `concur_grant_kind`); the library never reads the others, so they may
+ * hold anything. Strings are NUL-terminated UTF-8; a field the kind requires may not be NULL.
+ */
+typedef struct concur_oauth2_grant {
+  /**
+   * `sizeof(concur_oauth2_grant)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * One of `concur_grant_kind`.
+   */
+  uint32_t kind;
+  /**
+   * The user's login name (password grant).
+   */
+  const char *username;
+  /**
+   * The user's password (password grant).
+   */
+  const char *password;
+  /**
+   * The company's UUID, App Center's `id` (company grant).
+   */
+  const char *company_id;
+  /**
+   * App Center's `requestToken` (company grant).
+   */
+  const char *request_token;
+  /**
+   * The stored refresh token (refresh grant).
+   */
+  const char *refresh_token;
+  /**
+   * The callback's code (authorization-code grant).
+   */
+  const char *code;
+  /**
+   * The redirect URI given to the authorize URL (authorization-code grant).
+   */
+  const char *redirect_uri;
+  /**
+   * The address the one-time password went to (OTP grant).
+   */
+  const char *email;
+  /**
+   * The one-time password (OTP grant).
+   */
+  const char *otp;
+  /**
+   * Scopes, space separated (password, refresh and OTP grants); NULL for the default.
+   */
+  const char *scope;
+} concur_oauth2_grant;
 
 #ifdef __cplusplus
 extern "C" {
@@ -516,7 +713,8 @@ concur_status concur_client_new(const struct concur_options *options,
 
 /**
  * Releases a client. NULL is accepted and does nothing. The client must not be in use by
- * another thread, nor used again.
+ * another thread, nor used again. Token managers made from it keep working: each holds its
+ * own reference to the client's connections, released by `concur_token_manager_free`.
  *
  * # Safety
  * `client` must be NULL or come from `concur_client_new`, and not be freed already.
@@ -600,6 +798,80 @@ concur_status concur_client_revoke_user_tokens(const struct concur_client *clien
                                                const char *login_id,
                                                char *error_message,
                                                size_t error_capacity);
+
+/**
+ * Creates a token manager over `client` and stores it in `*manager_out` (set to NULL on
+ * failure). Nothing is sent and no store is touched until the first
+ * `concur_token_manager_access_token`; the options are checked here, so a bad one (a missing
+ * start field, an unknown start, a malformed `redis://` URL, …) is
+ * `CONCUR_ERR_INVALID_ARGUMENT` now.
+ *
+ * The manager keeps its own reference to the client's connections and options: free the
+ * client whenever you like (before or after), and the manager with
+ * `concur_token_manager_free`. Every string is copied; the options struct need not outlive
+ * the call, but `options->callbacks->user` must outlive the manager.
+ *
+ * # Safety
+ * `client` NULL or from `concur_client_new`; `options` NULL or valid for its `struct_size`,
+ * with the strings its start uses NULL or NUL-terminated; `manager_out` NULL or writable;
+ * `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_token_manager_new(const struct concur_client *client,
+                                       const struct concur_token_manager_options *options,
+                                       struct concur_token_manager **manager_out,
+                                       char *error_message,
+                                       size_t error_capacity);
+
+/**
+ * Releases a manager (and its reference to the client). NULL is accepted and does nothing.
+ * No other thread may be using it, and it must not be used again. The token stays in the
+ * store (a file or Redis) for the next manager.
+ *
+ * # Safety
+ * `manager` must be NULL or come from `concur_token_manager_new`, and not be freed already.
+ */
+void concur_token_manager_free(struct concur_token_manager *manager);
+
+/**
+ * Writes a valid access token into `out` (all buffers or none, as for
+ * `concur_client_oauth2_token`; `token_type` is `Bearer`): from memory while it is valid for
+ * longer than the margin (no request, no store access), else from the store when another
+ * holder refreshed already, else from one refresh (or grant) that every thread asking at that
+ * moment waits for and shares, saved to the store before it is handed out.
+ *
+ * `out->refresh_token` receives the refresh token the manager holds (empty for client
+ * credentials): keep it for the record if you must, but never refresh with it yourself, since
+ * Concur rotates it and the manager's copy would die. A token read from a store carries only
+ * what stores keep: the access and refresh tokens, their expiries and the geolocation (the
+ * other buffers are empty).
+ *
+ * Errors: `CONCUR_ERR_STORE` when the store failed (a token whose save failed is not handed
+ * out); `CONCUR_ERR_UNAUTHORIZED` with Concur's code in `details` (108: the refresh token is
+ * bad or expired; that token is not sent again, and every later call answers the same until a
+ * store brings a new one); the others as for `concur_client_oauth2_token`. After
+ * `CONCUR_ERR_BUFFER_TOO_SMALL` each `len` is the size needed: call again with larger buffers
+ * (the token is cached, so no request is sent).
+ *
+ * # Safety
+ * `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a valid
+ * `concur_oauth2_token_buffers` whose buffers are NULL or hold `capacity` writable bytes;
+ * `details` NULL or valid; `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_token_manager_access_token(const struct concur_token_manager *manager,
+                                                struct concur_oauth2_token_buffers *out,
+                                                struct concur_error_details *details,
+                                                char *error_message,
+                                                size_t error_capacity);
+
+/**
+ * Forgets the access token held in memory (after an API call answered 401 with it, say): the
+ * next `concur_token_manager_access_token` asks the store, and refreshes if the store's
+ * token is no better. NULL is accepted and does nothing. Safe from many threads at once.
+ *
+ * # Safety
+ * `manager` must be NULL or come from `concur_token_manager_new` and not be freed.
+ */
+void concur_token_manager_invalidate(const struct concur_token_manager *manager);
 
 /**
  * Obtains an access token with Concur's Native Flow and writes it into caller-owned buffers.
@@ -802,5 +1074,11 @@ static inline void concur_oauth2_token_buffers_init(concur_oauth2_token_buffers 
 
 /** Zeroes `details` (every buffer not wanted) and sets its struct_size; then set the buffers. */
 static inline void concur_error_details_init(concur_error_details *details) { CONCUR_NATIVE_ZERO_AND_SIZE(details); }
+
+/** Zeroes `options` (memory store, default margin) and sets its struct_size; then set the application, start and store. */
+static inline void concur_token_manager_options_init(concur_token_manager_options *options) { CONCUR_NATIVE_ZERO_AND_SIZE(options); }
+
+/** Zeroes `callbacks` and sets its struct_size; then set load, save and user. */
+static inline void concur_store_callbacks_init(concur_store_callbacks *callbacks) { CONCUR_NATIVE_ZERO_AND_SIZE(callbacks); }
 
 #endif  /* CONCUR_NATIVE_INIT_H */

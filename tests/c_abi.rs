@@ -1,15 +1,17 @@
 //! The C ABI as C and C++ programs see it: the header compiles as C99 and C++17 with every
 //! warning an error, the contract tests (`tests/c/abi_test.c`, and `tests/c/oauth2_test.c` for
-//! the current API) pass against the loopback server, and the examples print a token. With `--ignored`, the same programs run under
+//! the current API, `tests/c/manager_test.c` for the token manager) pass against the loopback
+//! server, and the examples print a token. With `--ignored`, the same programs run under
 //! valgrind against both the debug and the release build of the library, with the suppression
 //! file shipped to C users (`share/valgrind/concur_native.supp`), which is shown to hide nothing
 //! of the caller's own (the test command in the README does that).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use concur_test_server::{
     ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME,
@@ -17,7 +19,9 @@ use concur_test_server::{
 };
 
 /// The folder holding `libconcur_native.so`. `cargo test` builds the crate only as an rlib, so
-/// the shared library is built here, once, with the same cargo, target and profile.
+/// the shared library is built here, once, with the same cargo, target and profile, and the
+/// `redis` feature (the token manager's Redis store), whatever features the tests were built
+/// with.
 fn library_dir() -> &'static Path {
     library_dir_for(!cfg!(debug_assertions))
 }
@@ -34,6 +38,9 @@ fn library_dir_for(release: bool) -> &'static Path {
                 "--lib",
                 "-p",
                 "concur-native",
+                // The C library as CI ships it to the manager's users: with the Redis store.
+                "--features",
+                "redis",
                 "--message-format=json-render-diagnostics",
             ])
             .arg("--target")
@@ -275,6 +282,135 @@ fn run_oauth2_test(program: &Path, wrapper: Option<&[&str]>) -> Output {
     output
 }
 
+/// A `redis-server` on a free loopback port, without persistence, stopped when dropped.
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (Debian package redis-server)");
+        let redis = Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let started = Instant::now();
+        while client.get_connection().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What each case of `tests/c/manager_test.c` must have sent, found by its correlation id
+/// (`m-{tag}-{case}`): the token requests of one grant type, and no request of any other kind.
+/// A case served from memory or from a store sent nothing.
+const MANAGER_REQUESTS: &[(&str, &str, usize)] = &[
+    // 50 calls and an invalidate: the first refresh only.
+    ("cached", "refresh_token", 1),
+    // A margin above the lifetime: each of three calls refreshes, the rotation followed.
+    ("margin", "refresh_token", 3),
+    // 16 threads at once: one refresh.
+    ("threads", "refresh_token", 1),
+    // Two managers on one file, or one Redis key: the second sent nothing.
+    ("file-a", "refresh_token", 1),
+    ("file-b", "refresh_token", 0),
+    ("redis-a", "refresh_token", 1),
+    ("redis-b", "refresh_token", 0),
+    // Two managers over one pair of callbacks: the second reloaded the first's save.
+    ("cb-a", "refresh_token", 1),
+    ("cb-b", "refresh_token", 0),
+    // A failing save: the refresh was made, its token withheld.
+    ("cb-fail", "refresh_token", 1),
+    // A failing or garbage load stops before any request.
+    ("cb-load", "refresh_token", 0),
+    // 108 is not sent a second time.
+    ("bad108", "refresh_token", 1),
+    // Client credentials renewed at the margin, with no refresh token.
+    ("cc", "client_credentials", 2),
+    // The password and company starts: one grant each; the second call was cached.
+    ("pw", "password", 1),
+    ("company", "password", 1),
+    // Too small, then the cached token: one refresh.
+    ("small", "refresh_token", 1),
+    // Bad arguments: nothing at all.
+    ("never", "refresh_token", 0),
+];
+
+/// Runs the token manager's contract test (`tests/c/manager_test.c`) under `wrapper`, with a
+/// `redis-server` of its own and a fresh folder for the file store, then checks the requests
+/// of each case in the server's log (see [`MANAGER_REQUESTS`]).
+fn run_manager_test(program: &Path, wrapper: Option<&[&str]>) -> Output {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let tag = format!(
+        "{}x{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    );
+    let redis = Redis::start();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cmgr-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = command(program, wrapper)
+        .env("CONCUR_TEST_BASE_URL", server().base_url())
+        .env("CONCUR_TEST_CA_FILE", server().ca_file())
+        .env("CONCUR_TEST_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+        .env("CONCUR_TEST_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .env("CONCUR_TEST_LOGIN_ID", ACCOUNTS[0].login_id)
+        .env("CONCUR_TEST_PASSWORD", ACCOUNTS[0].password)
+        .env("CONCUR_TEST_COMPANY_ID", COMPANY_ID)
+        .env("CONCUR_TEST_REQUEST_TOKEN", REQUEST_TOKEN)
+        .env("CONCUR_TEST_RUN_TAG", &tag)
+        .env("CONCUR_TEST_DIR", &dir)
+        .env("CONCUR_TEST_REDIS_URL", &redis.url)
+        .output()
+        .expect("the program runs");
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let log = server().requests();
+    for &(case, grant, expected) in MANAGER_REQUESTS {
+        let correlation = format!("m-{tag}-{case}");
+        let sent: Vec<_> = log
+            .iter()
+            .filter(|r| r.header("concur-correlationid") == Some(correlation.as_str()))
+            .collect();
+        let of_grant = sent
+            .iter()
+            .filter(|r| r.endpoint() == "/oauth2/v0/token" && r.grant_type() == Some(grant))
+            .count();
+        assert_eq!(
+            (of_grant, sent.len()),
+            (expected, expected),
+            "case {case}: {expected} {grant} requests and nothing else\n{stdout}"
+        );
+    }
+    output
+}
+
 fn issued_tokens() -> Vec<String> {
     server()
         .requests()
@@ -321,6 +457,20 @@ fn contract_test_in_c() {
 fn oauth2_contract_test_in_c() {
     let program = compile("tests/c/oauth2_test.c", false);
     let output = run_oauth2_test(&program, None);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn manager_contract_test_in_c() {
+    let program = compile("tests/c/manager_test.c", false);
+    let output = run_manager_test(&program, None);
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");
     assert!(
@@ -438,6 +588,63 @@ fn c_oauth2_example_explains_a_refusal() {
         "{stderr}"
     );
     assert!(!stderr.contains("definitely-wrong"), "{stderr}");
+}
+
+/// `examples/token_manager.c` run twice on one token file: four threads share one token, the
+/// second run prints the first run's token, read from the file, and the server saw one
+/// password grant from the example in all.
+#[test]
+fn c_manager_example_shares_and_keeps_a_token() {
+    let program = compile("examples/token_manager.c", false);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "token-manager-example-{}-{}.json",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let run_once = || {
+        let output = Command::new(&program)
+            .env("CONCUR_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+            .env("CONCUR_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+            .env("CONCUR_USERNAME", ACCOUNTS[0].login_id)
+            .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+            .env("CONCUR_TOKEN_FILE", &file)
+            .env("CONCUR_BASE_URL", server().base_url())
+            .env("CONCUR_CA_FILE", server().ca_file())
+            .output()
+            .expect("the example runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("Threads:         4, one token"), "{stdout}");
+        assert!(!stdout.contains(ACCOUNTS[0].password), "{stdout}");
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Access token:"))
+            .expect("an Access token line")
+            .trim()
+            .to_string()
+    };
+    let first = run_once();
+    let second = run_once();
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(file.with_extension("json.lock"));
+    assert!(!first.is_empty());
+    assert_eq!(first, second, "the second run used the kept token");
+    // The example's user agent names it: two runs of four threads sent one password grant.
+    let sent: Vec<_> = server()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.header("user-agent")
+                .is_some_and(|u| u.contains("token_manager.c"))
+        })
+        .map(|r| r.grant_type().map(str::to_string))
+        .collect();
+    assert_eq!(sent, [Some("password".to_string())], "one request in all");
 }
 
 #[test]
@@ -592,6 +799,31 @@ fn valgrind_oauth2_contract_test() {
     }
 }
 
+#[test]
+#[ignore = "needs valgrind; run by the README's test command"]
+fn valgrind_manager_contract_test() {
+    for (profile, release) in PROFILES {
+        let program = compile_against(
+            library_dir_for(release),
+            "tests/c/manager_test.c",
+            false,
+            &[],
+        );
+        let output = run_manager_test(&program, Some(VALGRIND));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        println!(
+            "{profile}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{profile}: valgrind found errors or leaks"
+        );
+        assert!(stdout.contains(" 0 failed"), "{profile}: {stdout}");
+    }
+}
+
 /// The suppression file is narrow: a program that gets a token through the library (so that
 /// every suppression is in play) and then leaks 77 bytes and reads past them, run under
 /// valgrind with the file, still has both of its own errors reported, in its own functions.
@@ -688,6 +920,24 @@ fn asan_ubsan_oauth2_contract_test() {
     let program = compile_with("tests/c/oauth2_test.c", false, SANITIZERS);
     assert_sanitized(&program);
     let output = run_oauth2_test(&program, None);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(" 0 failed") && !text.contains("ERROR: AddressSanitizer"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs libasan/libubsan; run by the README's test command"]
+fn asan_ubsan_manager_contract_test() {
+    let program = compile_with("tests/c/manager_test.c", false, SANITIZERS);
+    assert_sanitized(&program);
+    let output = run_manager_test(&program, None);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

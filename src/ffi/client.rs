@@ -1,6 +1,7 @@
 //! `concur_client`: options checked once, connections kept, shared between threads.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use super::args::{Failure, invalid, native_credentials, read_options, required, required_copy};
 use super::boundary::boundary;
@@ -13,10 +14,13 @@ use crate::Client;
 /// A reusable client: it holds checked options and keeps TLS connections alive between calls,
 /// so that a job fetching tokens for many users pays one handshake, not one per user.
 /// Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
-/// use from several threads at once: every call takes a `const concur_client *`.
+/// use from several threads at once: every call takes a `const concur_client *`. A token
+/// manager made from it (`concur_token_manager_new`) keeps the client's connections alive on
+/// its own: the client may be freed before the manager.
 #[allow(non_camel_case_types)]
 pub struct concur_client {
-    pub(crate) inner: Client,
+    /// Shared with the token managers made from this client.
+    pub(crate) inner: Arc<Client>,
     /// The correlation id the options fixed, reported on success by calls whose answer has
     /// none to give.
     pub(crate) correlation_id: Option<String>,
@@ -53,7 +57,7 @@ pub unsafe extern "C" fn concur_client_new(
             };
             *slot = std::ptr::null_mut();
             let options = read_options(options)?;
-            let inner = Client::new(&options)?;
+            let inner = Arc::new(Client::new(&options)?);
             let correlation_id = options.correlation_id.clone();
             *slot = Box::into_raw(Box::new(concur_client {
                 inner,
@@ -65,7 +69,8 @@ pub unsafe extern "C" fn concur_client_new(
 }
 
 /// Releases a client. NULL is accepted and does nothing. The client must not be in use by
-/// another thread, nor used again.
+/// another thread, nor used again. Token managers made from it keep working: each holds its
+/// own reference to the client's connections, released by `concur_token_manager_free`.
 ///
 /// # Safety
 /// `client` must be NULL or come from `concur_client_new`, and not be freed already.

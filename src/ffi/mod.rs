@@ -17,7 +17,8 @@
 //! - No panic crosses the boundary: a bug is caught and reported as `CONCUR_ERR_INTERNAL`.
 //! - Every function is thread-safe and reentrant; the library keeps no global state.
 //! - Extensible structs (`concur_options`, `concur_oauth2_grant`, `concur_oauth2_token_buffers`,
-//!   `concur_error_details`) start with `uint32_t struct_size`: see the `extensible` module.
+//!   `concur_error_details`, `concur_token_manager_options`, `concur_store_callbacks`) start
+//!   with `uint32_t struct_size`: see the `extensible` module.
 
 mod args;
 mod authorize;
@@ -26,6 +27,7 @@ mod buffers;
 mod client;
 mod details;
 mod extensible;
+mod manager;
 mod native;
 mod oauth2;
 mod status;
@@ -42,6 +44,12 @@ pub use client::{
     concur_client_revoke_user_tokens,
 };
 pub use details::concur_error_details;
+pub use manager::{
+    CONCUR_STORE_EMPTY, CONCUR_STORE_OK, CONCUR_STORE_TOO_SMALL, concur_manager_start,
+    concur_store_callbacks, concur_store_load, concur_store_save, concur_token_manager,
+    concur_token_manager_access_token, concur_token_manager_free, concur_token_manager_invalidate,
+    concur_token_manager_new, concur_token_manager_options,
+};
 pub use native::concur_native_token;
 pub use oauth2::{
     concur_client_exchange_legacy_refresh_token, concur_client_oauth2_revoke_connections,

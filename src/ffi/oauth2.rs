@@ -13,7 +13,7 @@ use super::details::concur_error_details;
 use super::extensible;
 use super::status::concur_status;
 use super::token_out::{check_buffers, clear, deliver};
-use crate::oauth2::{Grant, OtpRequest};
+use crate::oauth2::{Grant, OAuth2Token, OtpRequest};
 
 /// What a `concur_oauth2_grant` trades for a token. Values are fixed for ever; 0 is not a
 /// kind (a zero-initialised grant is refused). In C the field is a `uint32_t`: a value this
@@ -284,19 +284,7 @@ pub unsafe extern "C" fn concur_client_oauth2_token(
                 ))
             })();
             details.open(error_message, error_capacity)?;
-            let Some(out) = extensible::output(out, "out")? else {
-                return Err(invalid("out is NULL"));
-            };
-            clear(out.buffers().into_iter().map(|(_, b)| b));
-            out.expires_at = 0;
-            out.refresh_expires_at = 0;
-            out.http_status = 0;
-            {
-                let mut named: Vec<(&str, &concur_buffer)> = details.buffers();
-                let outputs = out.buffers();
-                named.extend(outputs.iter().map(|(n, b)| (*n, &**b)));
-                check_buffers(named, error_message, error_capacity)?;
-            }
+            let out = open_token_out(out, details, error_message, error_capacity)?;
             let (client, client_id, client_secret, grant, host) = inputs?;
             let token = client
                 .inner
@@ -311,33 +299,78 @@ pub unsafe extern "C" fn concur_client_oauth2_token(
                     out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
                     failure
                 })?;
-            let values = [
-                token.access_token(),
-                token.token_type(),
-                token.refresh_token().unwrap_or(""),
-                token.scope().unwrap_or(""),
-                token.geolocation().unwrap_or(""),
-                token.id_token().unwrap_or(""),
-                token.subject().unwrap_or(""),
-                token.principal_type().unwrap_or(""),
-                token.correlation_id().unwrap_or(""),
-            ];
-            let correlation_id = token.correlation_id().map(str::to_string);
-            let mut fields: Vec<_> = out
-                .buffers()
-                .into_iter()
-                .zip(values)
-                .map(|((name, buffer), value)| (name, buffer, value.as_bytes()))
-                .collect();
-            deliver(&mut fields).map_err(|mut failure| {
-                failure.correlation_id = correlation_id.clone();
-                failure
-            })?;
-            out.expires_at = token.expires_at().unwrap_or(0);
-            out.refresh_expires_at = token.refresh_expires_at().unwrap_or(0);
-            Ok(correlation_id)
+            deliver_token(out, &token)
         })
     }
+}
+
+/// Opens the caller's token outputs: checked (`struct_size`, NULL, buffers overlapping each
+/// other, the details' or the error buffer) and emptied. Call it after the inputs are read and
+/// the details opened.
+///
+/// # Safety
+/// `out` must be NULL or a valid `concur_oauth2_token_buffers` whose buffers are NULL or hold
+/// `capacity` writable bytes; `error_message` NULL or `error_capacity` writable bytes.
+pub(crate) unsafe fn open_token_out<'a>(
+    out: *mut concur_oauth2_token_buffers,
+    details: &mut Details<'_>,
+    error_message: *const c_char,
+    error_capacity: usize,
+) -> Result<&'a mut concur_oauth2_token_buffers, Failure> {
+    // SAFETY (all): forwarded from the caller.
+    unsafe {
+        let Some(out) = extensible::output(out, "out")? else {
+            return Err(invalid("out is NULL"));
+        };
+        clear(out.buffers().into_iter().map(|(_, b)| b));
+        out.expires_at = 0;
+        out.refresh_expires_at = 0;
+        out.http_status = 0;
+        {
+            let mut named: Vec<(&str, &concur_buffer)> = details.buffers();
+            let outputs = out.buffers();
+            named.extend(outputs.iter().map(|(n, b)| (*n, &**b)));
+            check_buffers(named, error_message, error_capacity)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Writes `token` into outputs opened by [`open_token_out`]: every buffer or none (then each
+/// `len` is the length its field needs). Returns the exchange's correlation id for the details.
+///
+/// # Safety
+/// As for [`open_token_out`].
+pub(crate) unsafe fn deliver_token(
+    out: &mut concur_oauth2_token_buffers,
+    token: &OAuth2Token,
+) -> Result<Option<String>, Failure> {
+    let values = [
+        token.access_token(),
+        token.token_type(),
+        token.refresh_token().unwrap_or(""),
+        token.scope().unwrap_or(""),
+        token.geolocation().unwrap_or(""),
+        token.id_token().unwrap_or(""),
+        token.subject().unwrap_or(""),
+        token.principal_type().unwrap_or(""),
+        token.correlation_id().unwrap_or(""),
+    ];
+    let correlation_id = token.correlation_id().map(str::to_string);
+    let mut fields: Vec<_> = out
+        .buffers()
+        .into_iter()
+        .zip(values)
+        .map(|((name, buffer), value)| (name, buffer, value.as_bytes()))
+        .collect();
+    // SAFETY: forwarded from the caller.
+    unsafe { deliver(&mut fields) }.map_err(|mut failure| {
+        failure.correlation_id = correlation_id.clone();
+        failure
+    })?;
+    out.expires_at = token.expires_at().unwrap_or(0);
+    out.refresh_expires_at = token.refresh_expires_at().unwrap_or(0);
+    Ok(correlation_id)
 }
 
 /// Emails a user a one-time password: `POST {host}/oauth2/v0/otp` with the application's

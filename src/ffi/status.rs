@@ -31,6 +31,10 @@ pub enum concur_status {
     CONCUR_ERR_PROTOCOL = 8,
     /// A bug inside the library was caught at the boundary. Please report it.
     CONCUR_ERR_INTERNAL = 9,
+    /// The token manager's store (a file, Redis, or the caller's callbacks) could not be read
+    /// or written, or held something that is not a stored token. A token whose save failed is
+    /// not handed out: its rotated refresh token would be lost.
+    CONCUR_ERR_STORE = 10,
 }
 
 impl concur_status {
@@ -44,6 +48,7 @@ impl concur_status {
             ErrorKind::Connect => concur_status::CONCUR_ERR_CONNECT,
             ErrorKind::Tls => concur_status::CONCUR_ERR_TLS,
             ErrorKind::Protocol => concur_status::CONCUR_ERR_PROTOCOL,
+            ErrorKind::Store => concur_status::CONCUR_ERR_STORE,
             // A class added to the core but not yet here must still come out as an error.
             #[allow(unreachable_patterns)]
             _ => concur_status::CONCUR_ERR_INTERNAL,
@@ -64,6 +69,7 @@ impl concur_status {
             7 => c"CONCUR_ERR_HTTP_STATUS",
             8 => c"CONCUR_ERR_PROTOCOL",
             9 => c"CONCUR_ERR_INTERNAL",
+            10 => c"CONCUR_ERR_STORE",
             _ => c"CONCUR_UNKNOWN_STATUS",
         }
     }
@@ -86,6 +92,7 @@ mod tests {
             concur_status::CONCUR_ERR_HTTP_STATUS,
             concur_status::CONCUR_ERR_PROTOCOL,
             concur_status::CONCUR_ERR_INTERNAL,
+            concur_status::CONCUR_ERR_STORE,
         ] {
             assert_eq!(
                 concur_status::name(status as u32).to_str().unwrap(),

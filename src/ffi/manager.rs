@@ -1,0 +1,537 @@
+//! `concur_token_manager`: the token manager in the C ABI, over a store named by the caller (a
+//! file, Redis, or the application's own load/save callbacks).
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
+
+use super::args::{Failure, invalid, optional, required};
+use super::boundary::boundary;
+use super::buffers::concur_oauth2_token_buffers;
+use super::client::{client_ref, concur_client};
+use super::details::concur_error_details;
+use super::extensible;
+use super::oauth2::{deliver_token, details_export, open_token_out};
+use super::status::concur_status;
+use crate::Error;
+use crate::manager::{
+    DEFAULT_MARGIN, FileStore, MemoryStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+};
+
+/// Where a manager starts when its store holds no token yet. Values are fixed for ever; 0 is
+/// not a start (a zero-initialised options struct is refused). In C the field is a
+/// `uint32_t`: a value this version does not know is `CONCUR_ERR_INVALID_ARGUMENT`.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum concur_manager_start {
+    /// A refresh token stored earlier: `refresh_token`, and `geolocation` (the data centre it
+    /// belongs to; NULL for the client's host).
+    CONCUR_MANAGER_START_REFRESH_TOKEN = 1,
+    /// A password grant, run once: `username`, `password`. Its refresh token is kept from then
+    /// on.
+    CONCUR_MANAGER_START_PASSWORD = 2,
+    /// A company grant from App Center, run once: `company_id`, `request_token`.
+    CONCUR_MANAGER_START_COMPANY = 3,
+    /// The application's own token (no field): asked for again whenever it expires, since it
+    /// comes without a refresh token.
+    CONCUR_MANAGER_START_CLIENT_CREDENTIALS = 4,
+}
+
+const START_REFRESH_TOKEN: u32 = concur_manager_start::CONCUR_MANAGER_START_REFRESH_TOKEN as u32;
+const START_PASSWORD: u32 = concur_manager_start::CONCUR_MANAGER_START_PASSWORD as u32;
+const START_COMPANY: u32 = concur_manager_start::CONCUR_MANAGER_START_COMPANY as u32;
+const START_CLIENT_CREDENTIALS: u32 =
+    concur_manager_start::CONCUR_MANAGER_START_CLIENT_CREDENTIALS as u32;
+
+/// `concur_store_load` returns this when it wrote the document.
+pub const CONCUR_STORE_OK: i32 = 0;
+/// `concur_store_load` returns this when nothing is stored yet.
+pub const CONCUR_STORE_EMPTY: i32 = 1;
+/// `concur_store_load` returns this when the document does not fit in `capacity` bytes, with
+/// `*len` set to its size: the library calls it again with a buffer that large.
+pub const CONCUR_STORE_TOO_SMALL: i32 = 2;
+
+/// The largest document a load callback may ask room for; stored tokens are far smaller.
+const MAX_DOCUMENT: usize = 64 * 1024;
+
+/// The room the library gives a load callback first; more when it answers
+/// `CONCUR_STORE_TOO_SMALL`.
+const FIRST_CAPACITY: usize = 4096;
+
+/// Reads the stored document into `document` (`capacity` bytes, owned by the library and
+/// wiped after use; no NUL is needed) and sets `*len` to its length. Returns
+/// `CONCUR_STORE_OK`, `CONCUR_STORE_EMPTY` (nothing stored yet; `document` is not read),
+/// `CONCUR_STORE_TOO_SMALL` (with `*len` set to the size needed), or any other value for a
+/// failure (`CONCUR_ERR_STORE`). Return exactly the bytes the last save gave.
+#[allow(non_camel_case_types)]
+pub type concur_store_load = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        document: *mut c_char,
+        capacity: usize,
+        len: *mut usize,
+    ) -> i32,
+>;
+
+/// Replaces the stored document, whole, with the `len` bytes at `document` (a small JSON
+/// object, followed by a NUL not counted in `len`; valid during the call only, then wiped).
+/// Returns 0 once the document is kept (durably, if the application wants the token to outlive
+/// the process), anything else for a failure: then the token is not handed out
+/// (`CONCUR_ERR_STORE`), since the refresh token it carries would be lost.
+#[allow(non_camel_case_types)]
+pub type concur_store_save =
+    Option<unsafe extern "C" fn(user: *mut c_void, document: *const c_char, len: usize) -> i32>;
+
+/// A store of the application's own (its secret storage, a database, …): a load and a save
+/// callback and the `user` pointer passed to both. Set `struct_size` to
+/// `sizeof(concur_store_callbacks)` (or call `concur_store_callbacks_init`).
+///
+/// The library copies this struct in `concur_token_manager_new`; `user` must stay valid until
+/// `concur_token_manager_free`. The callbacks run on whichever thread calls
+/// `concur_token_manager_access_token` when the manager needs the store, one at a time for a
+/// manager: a load and the save of a refresh happen under an in-process lock of that manager.
+/// That lock is all the exclusion a callback store gets: two managers (or two processes) over
+/// the same storage may both refresh, and the one whose refresh token Concur rotated first
+/// wins, unless the application's storage serialises them itself. Share one manager between
+/// threads instead; for processes, use a file store, for machines, Redis. The callbacks must
+/// return normally (never throw, `longjmp` or unwind through the library) and must not call
+/// the manager that called them (it waits for them: a deadlock).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct concur_store_callbacks {
+    /// `sizeof(concur_store_callbacks)` as the caller was compiled with it; 0 is refused.
+    pub struct_size: u32,
+    /// Reads the stored document; required.
+    pub load: concur_store_load,
+    /// Replaces the stored document; required.
+    pub save: concur_store_save,
+    /// Passed to both callbacks as is; may be NULL.
+    pub user: *mut c_void,
+}
+
+/// What `concur_token_manager_new` builds a manager from. Set `struct_size` to
+/// `sizeof(concur_token_manager_options)` (or call `concur_token_manager_options_init`),
+/// `client_id`, `client_secret`, `start` and the fields that start uses (see
+/// `concur_manager_start`); the library never reads the other start fields. Everything is
+/// copied: the struct and its strings need not outlive the call.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug)]
+pub struct concur_token_manager_options {
+    /// `sizeof(concur_token_manager_options)` as the caller was compiled with it; 0 is refused.
+    pub struct_size: u32,
+    /// The application's client ID; required.
+    pub client_id: *const c_char,
+    /// The application's client secret; required.
+    pub client_secret: *const c_char,
+    /// One of `concur_manager_start`.
+    pub start: u32,
+    /// The stored refresh token (`CONCUR_MANAGER_START_REFRESH_TOKEN`).
+    pub refresh_token: *const c_char,
+    /// The refresh token's data centre, a token's `geolocation`
+    /// (`CONCUR_MANAGER_START_REFRESH_TOKEN`); NULL for the client's host.
+    pub geolocation: *const c_char,
+    /// The user's login name (`CONCUR_MANAGER_START_PASSWORD`).
+    pub username: *const c_char,
+    /// The user's password (`CONCUR_MANAGER_START_PASSWORD`).
+    pub password: *const c_char,
+    /// The company's UUID (`CONCUR_MANAGER_START_COMPANY`).
+    pub company_id: *const c_char,
+    /// App Center's request token (`CONCUR_MANAGER_START_COMPANY`).
+    pub request_token: *const c_char,
+    /// Where the token is kept: NULL for this manager's memory; a file path, for the processes
+    /// of one machine (created on the first save, mode 0600, beside a `.lock` file; its
+    /// directory must exist); or a `redis://[:password@]host:port[/db]` URL, for many machines
+    /// (then `redis_key` is required; only when the library is built with its `redis` feature,
+    /// else `CONCUR_ERR_INVALID_ARGUMENT`). Must be NULL when `callbacks` is set.
+    pub store: *const c_char,
+    /// The Redis key the token is kept under (beside it `{key}:lock` and `{key}:fence`);
+    /// required with a `redis://` store, NULL otherwise.
+    pub redis_key: *const c_char,
+    /// How long before its expiry a token is refreshed, in seconds; 0 for 300. A margin above
+    /// a token's lifetime (3600 s at Concur) refreshes at every call.
+    pub margin_seconds: u32,
+    /// The application's own store (see `concur_store_callbacks`); NULL for none.
+    pub callbacks: *const concur_store_callbacks,
+}
+
+/// A token manager: keeps one valid access token for every thread that asks, refreshes it
+/// once shortly before it expires (once between the processes or machines sharing its store),
+/// and saves the rotated refresh token before the new access token is handed out. Create it
+/// with `concur_token_manager_new`, release it with `concur_token_manager_free`. Every other
+/// call takes a `const concur_token_manager *` and is safe from many threads at once.
+#[allow(non_camel_case_types)]
+pub struct concur_token_manager {
+    inner: TokenManager,
+}
+
+/// A store of the caller's callbacks, behind an in-process lock.
+struct CallbackStore {
+    load: unsafe extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> i32,
+    save: unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> i32,
+    user: *mut c_void,
+    locked: Mutex<bool>,
+    released: Condvar,
+}
+
+// SAFETY: the callbacks and `user` are the caller's, documented to be called from any thread
+// (one call at a time per manager, which the lock below ensures).
+unsafe impl Send for CallbackStore {}
+// SAFETY: as above; every call goes through the lock.
+unsafe impl Sync for CallbackStore {}
+
+impl CallbackStore {
+    fn state(&self) -> MutexGuard<'_, bool> {
+        self.locked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn call_load(&self) -> Result<Option<StoredToken>, Error> {
+        let mut capacity = FIRST_CAPACITY;
+        // A callback that asks for room twice has its answer; a third ask is a bug of its own.
+        for _ in 0..3 {
+            let mut document = Zeroizing::new(vec![0u8; capacity]);
+            let mut len = 0usize;
+            // SAFETY: `capacity` writable bytes and a `size_t`, as the callback is promised;
+            // the callback itself is the caller's.
+            let status =
+                unsafe { (self.load)(self.user, document.as_mut_ptr().cast(), capacity, &mut len) };
+            match status {
+                CONCUR_STORE_OK if len <= capacity => {
+                    return StoredToken::from_document(&document[..len]).map(Some);
+                }
+                CONCUR_STORE_OK => {
+                    return Err(Error::store_failure(
+                        "the load callback reported more bytes than its buffer holds",
+                    ));
+                }
+                CONCUR_STORE_EMPTY => return Ok(None),
+                CONCUR_STORE_TOO_SMALL if len > capacity && len <= MAX_DOCUMENT => capacity = len,
+                CONCUR_STORE_TOO_SMALL => {
+                    return Err(Error::store_failure(format!(
+                        "the load callback asked for a buffer of {len} bytes (it had {capacity}; \
+                         at most {MAX_DOCUMENT})"
+                    )));
+                }
+                other => {
+                    return Err(Error::store_failure(format!(
+                        "the load callback failed (it returned {other})"
+                    )));
+                }
+            }
+        }
+        Err(Error::store_failure(
+            "the load callback kept asking for a larger buffer",
+        ))
+    }
+
+    fn call_save(&self, token: &StoredToken) -> Result<(), Error> {
+        let document = token.to_document();
+        // Sized once, so that no unwiped copy is left behind by a reallocation.
+        let mut terminated = Zeroizing::new(Vec::with_capacity(document.len() + 1));
+        terminated.extend_from_slice(&document);
+        terminated.push(0);
+        // SAFETY: `len` bytes and a NUL at `document`, valid during the call; the callback is
+        // the caller's.
+        let status = unsafe { (self.save)(self.user, terminated.as_ptr().cast(), document.len()) };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(Error::store_failure(format!(
+                "the save callback failed (it returned {status})"
+            )))
+        }
+    }
+}
+
+impl TokenStore for CallbackStore {
+    fn load(&self) -> Result<Option<StoredToken>, Error> {
+        self.lock(crate::manager::DEFAULT_LOCK_WAIT)?.load()
+    }
+
+    fn lock(&self, wait: Duration) -> Result<Box<dyn StoreLock + '_>, Error> {
+        let deadline = Instant::now() + wait;
+        let mut locked = self.state();
+        while *locked {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::store_failure(
+                    "the callback store's lock was not released in time",
+                ));
+            }
+            locked = self
+                .released
+                .wait_timeout(locked, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *locked = true;
+        Ok(Box::new(CallbackLock { store: self }))
+    }
+}
+
+struct CallbackLock<'a> {
+    store: &'a CallbackStore,
+}
+
+impl StoreLock for CallbackLock<'_> {
+    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+        self.store.call_load()
+    }
+
+    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
+        self.store.call_save(token)
+    }
+}
+
+impl Drop for CallbackLock<'_> {
+    fn drop(&mut self) {
+        *self.store.state() = false;
+        self.store.released.notify_one();
+    }
+}
+
+/// The store the options name, checked.
+///
+/// # Safety
+/// `o`'s strings must be NULL or NUL-terminated; `o.callbacks` NULL or valid for its
+/// `struct_size`.
+unsafe fn read_store(o: &concur_token_manager_options) -> Result<Box<dyn TokenStore>, Failure> {
+    // SAFETY (all): forwarded from the caller.
+    unsafe {
+        let store = optional(o.store, "options->store")?;
+        let redis_key = optional(o.redis_key, "options->redis_key")?;
+        let callbacks = extensible::input(o.callbacks, "options->callbacks", false)?;
+        if let Some(c) = callbacks {
+            if store.is_some() {
+                return Err(invalid(
+                    "options->store and options->callbacks are both set: choose one",
+                ));
+            }
+            let (Some(load), Some(save)) = (c.load, c.save) else {
+                return Err(invalid(
+                    "options->callbacks needs both a load and a save callback",
+                ));
+            };
+            if redis_key.is_some() {
+                return Err(invalid(
+                    "options->redis_key is set without a redis:// store",
+                ));
+            }
+            return Ok(Box::new(CallbackStore {
+                load,
+                save,
+                user: c.user,
+                locked: Mutex::new(false),
+                released: Condvar::new(),
+            }));
+        }
+        let Some(store) = store else {
+            if redis_key.is_some() {
+                return Err(invalid(
+                    "options->redis_key is set without a redis:// store",
+                ));
+            }
+            return Ok(Box::new(MemoryStore::new()));
+        };
+        if store.starts_with("redis://") || store.starts_with("rediss://") {
+            let Some(key) = redis_key else {
+                return Err(invalid(
+                    "options->redis_key is required with a redis:// store",
+                ));
+            };
+            return redis_store(store, key);
+        }
+        if store.is_empty() {
+            return Err(invalid(
+                "options->store is empty (NULL keeps the token in memory)",
+            ));
+        }
+        if store.contains("://") {
+            return Err(invalid(
+                "options->store is a URL but not a redis:// one (a file path has no \"://\")",
+            ));
+        }
+        if redis_key.is_some() {
+            return Err(invalid(
+                "options->redis_key is set without a redis:// store",
+            ));
+        }
+        Ok(Box::new(FileStore::new(store)))
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Failure> {
+    Ok(Box::new(crate::manager::RedisStore::new(url, key)?))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(_url: &str, _key: &str) -> Result<Box<dyn TokenStore>, Failure> {
+    Err(invalid(
+        "options->store is a redis:// URL, but this build of the library has no Redis support \
+         (Cargo feature \"redis\")",
+    ))
+}
+
+/// The start the options name, its fields copied (secrets into buffers wiped on drop).
+///
+/// # Safety
+/// The strings of `o` that its `start` uses must be NULL or NUL-terminated.
+unsafe fn read_start(o: &concur_token_manager_options) -> Result<Start, Failure> {
+    // SAFETY (all): forwarded from the caller.
+    unsafe {
+        Ok(match o.start {
+            START_REFRESH_TOKEN => Start::RefreshToken {
+                refresh_token: required(o.refresh_token, "options->refresh_token")?.to_string(),
+                geolocation: optional(o.geolocation, "options->geolocation")?.map(str::to_string),
+            },
+            START_PASSWORD => Start::Password {
+                username: required(o.username, "options->username")?.to_string(),
+                password: required(o.password, "options->password")?.to_string(),
+            },
+            START_COMPANY => Start::Company {
+                company_id: required(o.company_id, "options->company_id")?.to_string(),
+                request_token: required(o.request_token, "options->request_token")?.to_string(),
+            },
+            START_CLIENT_CREDENTIALS => Start::ClientCredentials,
+            0 => return Err(invalid("options->start not set")),
+            other => return Err(invalid(format!("options->start {other} is unknown"))),
+        })
+    }
+}
+
+/// Creates a token manager over `client` and stores it in `*manager_out` (set to NULL on
+/// failure). Nothing is sent and no store is touched until the first
+/// `concur_token_manager_access_token`; the options are checked here, so a bad one (a missing
+/// start field, an unknown start, a malformed `redis://` URL, …) is
+/// `CONCUR_ERR_INVALID_ARGUMENT` now.
+///
+/// The manager keeps its own reference to the client's connections and options: free the
+/// client whenever you like (before or after), and the manager with
+/// `concur_token_manager_free`. Every string is copied; the options struct need not outlive
+/// the call, but `options->callbacks->user` must outlive the manager.
+///
+/// # Safety
+/// `client` NULL or from `concur_client_new`; `options` NULL or valid for its `struct_size`,
+/// with the strings its start uses NULL or NUL-terminated; `manager_out` NULL or writable;
+/// `error_message` NULL or `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_token_manager_new(
+    client: *const concur_client,
+    options: *const concur_token_manager_options,
+    manager_out: *mut *mut concur_token_manager,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            let Some(slot) = manager_out.as_mut() else {
+                return Err(invalid("manager_out is NULL"));
+            };
+            *slot = std::ptr::null_mut();
+            let client = client_ref(client)?;
+            let Some(o) = extensible::input(options, "options", false)? else {
+                return Err(invalid("options is NULL"));
+            };
+            let client_id = required(o.client_id, "options->client_id")?;
+            let client_secret = required(o.client_secret, "options->client_secret")?;
+            let start = read_start(o)?;
+            let store = read_store(o)?;
+            let margin = match o.margin_seconds {
+                0 => DEFAULT_MARGIN,
+                s => Duration::from_secs(u64::from(s)),
+            };
+            let inner = TokenManager::new(client.inner.clone(), client_id, client_secret, start)?
+                .with_boxed_store(store)
+                .with_margin(margin);
+            *slot = Box::into_raw(Box::new(concur_token_manager { inner }));
+            Ok(())
+        })
+    }
+}
+
+/// Releases a manager (and its reference to the client). NULL is accepted and does nothing.
+/// No other thread may be using it, and it must not be used again. The token stays in the
+/// store (a file or Redis) for the next manager.
+///
+/// # Safety
+/// `manager` must be NULL or come from `concur_token_manager_new`, and not be freed already.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_token_manager_free(manager: *mut concur_token_manager) {
+    if manager.is_null() {
+        return;
+    }
+    // SAFETY: from Box::into_raw in concur_token_manager_new, freed once by the caller's
+    // promise.
+    let manager = unsafe { Box::from_raw(manager) };
+    // A panic must never unwind into C: at worst, something leaks.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(manager)));
+}
+
+/// Writes a valid access token into `out` (all buffers or none, as for
+/// `concur_client_oauth2_token`; `token_type` is `Bearer`): from memory while it is valid for
+/// longer than the margin (no request, no store access), else from the store when another
+/// holder refreshed already, else from one refresh (or grant) that every thread asking at that
+/// moment waits for and shares, saved to the store before it is handed out.
+///
+/// `out->refresh_token` receives the refresh token the manager holds (empty for client
+/// credentials): keep it for the record if you must, but never refresh with it yourself, since
+/// Concur rotates it and the manager's copy would die. A token read from a store carries only
+/// what stores keep: the access and refresh tokens, their expiries and the geolocation (the
+/// other buffers are empty).
+///
+/// Errors: `CONCUR_ERR_STORE` when the store failed (a token whose save failed is not handed
+/// out); `CONCUR_ERR_UNAUTHORIZED` with Concur's code in `details` (108: the refresh token is
+/// bad or expired; that token is not sent again, and every later call answers the same until a
+/// store brings a new one); the others as for `concur_client_oauth2_token`. After
+/// `CONCUR_ERR_BUFFER_TOO_SMALL` each `len` is the size needed: call again with larger buffers
+/// (the token is cached, so no request is sent).
+///
+/// # Safety
+/// `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a valid
+/// `concur_oauth2_token_buffers` whose buffers are NULL or hold `capacity` writable bytes;
+/// `details` NULL or valid; `error_message` NULL or `error_capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_token_manager_access_token(
+    manager: *const concur_token_manager,
+    out: *mut concur_oauth2_token_buffers,
+    details: *mut concur_error_details,
+    error_message: *mut c_char,
+    error_capacity: usize,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        details_export(details, error_message, error_capacity, |details| {
+            let manager = manager.as_ref().ok_or_else(|| invalid("manager is NULL"));
+            details.open(error_message, error_capacity)?;
+            let out = open_token_out(out, details, error_message, error_capacity)?;
+            let token = manager?.inner.access_token().map_err(|e| {
+                let failure = Failure::from(e);
+                out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
+                failure
+            })?;
+            deliver_token(out, token.token())
+        })
+    }
+}
+
+/// Forgets the access token held in memory (after an API call answered 401 with it, say): the
+/// next `concur_token_manager_access_token` asks the store, and refreshes if the store's
+/// token is no better. NULL is accepted and does nothing. Safe from many threads at once.
+///
+/// # Safety
+/// `manager` must be NULL or come from `concur_token_manager_new` and not be freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_token_manager_invalidate(manager: *const concur_token_manager) {
+    // SAFETY: NULL or valid by the caller's promise.
+    if let Some(manager) = unsafe { manager.as_ref() } {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            manager.inner.invalidate();
+        }));
+    }
+}
