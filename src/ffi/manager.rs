@@ -520,9 +520,9 @@ pub unsafe extern "C" fn concur_token_manager_access_token(
     }
 }
 
-/// Forgets the access token held in memory (after an API call answered 401 with it, say): the
-/// next `concur_token_manager_access_token` asks the store, and refreshes if the store's
-/// token is no better. NULL is accepted and does nothing. Safe from many threads at once.
+/// Forgets the access token (after an API call answered 401 with it, say): the next
+/// `concur_token_manager_access_token` refreshes, even when the store still holds that token
+/// as valid. NULL is accepted and does nothing. Safe from many threads at once.
 ///
 /// # Safety
 /// `manager` must be NULL or come from `concur_token_manager_new` and not be freed.

@@ -221,8 +221,9 @@ static int64_t now(void) { return (int64_t)time(NULL); }
 /* ---- the cases ---- */
 
 /* A token cached in memory is served with no request (the harness counts one refresh for
- * "cached"), by a manager that keeps working after its client is freed; invalidate makes the
- * manager read its store again, which still holds a valid token: no request either. */
+ * "cached"), by a manager that keeps working after its client is freed; invalidate (an API
+ * call answered 401) makes the next call refresh, although the store still holds the token as
+ * valid, and the new token is then served from memory. */
 static void test_cached(void) {
     char refresh[ROOM], geolocation[ROOM];
     seed(refresh, geolocation);
@@ -247,7 +248,10 @@ static void test_cached(void) {
     CHECK(same, "50 calls: the same cached token");
     concur_token_manager_invalidate(m);
     get_ok(m, &t, "after invalidate");
-    CHECK(strcmp(t.field[0], first.field[0]) == 0, "the store's token, still valid");
+    CHECK(strcmp(t.field[0], first.field[0]) != 0, "a new token after invalidate");
+    struct token_out again;
+    get_ok(m, &again, "after the refresh");
+    CHECK(strcmp(again.field[0], t.field[0]) == 0, "the new token, from memory");
     concur_token_manager_free(m);
 }
 
