@@ -39,6 +39,8 @@ if wants c; then
   echo
   echo "== The current API (oauth2/v0): a password grant, then a refresh (examples/oauth2_password.c)"
   "$BIN_DIR/oauth2_password"
+  echo "-- C, the token manager: four threads, one token kept in a file (examples/token_manager.c)"
+  CONCUR_TOKEN_FILE="$TARGET_DIR/demo-token.json" "$BIN_DIR/token_manager"
 fi
 echo "-- the command-line tool (concur-token native --json)"
 "$BIN_DIR/concur-token" native --consumer-key "$CONCUR_CONSUMER_KEY" --login "$CONCUR_LOGIN_ID" --json

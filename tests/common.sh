@@ -62,6 +62,7 @@ build_c_examples() {
   c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"
   cc -std=c99 -Wall -Wextra -Werror examples/token_lifecycle.c "${link[@]}" -o "$BIN_DIR/token_lifecycle"
   cc -std=c99 -Wall -Wextra -Werror examples/oauth2_password.c "${link[@]}" -o "$BIN_DIR/oauth2_password"
+  cc -std=c99 -Wall -Wextra -Werror examples/token_manager.c "${link[@]}" -lpthread -o "$BIN_DIR/token_manager"
 }
 
 install_python_package() {
