@@ -1,6 +1,8 @@
 //! The token manager's Redis store against a real `redis-server` started on a loopback port:
 //! eight processes at expiry refresh once between them, a worker that stalled past its lock
 //! cannot overwrite the newer token, and garbage or an unreachable server is a store error.
+//! Built with the `redis` feature, which the test command turns on.
+#![cfg(feature = "redis")]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
