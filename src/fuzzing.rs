@@ -75,7 +75,8 @@ pub fn oauth2_callback(url: &str, expected_state: Option<&str>) {
             assert!(!callback.code.is_empty());
             assert!(callback.code.bytes().all(|b| b.is_ascii_graphic()));
             if let Some(g) = &callback.geolocation {
-                assert!(g.starts_with("https://") || g.starts_with("http://"), "{g}");
+                let scheme = g.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+                assert!(matches!(scheme.as_deref(), Some("https" | "http")), "{g}");
             }
         }
         Err(e) => {
