@@ -568,6 +568,26 @@ fn threads_of_this_test() -> usize {
         .count()
 }
 
+/// The system call each of this test's threads is blocked in (the first field of
+/// `/proc/self/task/*/syscall`: 7 poll, 43 accept, 45 recvfrom, 0 read, 202 futex, …), to tell
+/// a leaked thread's kind apart when the assertion below fails.
+fn syscalls_of_this_tests_threads() -> Vec<String> {
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let me = read("/proc/thread-self/comm".into());
+    std::fs::read_dir("/proc/self/task")
+        .expect("procfs")
+        .filter_map(|t| t.ok())
+        .filter(|t| read(t.path().join("comm")) == me)
+        .map(|t| {
+            read(t.path().join("syscall"))
+                .split_whitespace()
+                .next()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
 /// 1,000 calls through one client from 4 threads while its server restarts twice on the same
 /// port (listeners and kept-alive connections closed, as a process exit does): every call
 /// ends in a token or a Connect/Protocol error within its deadline, no thread or descriptor
@@ -660,8 +680,9 @@ fn a_thousand_calls_while_the_server_restarts_twice() {
     }
     assert!(
         threads_of_this_test() <= tasks_before,
-        "threads leaked: {} > {tasks_before}",
-        threads_of_this_test()
+        "threads leaked: {} > {tasks_before}; the syscall each is in: {:?}",
+        threads_of_this_test(),
+        syscalls_of_this_tests_threads()
     );
     assert!(
         open_fds() <= fds_before,
