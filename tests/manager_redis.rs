@@ -5,6 +5,7 @@
 #![cfg(feature = "redis")]
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -17,29 +18,22 @@ use concur_test_server::{
     ACCOUNTS, OAUTH2_CLIENT_ID as ID, OAUTH2_CLIENT_SECRET as SECRET, shared as server,
 };
 
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One `redis-server` for the program, on a free loopback port, without persistence.
+/// One `redis-server` for the program, on a free loopback port, without persistence. It is
+/// started from a thread that lives as long as the program, with the parent-death signal set,
+/// so it ends with the program (a static is never dropped: a server started otherwise
+/// outlived every run).
 fn redis() -> &'static str {
-    static REDIS: OnceLock<Redis> = OnceLock::new();
-    &REDIS
-        .get_or_init(|| {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
                 .unwrap()
                 .port();
-            let child = Command::new("redis-server")
+            let mut command = Command::new("redis-server");
+            command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args([
                     "--save",
@@ -50,22 +44,39 @@ fn redis() -> &'static str {
                     "yes",
                 ])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::null());
+            // SAFETY: only prctl, which is async-signal-safe, runs in the child before exec.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            // Never waited for: it is killed (parent-death signal) when the program ends.
+            #[allow(clippy::zombie_processes)]
+            let _child: Child = command
                 .spawn()
                 .expect("redis-server is installed (Debian package redis-server)");
-            let url = format!("redis://127.0.0.1:{port}/");
-            let client = redis::Client::open(url.as_str()).unwrap();
-            let started = Instant::now();
-            while client.get_connection().is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "redis-server did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
+            sender.send(format!("redis://127.0.0.1:{port}/")).unwrap();
+            // The parent-death signal follows this thread: it must outlive every test.
+            loop {
+                std::thread::park();
             }
-            Redis { child, url }
-        })
-        .url
+        });
+        let url = receiver.recv().expect("redis-server started");
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let started = Instant::now();
+        while client.get_connection().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        url
+    })
 }
 
 fn key(name: &str) -> String {
