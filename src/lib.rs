@@ -46,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+mod calendar;
 mod client;
 mod credentials;
 mod error;

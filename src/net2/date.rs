@@ -17,9 +17,6 @@ pub(crate) fn parse_concur_date(text: &str) -> Option<i64> {
     let month = number(date_parts.next()?, 1, 2)?;
     let day = number(date_parts.next()?, 1, 2)?;
     let year = number(date_parts.next()?, 4, 4)?;
-    if year < FIRST_YEAR {
-        return None;
-    }
     if date_parts.next().is_some() {
         return None;
     }
@@ -36,23 +33,13 @@ pub(crate) fn parse_concur_date(text: &str) -> Option<i64> {
     }
 
     let hour = match half.map(str::to_ascii_uppercase).as_deref() {
-        None if hour <= 23 => hour,
+        None => hour,
         Some("AM") if (1..=12).contains(&hour) => hour % 12,
         Some("PM") if (1..=12).contains(&hour) => hour % 12 + 12,
         _ => return None,
     };
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    if minute > 59 || second > 59 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    crate::calendar::unix_seconds((year, month, day), (hour, minute, second), false)
 }
-
-/// The earliest year accepted: the Unix epoch's.
-const FIRST_YEAR: i64 = 1970;
 
 /// Digits only, between `min` and `max` of them.
 fn number(text: &str, min: usize, max: usize) -> Option<i64> {
@@ -60,30 +47,6 @@ fn number(text: &str, min: usize, max: usize) -> Option<i64> {
         return None;
     }
     text.parse().ok()
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
