@@ -6,12 +6,11 @@ use std::ffi::c_char;
 use zeroize::Zeroizing;
 
 use super::args::{Failure, invalid, optional_copy, required_copy};
-use super::boundary::boundary;
 use super::buffers::concur_buffer;
 use super::details::concur_error_details;
 use super::oauth2::details_export;
 use super::status::concur_status;
-use super::token_out::{check_buffers, clear, deliver};
+use super::token_out::{check_buffers, clear, deliver, url_and_state};
 
 /// Builds the URL that asks a user to grant the application access:
 /// `{base_url}/oauth2/v0/authorize?client_id=…&redirect_uri=…&scope=…&response_type=code&state=…`,
@@ -35,18 +34,14 @@ pub unsafe extern "C" fn concur_oauth2_authorize_url(
     error_message: *mut c_char,
     error_capacity: usize,
 ) -> concur_status {
-    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    // SAFETY: the caller's promise, passed on.
     unsafe {
-        boundary(error_message, error_capacity, || {
-            if std::ptr::eq(url, state_out) && !url.is_null() {
-                return Err(invalid(
-                    "url and state_out are the same buffer: output buffers must be distinct",
-                ));
-            }
-            let (Some(url), Some(state_out)) = (url.as_mut(), state_out.as_mut()) else {
-                return Err(invalid("url or state_out is NULL"));
-            };
-            let inputs: Result<_, Failure> = (|| {
+        url_and_state(
+            url,
+            state_out,
+            error_message,
+            error_capacity,
+            || {
                 Ok((
                     required_copy(client_id, "client_id")?,
                     required_copy(redirect_uri, "redirect_uri")?,
@@ -54,31 +49,23 @@ pub unsafe extern "C" fn concur_oauth2_authorize_url(
                     optional_copy(state, "state")?,
                     optional_copy(base_url, "base_url")?,
                 ))
-            })();
-            clear([&mut *url, &mut *state_out]);
-            check_buffers(
-                [("url", &*url), ("state_out", &*state_out)],
-                error_message,
-                error_capacity,
-            )?;
-            let (client_id, redirect_uri, scopes, state, base_url) = inputs?;
-            let scopes: Vec<&str> = scopes
-                .as_deref()
-                .map_or("", |s| s.as_str())
-                .split_ascii_whitespace()
-                .collect();
-            let request = crate::oauth2::oauth2_authorize_url(
-                &client_id,
-                &redirect_uri,
-                &scopes,
-                state.as_deref().map(|s| s.as_str()),
-                base_url.as_deref().map(|s| s.as_str()),
-            )?;
-            deliver(&mut [
-                ("url", url, request.url.as_bytes()),
-                ("state_out", state_out, request.state.as_bytes()),
-            ])
-        })
+            },
+            |(client_id, redirect_uri, scopes, state, base_url)| {
+                let scopes: Vec<&str> = scopes
+                    .as_deref()
+                    .map_or("", |s| s.as_str())
+                    .split_ascii_whitespace()
+                    .collect();
+                let request = crate::oauth2::oauth2_authorize_url(
+                    &client_id,
+                    &redirect_uri,
+                    &scopes,
+                    state.as_deref().map(|s| s.as_str()),
+                    base_url.as_deref().map(|s| s.as_str()),
+                )?;
+                Ok((request.url, request.state))
+            },
+        )
     }
 }
 

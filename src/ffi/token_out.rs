@@ -155,3 +155,46 @@ where
         })
     }
 }
+
+/// The whole body of an export that writes a URL and the state it carries (the Web flow's and
+/// the current API's authorize URLs): refuses a NULL or shared output, copies the inputs before
+/// the outputs are cleared (an input may live in an output buffer), checks the buffers, then
+/// writes both values or neither. `build` gets the copied inputs and returns `(url, state)`.
+///
+/// # Safety
+/// `url` and `state_out` NULL or valid; `error_message` NULL or `error_capacity` writable bytes.
+pub(crate) unsafe fn url_and_state<I>(
+    url: *mut concur_buffer,
+    state_out: *mut concur_buffer,
+    error_message: *mut c_char,
+    error_capacity: usize,
+    copy_inputs: impl FnOnce() -> Result<I, Failure>,
+    build: impl FnOnce(I) -> Result<(String, String), Failure>,
+) -> concur_status {
+    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    unsafe {
+        boundary(error_message, error_capacity, || {
+            // One buffer given twice would be two live `&mut` to it: refuse before making them.
+            if std::ptr::eq(url, state_out) && !url.is_null() {
+                return Err(invalid(
+                    "url and state_out are the same buffer: output buffers must be distinct",
+                ));
+            }
+            let (Some(url), Some(state_out)) = (url.as_mut(), state_out.as_mut()) else {
+                return Err(invalid("url or state_out is NULL"));
+            };
+            let inputs = copy_inputs();
+            clear([&mut *url, &mut *state_out]);
+            check_buffers(
+                [("url", &*url), ("state_out", &*state_out)],
+                error_message,
+                error_capacity,
+            )?;
+            let (built_url, state) = build(inputs?)?;
+            deliver(&mut [
+                ("url", url, built_url.as_bytes()),
+                ("state_out", state_out, state.as_bytes()),
+            ])
+        })
+    }
+}

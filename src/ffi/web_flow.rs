@@ -7,7 +7,7 @@ use super::args::{Failure, invalid, optional_copy, required_copy};
 use super::boundary::boundary;
 use super::buffers::concur_buffer;
 use super::status::concur_status;
-use super::token_out::{check_buffers, clear, deliver};
+use super::token_out::{check_buffers, clear, deliver, url_and_state};
 use zeroize::Zeroizing;
 
 /// Builds the URL that starts the Web flow:
@@ -33,20 +33,14 @@ pub unsafe extern "C" fn concur_authorization_url(
     error_message: *mut c_char,
     error_capacity: usize,
 ) -> concur_status {
-    // SAFETY (all): pointers are NULL or valid by the caller's promise.
+    // SAFETY: the caller's promise, passed on.
     unsafe {
-        boundary(error_message, error_capacity, || {
-            // One buffer given twice would be two live `&mut` to it: refuse before making them.
-            if std::ptr::eq(url, state_out) && !url.is_null() {
-                return Err(invalid(
-                    "url and state_out are the same buffer: output buffers must be distinct",
-                ));
-            }
-            let (Some(url), Some(state_out)) = (url.as_mut(), state_out.as_mut()) else {
-                return Err(invalid("url or state_out is NULL"));
-            };
-            // Inputs are copied before the outputs are cleared: one may live in an output.
-            let inputs: Result<_, Failure> = (|| {
+        url_and_state(
+            url,
+            state_out,
+            error_message,
+            error_capacity,
+            || {
                 Ok((
                     optional_copy(base_url, "base_url")?,
                     required_copy(client_id, "client_id")?,
@@ -54,29 +48,21 @@ pub unsafe extern "C" fn concur_authorization_url(
                     required_copy(redirect_uri, "redirect_uri")?,
                     optional_copy(state, "state")?,
                 ))
-            })();
-            clear([&mut *url, &mut *state_out]);
-            check_buffers(
-                [("url", &*url), ("state_out", &*state_out)],
-                error_message,
-                error_capacity,
-            )?;
-            let (base_url, client_id, scope, redirect_uri, state) = inputs?;
-            let base_url = base_url.as_deref().map_or(crate::DEFAULT_BASE_URL, |b| b);
-            let scope = scope.as_deref().map_or("", |s| s);
-            let scopes: Vec<&str> = scope.split(',').filter(|s| !s.is_empty()).collect();
-            let request = crate::authorization_url(
-                base_url,
-                &client_id,
-                &scopes,
-                &redirect_uri,
-                state.as_deref().map(|s| s.as_str()),
-            )?;
-            deliver(&mut [
-                ("url", url, request.url.as_bytes()),
-                ("state_out", state_out, request.state.as_bytes()),
-            ])
-        })
+            },
+            |(base_url, client_id, scope, redirect_uri, state)| {
+                let base_url = base_url.as_deref().map_or(crate::DEFAULT_BASE_URL, |b| b);
+                let scope = scope.as_deref().map_or("", |s| s);
+                let scopes: Vec<&str> = scope.split(',').filter(|s| !s.is_empty()).collect();
+                let request = crate::authorization_url(
+                    base_url,
+                    &client_id,
+                    &scopes,
+                    &redirect_uri,
+                    state.as_deref().map(|s| s.as_str()),
+                )?;
+                Ok((request.url, request.state))
+            },
+        )
     }
 }
 
