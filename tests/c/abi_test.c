@@ -14,36 +14,13 @@
 #include <time.h>
 
 #include "concur_native.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (cond) {                                        \
-            passed++;                                      \
-        } else {                                           \
-            failed++;                                      \
-            printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-        }                                                  \
-    } while (0)
+#include "support.h"
 
 static const char *base_url, *plain_url, *closed_url, *ca_file, *consumer_key, *login_id, *password;
 static const char *client_secret, *approved_callback, *approved_state, *other_login, *other_password;
 
-static const char *env(const char *name) {
-    const char *value = getenv(name);
-    if (value == NULL) {
-        fprintf(stderr, "missing %s\n", name);
-        exit(2);
-    }
-    return value;
-}
-
 /* Four buffers with sentinels after their capacity, to catch any write past it. */
 #define ROOM 512
-#define SENTINEL 0x5A
 struct outputs {
     char token[ROOM + 16], refresh[ROOM + 16], expiration[ROOM + 16], instance[ROOM + 16];
     char error[ROOM + 16];
@@ -65,11 +42,6 @@ static void prepare(struct outputs *o, size_t token_cap) {
     o->out.http_status = 777;
 }
 
-static int untouched_after(const char *buffer, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++)
-        if ((unsigned char)buffer[i] != SENTINEL) return 0;
-    return 1;
-}
 
 static concur_status call(struct outputs *o, const char *key, const char *login, const char *pw,
                           const concur_options *options) {

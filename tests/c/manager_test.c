@@ -18,97 +18,14 @@
 #include <time.h>
 
 #include "concur_native.h"
-
-static int passed, failed;
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        int ok_ = (cond) ? 1 : 0;                                        \
-        pthread_mutex_lock(&count_lock);                                 \
-        if (ok_) {                                                       \
-            passed++;                                                    \
-        } else {                                                         \
-            failed++;                                                    \
-            printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            printf(__VA_ARGS__);                                         \
-            printf("\n");                                                \
-        }                                                                \
-        pthread_mutex_unlock(&count_lock);                               \
-    } while (0)
+#include "support.h"
 
 static const char *base_url, *ca_file, *client_id, *client_secret, *login_id, *password,
     *company_id, *request_token, *tag, *dir, *redis_url;
 
-static const char *env(const char *name) {
-    const char *value = getenv(name);
-    if (value == NULL) {
-        fprintf(stderr, "missing %s\n", name);
-        exit(2);
-    }
-    return value;
-}
-
 /* ---- outputs with sentinels past every capacity ---- */
 
-#define ROOM 2048
-#define SMALL 256
-#define SENTINEL 0x5A
-#define NFIELDS 9
-
-struct token_out {
-    char field[NFIELDS][ROOM + 16];
-    concur_oauth2_token_buffers out;
-};
-
-struct details_out {
-    char oauth_error[SMALL + 16], geolocation[SMALL + 16], correlation_id[SMALL + 16];
-    concur_error_details d;
-};
-
-static concur_buffer *field_of(concur_oauth2_token_buffers *out, int i) {
-    concur_buffer *all[NFIELDS] = {&out->access_token, &out->token_type, &out->refresh_token,
-                                   &out->scope,        &out->geolocation, &out->id_token,
-                                   &out->subject,      &out->principal_type,
-                                   &out->correlation_id};
-    return all[i];
-}
-
-static void prepare(struct token_out *t, size_t capacity) {
-    memset(t, SENTINEL, sizeof *t);
-    concur_oauth2_token_buffers_init(&t->out);
-    for (int i = 0; i < NFIELDS; i++) {
-        field_of(&t->out, i)->data = t->field[i];
-        field_of(&t->out, i)->capacity = capacity;
-        field_of(&t->out, i)->len = 12345;
-    }
-    t->out.expires_at = t->out.refresh_expires_at = 777;
-    t->out.http_status = 777;
-}
-
-static void prepare_details(struct details_out *e) {
-    memset(e, SENTINEL, sizeof *e);
-    concur_error_details_init(&e->d);
-    e->d.oauth_error.data = e->oauth_error;
-    e->d.oauth_error.capacity = SMALL;
-    e->d.geolocation.data = e->geolocation;
-    e->d.geolocation.capacity = SMALL;
-    e->d.correlation_id.data = e->correlation_id;
-    e->d.correlation_id.capacity = SMALL;
-}
-
-static int untouched_after(const char *buffer, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++)
-        if ((unsigned char)buffer[i] != SENTINEL) return 0;
-    return 1;
-}
-
-/* Every buffer empty (a lone NUL), times zero: nothing of a token handed out. */
-static int all_empty(struct token_out *t) {
-    for (int i = 0; i < NFIELDS; i++)
-        if (t->field[i][0] != '\0') return 0;
-    return t->out.expires_at == 0 && t->out.refresh_expires_at == 0;
-}
+#define ROOM TOKEN_ROOM
 
 /* ---- error texts, checked for secrets ---- */
 
@@ -154,7 +71,7 @@ static void seed(char *refresh_token, char *geolocation) {
     grant.username = login_id;
     grant.password = password;
     struct token_out t;
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     char error[512];
     concur_status status = concur_client_oauth2_token(client, client_id, client_secret, &grant,
                                                       NULL, &t.out, NULL, error, sizeof error);
@@ -196,7 +113,7 @@ static char last_error[ROOM + 16];
 /* One access_token call into fresh sentinel-guarded outputs. */
 static concur_status get(const concur_token_manager *m, struct token_out *t,
                          struct details_out *e) {
-    prepare(t, ROOM);
+    prepare_token(t, ROOM);
     if (e) prepare_details(e);
     memset(last_error, SENTINEL, sizeof last_error);
     concur_status status =
@@ -291,7 +208,7 @@ static void *herd_member(void *arg) {
     struct herd *h = arg;
     struct token_out *t = malloc(sizeof *t);
     if (t == NULL) return NULL;
-    prepare(t, ROOM);
+    prepare_token(t, ROOM);
     char error[512];
     pthread_barrier_wait(h->barrier);
     h->status = concur_token_manager_access_token(h->m, &t->out, NULL, error, sizeof error);
@@ -578,13 +495,13 @@ static void test_buffer_too_small(void) {
     concur_token_manager_options o = refresh_options(refresh, geolocation);
     concur_token_manager *m = manager_for(client, &o);
     struct token_out t;
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     t.out.access_token.capacity = 4;
     concur_status status =
         concur_token_manager_access_token(m, &t.out, NULL, last_error, sizeof last_error);
     CHECK(status == CONCUR_ERR_BUFFER_TOO_SMALL, "%s: %s", concur_native_status_name(status),
           last_error);
-    CHECK(all_empty(&t), "nothing written");
+    CHECK(nothing_written(&t), "nothing written");
     CHECK(untouched_after(t.field[0], 4, sizeof t.field[0]), "nothing past the small buffer");
     size_t needed = t.out.access_token.len, refresh_needed = t.out.refresh_token.len;
     CHECK(needed > 4 && refresh_needed > 0, "the sizes needed: %zu %zu", needed, refresh_needed);
@@ -673,7 +590,7 @@ static void test_bad_arguments(void) {
     /* access_token's own arguments, on a valid manager: nothing sent either. */
     concur_token_manager *m = manager_for(client, &good);
     struct token_out t;
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     CHECK(concur_token_manager_access_token(NULL, &t.out, NULL, error, sizeof error) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "manager NULL: %s", error);
@@ -681,17 +598,17 @@ static void test_bad_arguments(void) {
     CHECK(concur_token_manager_access_token(m, NULL, NULL, error, sizeof error) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "out NULL");
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     t.out.struct_size = 0;
     CHECK(concur_token_manager_access_token(m, &t.out, NULL, error, sizeof error) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "out->struct_size 0");
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     t.out.refresh_token.data = t.field[0] + 8;
     CHECK(concur_token_manager_access_token(m, &t.out, NULL, error, sizeof error) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "overlapping buffers: %s", error);
-    prepare(&t, ROOM);
+    prepare_token(&t, ROOM);
     CHECK(concur_token_manager_access_token(m, &t.out, NULL, t.field[0] + 4, 64) ==
               CONCUR_ERR_INVALID_ARGUMENT,
           "a buffer overlapping the error buffer");

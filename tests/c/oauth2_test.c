@@ -13,98 +13,16 @@
 #include <time.h>
 
 #include "concur_native.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                             \
-    do {                                                             \
-        if (cond) {                                                  \
-            passed++;                                                \
-        } else {                                                     \
-            failed++;                                                \
-            printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            printf(__VA_ARGS__);                                     \
-            printf("\n");                                            \
-        }                                                            \
-    } while (0)
+#include "support.h"
 
 static const char *base_url, *second_url, *ca_file, *client_id, *client_secret, *login_id,
     *password, *eu_username, *eu_password, *locked_username, *company_id, *request_token, *otp_code,
     *callback_url, *consumer_key, *tag, *other_login, *other_password;
 static int https_port, evil_port;
 
-static const char *env(const char *name) {
-    const char *value = getenv(name);
-    if (value == NULL) {
-        fprintf(stderr, "missing %s\n", name);
-        exit(2);
-    }
-    return value;
-}
-
 /* ---- outputs with sentinels past every capacity ---- */
 
-#define ROOM 2048
-#define SMALL 256
-#define SENTINEL 0x5A
-#define NFIELDS 9
-
-struct token_out {
-    char field[NFIELDS][ROOM + 16];
-    concur_oauth2_token_buffers out;
-};
-
-struct details_out {
-    char oauth_error[SMALL + 16], geolocation[SMALL + 16], correlation_id[SMALL + 16];
-    concur_error_details d;
-};
-
-static concur_buffer *field_of(concur_oauth2_token_buffers *out, int i) {
-    concur_buffer *all[NFIELDS] = {&out->access_token, &out->token_type, &out->refresh_token,
-                                   &out->scope,        &out->geolocation, &out->id_token,
-                                   &out->subject,      &out->principal_type,
-                                   &out->correlation_id};
-    return all[i];
-}
-
-static void prepare(struct token_out *t) {
-    memset(t, SENTINEL, sizeof *t);
-    concur_oauth2_token_buffers_init(&t->out);
-    for (int i = 0; i < NFIELDS; i++) {
-        field_of(&t->out, i)->data = t->field[i];
-        field_of(&t->out, i)->capacity = ROOM;
-        field_of(&t->out, i)->len = 12345;
-    }
-    t->out.expires_at = t->out.refresh_expires_at = 777;
-    t->out.http_status = 777;
-}
-
-static void prepare_details(struct details_out *e) {
-    memset(e, SENTINEL, sizeof *e);
-    concur_error_details_init(&e->d);
-    e->d.oauth_error.data = e->oauth_error;
-    e->d.oauth_error.capacity = SMALL;
-    e->d.geolocation.data = e->geolocation;
-    e->d.geolocation.capacity = SMALL;
-    e->d.correlation_id.data = e->correlation_id;
-    e->d.correlation_id.capacity = SMALL;
-    e->d.http_status = 777;
-    e->d.has_concur_code = 777;
-    e->d.concur_code = 777;
-}
-
-static int untouched_after(const char *buffer, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++)
-        if ((unsigned char)buffer[i] != SENTINEL) return 0;
-    return 1;
-}
-
-/* Every buffer empty (len 0 and a lone NUL), times and status as after a failure. */
-static int all_empty(struct token_out *t) {
-    for (int i = 0; i < NFIELDS; i++)
-        if (field_of(&t->out, i)->len != 0 || t->field[i][0] != '\0') return 0;
-    return t->out.expires_at == 0 && t->out.refresh_expires_at == 0;
-}
+#define ROOM TOKEN_ROOM
 
 /* ---- every error text seen, to prove no secret is ever in one ---- */
 
@@ -150,7 +68,7 @@ static const char *scenario(const char *name) {
 
 static concur_status token(const concur_client *client, const concur_oauth2_grant *grant,
                            const char *host, struct token_out *t, struct details_out *e) {
-    prepare(t);
+    prepare_token(t, ROOM);
     if (e) prepare_details(e);
     memset(error, SENTINEL, sizeof error);
     concur_status status = concur_client_oauth2_token(client, client_id, client_secret, grant, host,
@@ -235,7 +153,7 @@ static void test_password_and_rotation(void) {
     strcpy(old_refresh, t.field[2]);
     strcpy(geolocation, t.field[4]);
     struct token_out r;
-    prepare(&r);
+    prepare_token(&r, ROOM);
     memcpy(r.field[2], old_refresh, strlen(old_refresh) + 1);
     concur_oauth2_grant rg = refresh_grant(r.field[2]);
     concur_status s2 = concur_client_oauth2_token(client, client_id, client_secret, &rg, geolocation,
@@ -433,7 +351,7 @@ static void test_error_codes(void) {
 
     /* A wrong client secret: code 64, HTTP 401. */
     concur_oauth2_grant pg = password_grant(login_id, password);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     status = concur_client_oauth2_token(client, client_id, "wrong-secret", &pg, NULL, &t.out, &e.d,
                                         error, ROOM);
@@ -547,7 +465,7 @@ static void test_buffers(void) {
     concur_oauth2_grant pg = password_grant(login_id, password);
 
     /* Too small: all or nothing, every len the size needed. */
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     t.out.access_token.capacity = 8;
     concur_status status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL,
@@ -559,7 +477,7 @@ static void test_buffers(void) {
     CHECK(t.out.expires_at == 0 && untouched_after(t.field[0], 8, sizeof t.field[0]),
           "nothing past capacity");
     CHECK(e.d.correlation_id.len > 0 && e.d.has_concur_code == 0, "the correlation id still comes");
-    prepare(&t);
+    prepare_token(&t, ROOM);
     t.out.access_token.capacity = t.out.access_token.len = 0;
     t.out.access_token.data = NULL;
     for (int i = 1; i < NFIELDS; i++) field_of(&t.out, i)->capacity = ROOM;
@@ -569,7 +487,7 @@ static void test_buffers(void) {
 
     /* A details buffer too small keeps its len and stays empty; the status is the call's. */
     concur_oauth2_grant wrong = password_grant(login_id, "definitely-wrong");
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     e.d.oauth_error.capacity = 4;
     status = concur_client_oauth2_token(client, client_id, client_secret, &wrong, NULL, &t.out, &e.d,
@@ -714,7 +632,7 @@ static void test_bad_arguments(void) {
 
 #define REFUSED(call, what)                                                                   \
     do {                                                                                      \
-        prepare(&t);                                                                          \
+        prepare_token(&t, ROOM);                                                                          \
         prepare_details(&e);                                                                  \
         status = (call);                                                                      \
         remember_error();                                                                     \
@@ -784,40 +702,40 @@ static void test_bad_arguments(void) {
                                        &t.out, &e.d, error, ROOM),
             "a plain-HTTP host");
     /* Buffers. */
-    prepare(&t);
+    prepare_token(&t, ROOM);
     t.out.struct_size = 0;
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, NULL,
                                         error, ROOM);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "out->struct_size") != NULL,
           "out struct_size 0: %s", error);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     e.d.struct_size = 0;
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, &e.d,
                                         error, ROOM);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "details->struct_size") != NULL,
           "details struct_size 0: %s", error);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     t.out.scope.data = NULL;
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, NULL,
                                         error, ROOM);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "out->scope.data is NULL") != NULL,
           "NULL data with a capacity: %s", error);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     t.out.refresh_token.data = t.field[0] + 10;
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, NULL,
                                         error, ROOM);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT &&
               strstr(error, "out->access_token and out->refresh_token overlap") != NULL,
           "overlapping outputs: %s", error);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     e.d.correlation_id.data = t.field[8];
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, &e.d,
                                         error, ROOM);
     CHECK(status == CONCUR_ERR_INVALID_ARGUMENT && strstr(error, "overlap") != NULL,
           "details overlapping an output: %s", error);
-    prepare(&t);
+    prepare_token(&t, ROOM);
     prepare_details(&e);
     e.d.geolocation.data = error + 4;
     status = concur_client_oauth2_token(client, client_id, client_secret, &pg, NULL, &t.out, &e.d,
