@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The C library as users get it: scripts/install-c.sh into a prefix (once staged under DESTDIR
+# as a distribution package is built, once directly), then the examples compiled with exactly
+# the README's pkg-config lines, linked against the shared library (through its SONAME) and
+# against the static one, and run against the loopback test server.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+work=$(scratch c)
+
+fail() {
+  printf 'packaging (C): FAILED: %s\n' "$*" >&2
+  exit 1
+}
+# The SONAME, NEEDED entries, RUNPATH of an ELF file, one per line.
+dynamic() { readelf -d "$1" | sed -n "s/.*($2) *.*\[\(.*\)\]$/\1/p"; }
+size() { wc -c <"$1" | tr -d ' '; }
+
+# The expected version, read independently of the install script (which uses cargo metadata).
+version=$(cargo pkgid --locked -p concur-native | sed 's/.*[#@]//')
+[[ "$version" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || fail "cannot read the version: $version"
+if [ "${BASH_REMATCH[1]}" -eq 0 ]; then
+  [ "${BASH_REMATCH[2]}" -eq 0 ] && sover=0.0.${BASH_REMATCH[3]} || sover=0.${BASH_REMATCH[2]}
+else
+  sover=${BASH_REMATCH[1]}
+fi
+soname=libconcur_native.so.$sover
+
+echo "--- C: the install script's guards"
+if scripts/install-c.sh --prefix relative/prefix >"$work/relative.out" 2>&1; then
+  fail "a relative prefix was accepted"
+fi
+grep -q 'must be an absolute path' "$work/relative.out" || fail "no reason given for a relative prefix"
+[ ! -e relative ] || fail "a relative prefix left files behind"
+scripts/install-c.sh --help | grep -q 'pkg-config --cflags --libs concur_native' || fail "--help"
+
+echo "--- C: staged install (DESTDIR, Debian's multiarch libdir), as a distribution package builds it"
+stage=$work/stage
+staged_prefix=/opt/concur-native-packaging-test
+multiarch=$(cc -print-multiarch 2>/dev/null || true)
+multiarch=lib/${multiarch:-x86_64-linux-gnu}
+start=$(date +%s)
+DESTDIR=$stage scripts/install-c.sh --prefix "$staged_prefix" --libdir "$multiarch"
+staged_seconds=$(($(date +%s) - start))
+[ ! -e "$staged_prefix" ] || fail "DESTDIR install wrote to $staged_prefix itself"
+slib=$stage$staged_prefix/$multiarch
+[ -f "$slib/libconcur_native.a" ] && [ -f "$stage$staged_prefix/include/concur_native.h" ] ||
+  fail "staged files missing under $stage$staged_prefix"
+grep -qx "prefix=$staged_prefix" "$slib/pkgconfig/concur_native.pc" || fail "staged .pc prefix"
+grep -qx "libdir=\${prefix}/$multiarch" "$slib/pkgconfig/concur_native.pc" || fail "staged .pc libdir"
+grep -q "$stage" "$slib/pkgconfig/concur_native.pc" && fail "the .pc names the staging folder"
+# What a package build's own checks do: compile against the staged tree through the sysroot.
+cc -o "$work/native_token_staged" examples/native_token.c \
+  $(PKG_CONFIG_PATH=$slib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs concur_native)
+LD_LIBRARY_PATH=$slib "$work/native_token_staged" >"$work/staged.out"
+grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/staged.out" || fail "staged build: no token"
+
+echo "--- C: install into a prefix, as the README says"
+prefix=$work/prefix
+start=$(date +%s)
+scripts/install-c.sh --prefix "$prefix"
+install_seconds=$(($(date +%s) - start))
+lib=$prefix/lib
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+
+# The layout: the real file, the SONAME link a program loads, the dev link -l finds.
+full=libconcur_native.so.$version
+[ -f "$lib/$full" ] && [ ! -L "$lib/$full" ] || fail "$full missing"
+[ "$(readlink "$lib/$soname")" = "$full" ] || fail "$soname does not point to $full"
+[ "$(readlink "$lib/libconcur_native.so")" = "$full" ] || fail "libconcur_native.so link"
+[ "$(dynamic "$lib/$full" SONAME)" = "$soname" ] || fail "SONAME is '$(dynamic "$lib/$full" SONAME)', not $soname"
+[ -z "$(dynamic "$lib/$full" RUNPATH)$(dynamic "$lib/$full" RPATH)" ] || fail "the library carries a run path"
+cmp -s include/concur_native.h "$prefix/include/concur_native.h" || fail "the installed header is not the committed one"
+cmp -s share/valgrind/concur_native.supp "$prefix/share/valgrind/concur_native.supp" || fail "suppressions"
+[ "$(pkg-config --modversion concur_native)" = "$version" ] || fail "pkg-config --modversion"
+pkg-config --static --libs concur_native | grep -q -- '-lpthread' || fail "no Libs.private"
+# Built with the Redis store: the message of a build without it is absent, the store's own present.
+grep -q 'has no Redis support' "$lib/$full" && fail "built without the redis feature"
+grep -q 'redis_key is required' "$lib/$full" || fail "no Redis store code in the library"
+
+echo "--- C: the examples, linked against the shared library through pkg-config"
+# The README's lines (warnings are checked where tests/c_abi.rs compiles the same files).
+for example in native_token token_lifecycle oauth2_password; do
+  cc -o "$work/$example" "examples/$example.c" $(pkg-config --cflags --libs concur_native)
+done
+cc -o "$work/token_manager" examples/token_manager.c $(pkg-config --cflags --libs concur_native) -lpthread
+for program in native_token token_lifecycle oauth2_password token_manager; do
+  needed=$(dynamic "$work/$program" NEEDED)
+  printf '%s\n' "$needed" | grep -qx "$soname" || fail "$program does not need $soname: $needed"
+  printf '%s\n' "$needed" | grep -qx 'libconcur_native.so' && fail "$program needs the unversioned name"
+done
+# Outside the loader's folders, nothing finds the library by itself...
+if env -u LD_LIBRARY_PATH "$work/native_token" >/dev/null 2>"$work/unfound.err"; then fail "ran without finding the library"; fi
+grep -q "$soname" "$work/unfound.err" || fail "the loader did not ask for $soname"
+# ...LD_LIBRARY_PATH does, and it is the installed file that is loaded.
+export LD_LIBRARY_PATH=$lib
+ldd "$work/native_token" | grep -q "$soname => $lib/$soname" || fail "ldd: $(ldd "$work/native_token")"
+"$work/native_token" | tee "$work/native_token.out"
+grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/native_token.out" || fail "native_token: no token"
+grep -qF "$CONCUR_PASSWORD" "$work/native_token.out" && fail "the password was printed"
+# The server knows only the tokens it issued: a refresh and revocations of them succeed.
+"$work/token_lifecycle" >"$work/token_lifecycle.out" || fail "token_lifecycle: $(cat "$work/token_lifecycle.out")"
+"$work/oauth2_password" >"$work/oauth2_password.out" || fail "oauth2_password"
+grep -q '^Access token: ' "$work/oauth2_password.out" || fail "oauth2_password: no token"
+CONCUR_TOKEN_FILE=$work/token.json "$work/token_manager" >"$work/token_manager.out" || fail "token_manager"
+grep -q 'one token' "$work/token_manager.out" || fail "token_manager: $(cat "$work/token_manager.out")"
+unset LD_LIBRARY_PATH
+
+echo "--- C: a run path instead of LD_LIBRARY_PATH"
+cc -o "$work/native_token_rpath" examples/native_token.c $(pkg-config --cflags --libs concur_native) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir concur_native)"
+env -u LD_LIBRARY_PATH "$work/native_token_rpath" >"$work/rpath.out"
+grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/rpath.out" || fail "rpath build: no token"
+
+echo "--- C: linked against the static library"
+cc -o "$work/native_token_static" examples/native_token.c $(pkg-config --cflags concur_native) \
+  "$(pkg-config --variable=libdir concur_native)/libconcur_native.a" \
+  -Wl,--as-needed $(pkg-config --static --libs concur_native)
+dynamic "$work/native_token_static" NEEDED | grep -q concur_native && fail "the static build needs the shared library"
+env -u LD_LIBRARY_PATH "$work/native_token_static" >"$work/static.out"
+grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/static.out" || fail "static build: no token"
+
+echo "--- C: numbers"
+echo "  install time: ${staged_seconds} s (staged, first: includes the release build), ${install_seconds} s (second, build reused)"
+echo "  SONAME: $soname"
+for f in "$lib/$full" "$lib/libconcur_native.a" "$prefix/include/concur_native.h" \
+  "$work/native_token" "$work/native_token_static"; do
+  printf '  %10s bytes  %s\n' "$(size "$f")" "${f#"$work"/}"
+done
+echo "packaging (C): installs under a prefix (SONAME $soname, pkg-config $version), examples link shared and static and fetch tokens"
