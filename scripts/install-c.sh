@@ -125,6 +125,7 @@ case "$(uname -s)" in
     shared=libconcur_native.dylib
     full_name=libconcur_native.$major.$minor.$patch.dylib
     soname_file=libconcur_native.$sover.dylib
+    # shellcheck disable=SC2054 # the commas are ld's: -Wl,opt,value passes "opt value"
     link_args=(-C "link-arg=-Wl,-install_name,$libdir_abs/$soname_file,-current_version,$major.$minor.$patch,-compatibility_version,$sover"
       -C link-arg=-Wl,-headerpad_max_install_names)
     ;;

@@ -3,7 +3,10 @@
 # as a distribution package is built, once directly), then the examples compiled with exactly
 # the README's pkg-config lines, linked against the shared library (through its SONAME) and
 # against the static one, and run against the loopback test server.
+# The pkg-config output is left unquoted on purpose, split into flags as the README's lines do:
+# shellcheck disable=SC2046
 set -euo pipefail
+# shellcheck source=tests/packaging/common.sh
 source "$(dirname "$0")/common.sh"
 work=$(scratch c)
 
