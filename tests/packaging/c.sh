@@ -57,13 +57,17 @@ cc -o "$work/native_token_staged" examples/native_token.c \
 LD_LIBRARY_PATH=$slib "$work/native_token_staged" >"$work/staged.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/staged.out" || fail "staged build: no token"
 
-echo "--- C: install into a prefix, as the README says"
-prefix=$work/prefix
+echo "--- C: install into a prefix, with the README's lines"
+# The README installs under "$HOME/.local": HOME moves into the scratch folder (cargo and
+# rustup keep their own homes).
+export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}
+export HOME=$work/home
 start=$(date +%s)
-scripts/install-c.sh --prefix "$prefix"
+scripts/install-c.sh --prefix "$HOME/.local"
 install_seconds=$(($(date +%s) - start))
+export PKG_CONFIG_PATH="$HOME/.local/lib/pkgconfig"
+prefix=$HOME/.local
 lib=$prefix/lib
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 
 # The layout: the real file, the SONAME link a program loads, the dev link -l finds.
 full=libconcur_native.so.$version
@@ -95,7 +99,7 @@ done
 if env -u LD_LIBRARY_PATH "$work/native_token" >/dev/null 2>"$work/unfound.err"; then fail "ran without finding the library"; fi
 grep -q "$soname" "$work/unfound.err" || fail "the loader did not ask for $soname"
 # ...LD_LIBRARY_PATH does, and it is the installed file that is loaded.
-export LD_LIBRARY_PATH=$lib
+export LD_LIBRARY_PATH="$HOME/.local/lib"
 ldd "$work/native_token" | grep -q "$soname => $lib/$soname" || fail "ldd: $(ldd "$work/native_token")"
 "$work/native_token" | tee "$work/native_token.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/native_token.out" || fail "native_token: no token"
