@@ -14,7 +14,9 @@ fail() {
   printf 'packaging (C): FAILED: %s\n' "$*" >&2
   exit 1
 }
-# The SONAME, NEEDED entries, RUNPATH of an ELF file, one per line.
+# The SONAME, NEEDED entries, RUNPATH of an ELF file, one per line. (Outputs are kept in
+# variables before grep -q reads them: with pipefail, a writer cut off by grep's early exit
+# would fail the pipeline.)
 dynamic() { readelf -d "$1" | sed -n "s/.*($2) *.*\[\(.*\)\]$/\1/p"; }
 size() { wc -c <"$1" | tr -d ' '; }
 
@@ -34,7 +36,8 @@ if scripts/install-c.sh --prefix relative/prefix >"$work/relative.out" 2>&1; the
 fi
 grep -q 'must be an absolute path' "$work/relative.out" || fail "no reason given for a relative prefix"
 [ ! -e relative ] || fail "a relative prefix left files behind"
-scripts/install-c.sh --help | grep -q 'pkg-config --cflags --libs concur_native' || fail "--help"
+scripts/install-c.sh --help >"$work/help.out"
+grep -q 'pkg-config --cflags --libs concur_native' "$work/help.out" || fail "--help"
 
 echo "--- C: staged install (DESTDIR, Debian's multiarch libdir), as a distribution package builds it"
 stage=$work/stage
@@ -56,6 +59,10 @@ cc -o "$work/native_token_staged" examples/native_token.c \
   $(PKG_CONFIG_PATH=$slib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs concur_native)
 LD_LIBRARY_PATH=$slib "$work/native_token_staged" >"$work/staged.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/staged.out" || fail "staged build: no token"
+# The same with --destdir and the prefix given alone, as the issue words it.
+scripts/install-c.sh --destdir "$work/stage2" /usr/local >/dev/null
+[ "$(readlink "$work/stage2/usr/local/lib/$soname")" = "libconcur_native.so.$version" ] || fail "--destdir"
+grep -qx 'prefix=/usr/local' "$work/stage2/usr/local/lib/pkgconfig/concur_native.pc" || fail "--destdir .pc"
 
 echo "--- C: install into a prefix, with the README's lines"
 # The README installs under "$HOME/.local": HOME moves into the scratch folder (cargo and
@@ -79,7 +86,8 @@ full=libconcur_native.so.$version
 cmp -s include/concur_native.h "$prefix/include/concur_native.h" || fail "the installed header is not the committed one"
 cmp -s share/valgrind/concur_native.supp "$prefix/share/valgrind/concur_native.supp" || fail "suppressions"
 [ "$(pkg-config --modversion concur_native)" = "$version" ] || fail "pkg-config --modversion"
-pkg-config --static --libs concur_native | grep -q -- '-lpthread' || fail "no Libs.private"
+static_flags=$(pkg-config --static --libs concur_native)
+grep -q -- '-lpthread' <<<"$static_flags" || fail "no Libs.private: $static_flags"
 # Built with the Redis store: the message of a build without it is absent, the store's own present.
 grep -q 'has no Redis support' "$lib/$full" && fail "built without the redis feature"
 grep -q 'redis_key is required' "$lib/$full" || fail "no Redis store code in the library"
@@ -92,15 +100,16 @@ done
 cc -o "$work/token_manager" examples/token_manager.c $(pkg-config --cflags --libs concur_native) -lpthread
 for program in native_token token_lifecycle oauth2_password token_manager; do
   needed=$(dynamic "$work/$program" NEEDED)
-  printf '%s\n' "$needed" | grep -qx "$soname" || fail "$program does not need $soname: $needed"
-  printf '%s\n' "$needed" | grep -qx 'libconcur_native.so' && fail "$program needs the unversioned name"
+  grep -qx "$soname" <<<"$needed" || fail "$program does not need $soname: $needed"
+  grep -qx 'libconcur_native.so' <<<"$needed" && fail "$program needs the unversioned name"
 done
 # Outside the loader's folders, nothing finds the library by itself...
 if env -u LD_LIBRARY_PATH "$work/native_token" >/dev/null 2>"$work/unfound.err"; then fail "ran without finding the library"; fi
 grep -q "$soname" "$work/unfound.err" || fail "the loader did not ask for $soname"
 # ...LD_LIBRARY_PATH does, and it is the installed file that is loaded.
 export LD_LIBRARY_PATH="$HOME/.local/lib"
-ldd "$work/native_token" | grep -q "$soname => $lib/$soname" || fail "ldd: $(ldd "$work/native_token")"
+loaded=$(ldd "$work/native_token")
+grep -qF "$soname => $lib/$soname " <<<"$loaded" || fail "ldd: $loaded"
 "$work/native_token" | tee "$work/native_token.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/native_token.out" || fail "native_token: no token"
 grep -qF "$CONCUR_PASSWORD" "$work/native_token.out" && fail "the password was printed"
@@ -122,7 +131,8 @@ echo "--- C: linked against the static library"
 cc -o "$work/native_token_static" examples/native_token.c $(pkg-config --cflags concur_native) \
   "$(pkg-config --variable=libdir concur_native)/libconcur_native.a" \
   -Wl,--as-needed $(pkg-config --static --libs concur_native)
-dynamic "$work/native_token_static" NEEDED | grep -q concur_native && fail "the static build needs the shared library"
+needed=$(dynamic "$work/native_token_static" NEEDED)
+grep -q concur_native <<<"$needed" && fail "the static build needs the shared library: $needed"
 env -u LD_LIBRARY_PATH "$work/native_token_static" >"$work/static.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/static.out" || fail "static build: no token"
 
