@@ -1201,10 +1201,8 @@ fn oauth2_access_token_errors_exit_with_their_class() {
 }
 
 /// A redis-server of the test's own on a free loopback port (killed when dropped), and its URL.
-#[cfg(feature = "redis")]
 struct Redis(std::process::Child, String);
 
-#[cfg(feature = "redis")]
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -1212,7 +1210,6 @@ impl Drop for Redis {
     }
 }
 
-#[cfg(feature = "redis")]
 fn redis_server() -> Redis {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
@@ -1249,7 +1246,6 @@ fn redis_server() -> Redis {
     }
 }
 
-#[cfg(feature = "redis")]
 #[test]
 fn oauth2_access_token_through_redis() {
     let redis = redis_server();
@@ -1282,16 +1278,4 @@ fn oauth2_access_token_through_redis() {
     drop(redis);
     let out = access_token(std::path::Path::new(&url), &["--redis-key", &key], &[]);
     assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
-}
-
-#[cfg(not(feature = "redis"))]
-#[test]
-fn oauth2_access_token_without_redis_support_refuses_a_redis_store() {
-    let out = access_token(
-        std::path::Path::new("redis://127.0.0.1:1/"),
-        &[],
-        &[("CONCUR_REFRESH_TOKEN", "x")],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("feature redis"));
 }

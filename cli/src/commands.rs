@@ -1,0 +1,292 @@
+//! What each subcommand does: the client it needs, the secrets it reads, the call it makes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use concur_native::manager::{FileStore, Start, TokenManager, TokenStore};
+use concur_native::oauth2::{Grant, OtpRequest, oauth2_authorize_url};
+use concur_native::{Client, Error, Options};
+use zeroize::Zeroizing;
+
+use crate::args::{Cli, Command, Connection, OAuth2Command, StartGrant};
+use crate::output::{print_oauth2_token, print_token};
+use crate::secrets::secret;
+
+/// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
+/// for the current API, which chooses a host per call unless `--base-url` was given.
+fn client(connection: &Connection, oauth2: bool) -> Result<Client, Error> {
+    let timeout = Duration::try_from_secs_f64(connection.timeout)
+        .map_err(|_| Error::invalid_argument("--timeout must be a positive number of seconds"))?;
+    let mut options = Options::new();
+    match (&connection.base_url, oauth2) {
+        (Some(url), _) => options = options.base_url(url.as_str()),
+        (None, false) => options = options.base_url(concur_native::DEFAULT_BASE_URL),
+        (None, true) => {}
+    }
+    for host in &connection.trusted_hosts {
+        options = options.trusted_host(host.as_str());
+    }
+    let mut options = options
+        .timeout(timeout)
+        .user_agent_suffix(concat!("concur-token/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &connection.ca_file {
+        options = options.ca_file(path);
+    }
+    if let Some(proxy) = &connection.proxy {
+        options = options.proxy(proxy.as_str());
+    }
+    Client::new(&options)
+}
+
+fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Error> {
+    let json = connection.json;
+    let app_secret = || secret("CONCUR_CLIENT_SECRET", "Client secret: ");
+    let client = || client(connection, true);
+    let token = match command {
+        OAuth2Command::AuthorizeUrl {
+            client_id,
+            redirect_uri,
+            scopes,
+            state,
+        } => {
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let request = oauth2_authorize_url(
+                &client_id,
+                &redirect_uri,
+                &scopes,
+                state.as_deref(),
+                connection.base_url.as_deref(),
+            )?;
+            if json {
+                let document = serde_json::json!({ "url": request.url, "state": request.state });
+                println!("{document}");
+            } else {
+                println!("{}", request.url);
+                eprintln!("state: {}", request.state);
+            }
+            return Ok(());
+        }
+        OAuth2Command::Password {
+            app,
+            username,
+            scope,
+        } => {
+            let client_secret = app_secret()?;
+            let password = secret(
+                "CONCUR_PASSWORD",
+                &format!("Concur password for {username}: "),
+            )?;
+            let grant = Grant::Password {
+                username: &username,
+                password: &password,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::Company { app, company_id } => {
+            let client_secret = app_secret()?;
+            let request_token = secret("CONCUR_REQUEST_TOKEN", "Request token: ")?;
+            let grant = Grant::Company {
+                company_id: &company_id,
+                request_token: &request_token,
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::Refresh { app, scope } => {
+            let client_secret = app_secret()?;
+            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let grant = Grant::RefreshToken {
+                refresh_token: &refresh_token,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::ClientCredentials { app } => {
+            let client_secret = app_secret()?;
+            client()?.oauth2_token(
+                &app.client_id,
+                &client_secret,
+                &Grant::ClientCredentials,
+                None,
+            )?
+        }
+        OAuth2Command::Otp {
+            app,
+            email,
+            send: true,
+            name,
+            company,
+            link,
+            ..
+        } => {
+            let client_secret = app_secret()?;
+            let request = OtpRequest {
+                email: &email,
+                name: name.as_deref(),
+                company: company.as_deref(),
+                link: link.as_deref(),
+            };
+            client()?.send_otp(&app.client_id, &client_secret, &request, None)?;
+            if json {
+                println!("{}", serde_json::json!({ "sent": true }));
+            }
+            return Ok(());
+        }
+        OAuth2Command::Otp {
+            app, email, scope, ..
+        } => {
+            let client_secret = app_secret()?;
+            let otp = secret(
+                "CONCUR_OTP",
+                &format!("One-time password sent to {email}: "),
+            )?;
+            let grant = Grant::Otp {
+                email: &email,
+                otp: &otp,
+                scope: scope.as_deref(),
+            };
+            client()?.oauth2_token(&app.client_id, &client_secret, &grant, None)?
+        }
+        OAuth2Command::AccessToken {
+            app,
+            store,
+            redis_key,
+            grant,
+            username,
+            company_id,
+            geolocation,
+            margin,
+        } => {
+            let margin = Duration::try_from_secs_f64(margin).map_err(|_| {
+                Error::invalid_argument("--margin must be a non-negative number of seconds")
+            })?;
+            let store = token_store(&store, redis_key.as_deref())?;
+            let client_secret = app_secret()?;
+            let start = match grant {
+                Some(StartGrant::ClientCredentials) => Start::ClientCredentials,
+                _ => match stored_start(store.as_ref())? {
+                    // The store's refresh token wins over any start: no other secret needed.
+                    Some(start) => start,
+                    None => match grant {
+                        Some(StartGrant::Password) => {
+                            let username = username.unwrap_or_default();
+                            let password = secret(
+                                "CONCUR_PASSWORD",
+                                &format!("Concur password for {username}: "),
+                            )?;
+                            Start::Password {
+                                username,
+                                password: password.to_string(),
+                            }
+                        }
+                        Some(StartGrant::Company) => Start::Company {
+                            company_id: company_id.unwrap_or_default(),
+                            request_token: secret("CONCUR_REQUEST_TOKEN", "Request token: ")?
+                                .to_string(),
+                        },
+                        _ => Start::RefreshToken {
+                            refresh_token: secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?
+                                .to_string(),
+                            geolocation,
+                        },
+                    },
+                },
+            };
+            let manager =
+                TokenManager::new(Arc::new(client()?), &app.client_id, &client_secret, start)?
+                    .with_boxed_store(store)
+                    .with_margin(margin);
+            let token = manager.access_token()?;
+            print_oauth2_token(token.token(), json);
+            return Ok(());
+        }
+        OAuth2Command::Revoke => {
+            let access_token = secret("CONCUR_ACCESS_TOKEN", "The user's access token: ")?;
+            client()?.revoke_connections(&access_token, None)?;
+            if json {
+                println!("{}", serde_json::json!({ "revoked": true }));
+            }
+            return Ok(());
+        }
+    };
+    print_oauth2_token(&token, json);
+    Ok(())
+}
+
+/// The store `--store` names: a redis:// or rediss:// URL, else a file path.
+fn token_store(store: &str, redis_key: Option<&str>) -> Result<Box<dyn TokenStore>, Error> {
+    if store.starts_with("redis://") || store.starts_with("rediss://") {
+        return redis_store(store, redis_key.unwrap_or("concur-native:token"));
+    }
+    if redis_key.is_some() {
+        return Err(Error::invalid_argument(
+            "--redis-key goes with a redis:// store only",
+        ));
+    }
+    if store.is_empty() {
+        return Err(Error::invalid_argument("--store is empty"));
+    }
+    Ok(Box::new(FileStore::new(store)))
+}
+
+fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Error> {
+    Ok(Box::new(concur_native::manager::RedisStore::new(url, key)?))
+}
+
+/// A start from the refresh token the store already holds, if it holds one.
+fn stored_start(store: &dyn TokenStore) -> Result<Option<Start>, Error> {
+    Ok(store.load()?.and_then(|stored| {
+        Some(Start::RefreshToken {
+            refresh_token: stored.refresh_token.clone()?,
+            geolocation: stored.geolocation.clone(),
+        })
+    }))
+}
+
+/// Runs the subcommand the command line names.
+pub(crate) fn run(cli: Cli) -> Result<(), Error> {
+    if let Command::Oauth2 { command } = cli.command {
+        return run_oauth2(command, &cli.connection);
+    }
+    let client = client(&cli.connection, false)?;
+    let json = cli.connection.json;
+    match cli.command {
+        Command::Native {
+            consumer_key,
+            login,
+            no_password,
+        } => {
+            let password = if no_password {
+                Zeroizing::new(String::new())
+            } else {
+                secret("CONCUR_PASSWORD", &format!("Concur password for {login}: "))?
+            };
+            print_token(
+                &client.native_token(&consumer_key, &login, &password)?,
+                json,
+            );
+        }
+        Command::Refresh { client_id } => {
+            let client_secret = secret("CONCUR_CLIENT_SECRET", "Client secret: ")?;
+            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let token = client.refresh_token(&client_id, &client_secret, &refresh_token)?;
+            print_token(&token, json);
+        }
+        Command::Revoke { user, consumer_key } => {
+            let admin = secret("CONCUR_ACCESS_TOKEN", "Administrator's access token: ")?;
+            match (user, consumer_key) {
+                (Some(user), Some(key)) => client.revoke_user_tokens(&admin, &key, &user)?,
+                _ => {
+                    let token = secret("CONCUR_TOKEN_TO_REVOKE", "Token to revoke: ")?;
+                    client.revoke_token(&admin, &token)?;
+                }
+            }
+            if json {
+                println!("{}", serde_json::json!({ "revoked": true }));
+            }
+        }
+        Command::Oauth2 { .. } => unreachable!("handled above"),
+        Command::PanicForTests => panic!("the panic concur-token's tests ask for"),
+    }
+    Ok(())
+}
