@@ -5,6 +5,10 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use concur_native::Error;
+
+use crate::secrets::Credential;
+
 const EXAMPLES: &str = "\
 Examples:
   # A token with the Native Flow (the password is prompted for, without echo):
@@ -25,6 +29,13 @@ Examples:
   CONCUR_CLIENT_SECRET=... CONCUR_PASSWORD=... \\
     concur-token oauth2 password --client-id $CLIENT_ID --username user@example.com --json
 
+  # A secret from a pipe or a file instead (one per run; one trailing line break is dropped):
+  concur-token native --consumer-key $KEY --login user@example.com --password-stdin < password.txt
+
+Secrets are never arguments. Each comes from standard input when its --…-stdin flag is given
+(at most one per run; a terminal there is refused, as it would echo), else from its environment
+variable, else from a prompt without echo.
+
 The proxy, which may carry user:password@, is best given as CONCUR_PROXY rather than --proxy.
 
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
@@ -39,6 +50,8 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
     #[command(flatten)]
     pub(crate) connection: Connection,
+    #[command(flatten)]
+    pub(crate) stdin: StdinSecret,
 }
 
 #[derive(Args)]
@@ -64,6 +77,66 @@ pub(crate) struct Connection {
     /// Print the whole answer as JSON instead of the token alone.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+}
+
+/// The `--…-stdin` flags: at most one per run, for the secret its subcommand reads that
+/// `docker login --password-stdin` style scripts pipe in. Each wins over its environment
+/// variable, which wins over the prompt.
+#[derive(Args)]
+pub(crate) struct StdinSecret {
+    /// Read the password from standard input (instead of CONCUR_PASSWORD or a prompt).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    password_stdin: bool,
+    /// Read the client secret from standard input (instead of CONCUR_CLIENT_SECRET).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    client_secret_stdin: bool,
+    /// Read the refresh token from standard input (instead of CONCUR_REFRESH_TOKEN).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    refresh_token_stdin: bool,
+    /// Read the company request token from standard input (instead of CONCUR_REQUEST_TOKEN).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    request_token_stdin: bool,
+    /// Read the one-time password from standard input (instead of CONCUR_OTP).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    otp_stdin: bool,
+    /// Read the access token that authorizes a revocation from standard input (instead of
+    /// CONCUR_ACCESS_TOKEN).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    access_token_stdin: bool,
+    /// Read the token to revoke from standard input (instead of CONCUR_TOKEN_TO_REVOKE).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    token_to_revoke_stdin: bool,
+}
+
+const STDIN_HEADING: &str = "Secrets from standard input (at most one)";
+
+impl StdinSecret {
+    /// The secret to read from standard input, if a flag names one; two flags are a usage
+    /// error (standard input holds one secret). Checked here rather than by a clap group,
+    /// which does not see global flags given after the subcommand.
+    pub(crate) fn chosen(&self) -> Result<Option<Credential>, Error> {
+        let given: Vec<Credential> = [
+            (self.password_stdin, Credential::Password),
+            (self.client_secret_stdin, Credential::ClientSecret),
+            (self.refresh_token_stdin, Credential::RefreshToken),
+            (self.request_token_stdin, Credential::RequestToken),
+            (self.otp_stdin, Credential::Otp),
+            (self.access_token_stdin, Credential::AccessToken),
+            (self.token_to_revoke_stdin, Credential::TokenToRevoke),
+        ]
+        .into_iter()
+        .filter_map(|(given, secret)| given.then_some(secret))
+        .collect();
+        match given[..] {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            [first, second, ..] => Err(Error::invalid_argument(format!(
+                "{} and {}: at most one --…-stdin flag per run (standard input holds one secret)",
+                first.stdin_flag(),
+                second.stdin_flag()
+            ))),
+        }
+    }
 }
 
 #[derive(Subcommand)]

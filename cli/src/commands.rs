@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Connection, OAuth2Command, StartGrant};
 use crate::output::{print_oauth2_token, print_token};
-use crate::secrets::secret;
+use crate::secrets::{Credential, Secrets};
 
 /// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
 /// for the current API, which chooses a host per call unless `--base-url` was given.
@@ -38,9 +38,13 @@ fn client(connection: &Connection, oauth2: bool) -> Result<Client, Error> {
     Client::new(&options)
 }
 
-fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Error> {
+fn run_oauth2(
+    command: OAuth2Command,
+    connection: &Connection,
+    secrets: &Secrets,
+) -> Result<(), Error> {
     let json = connection.json;
-    let app_secret = || secret("CONCUR_CLIENT_SECRET", "Client secret: ");
+    let app_secret = || secrets.get(Credential::ClientSecret, "Client secret: ");
     let client = || client(connection, true);
     let token = match command {
         OAuth2Command::AuthorizeUrl {
@@ -72,8 +76,8 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
             scope,
         } => {
             let client_secret = app_secret()?;
-            let password = secret(
-                "CONCUR_PASSWORD",
+            let password = secrets.get(
+                Credential::Password,
                 &format!("Concur password for {username}: "),
             )?;
             let grant = Grant::Password {
@@ -85,7 +89,7 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
         }
         OAuth2Command::Company { app, company_id } => {
             let client_secret = app_secret()?;
-            let request_token = secret("CONCUR_REQUEST_TOKEN", "Request token: ")?;
+            let request_token = secrets.get(Credential::RequestToken, "Request token: ")?;
             let grant = Grant::Company {
                 company_id: &company_id,
                 request_token: &request_token,
@@ -94,7 +98,7 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
         }
         OAuth2Command::Refresh { app, scope } => {
             let client_secret = app_secret()?;
-            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let refresh_token = secrets.get(Credential::RefreshToken, "Refresh token: ")?;
             let grant = Grant::RefreshToken {
                 refresh_token: &refresh_token,
                 scope: scope.as_deref(),
@@ -136,8 +140,8 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
             app, email, scope, ..
         } => {
             let client_secret = app_secret()?;
-            let otp = secret(
-                "CONCUR_OTP",
+            let otp = secrets.get(
+                Credential::Otp,
                 &format!("One-time password sent to {email}: "),
             )?;
             let grant = Grant::Otp {
@@ -170,8 +174,8 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
                     None => match grant {
                         Some(StartGrant::Password) => {
                             let username = username.unwrap_or_default();
-                            let password = secret(
-                                "CONCUR_PASSWORD",
+                            let password = secrets.get(
+                                Credential::Password,
                                 &format!("Concur password for {username}: "),
                             )?;
                             Start::Password {
@@ -181,11 +185,13 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
                         }
                         Some(StartGrant::Company) => Start::Company {
                             company_id: company_id.unwrap_or_default(),
-                            request_token: secret("CONCUR_REQUEST_TOKEN", "Request token: ")?
+                            request_token: secrets
+                                .get(Credential::RequestToken, "Request token: ")?
                                 .to_string(),
                         },
                         _ => Start::RefreshToken {
-                            refresh_token: secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?
+                            refresh_token: secrets
+                                .get(Credential::RefreshToken, "Refresh token: ")?
                                 .to_string(),
                             geolocation,
                         },
@@ -201,7 +207,7 @@ fn run_oauth2(command: OAuth2Command, connection: &Connection) -> Result<(), Err
             return Ok(());
         }
         OAuth2Command::Revoke => {
-            let access_token = secret("CONCUR_ACCESS_TOKEN", "The user's access token: ")?;
+            let access_token = secrets.get(Credential::AccessToken, "The user's access token: ")?;
             client()?.revoke_connections(&access_token, None)?;
             if json {
                 println!("{}", serde_json::json!({ "revoked": true }));
@@ -243,10 +249,43 @@ fn stored_start(store: &dyn TokenStore) -> Result<Option<Start>, Error> {
     }))
 }
 
+/// The secrets `command` may ask for, whichever source they come from.
+fn reads(command: &Command) -> Vec<Credential> {
+    use Credential::*;
+    match command {
+        Command::Native { no_password, .. } => match no_password {
+            true => vec![],
+            false => vec![Password],
+        },
+        Command::Refresh { .. } => vec![ClientSecret, RefreshToken],
+        Command::Revoke { user: Some(_), .. } => vec![AccessToken],
+        Command::Revoke { user: None, .. } => vec![AccessToken, TokenToRevoke],
+        Command::Oauth2 { command } => match command {
+            OAuth2Command::Password { .. } => vec![ClientSecret, Password],
+            OAuth2Command::Company { .. } => vec![ClientSecret, RequestToken],
+            OAuth2Command::Refresh { .. } => vec![ClientSecret, RefreshToken],
+            OAuth2Command::ClientCredentials { .. } => vec![ClientSecret],
+            OAuth2Command::Otp { send: true, .. } => vec![ClientSecret],
+            OAuth2Command::Otp { send: false, .. } => vec![ClientSecret, Otp],
+            OAuth2Command::Revoke => vec![AccessToken],
+            OAuth2Command::AuthorizeUrl { .. } => vec![],
+            // The start's secret is read only while the store holds no refresh token.
+            OAuth2Command::AccessToken { grant, .. } => match grant {
+                Some(StartGrant::Password) => vec![ClientSecret, Password],
+                Some(StartGrant::Company) => vec![ClientSecret, RequestToken],
+                Some(StartGrant::ClientCredentials) => vec![ClientSecret],
+                None => vec![ClientSecret, RefreshToken],
+            },
+        },
+        Command::PanicForTests => vec![],
+    }
+}
+
 /// Runs the subcommand the command line names.
 pub(crate) fn run(cli: Cli) -> Result<(), Error> {
+    let secrets = Secrets::new(cli.stdin.chosen()?, &reads(&cli.command))?;
     if let Command::Oauth2 { command } = cli.command {
-        return run_oauth2(command, &cli.connection);
+        return run_oauth2(command, &cli.connection, &secrets);
     }
     let client = client(&cli.connection, false)?;
     let json = cli.connection.json;
@@ -259,7 +298,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
             let password = if no_password {
                 Zeroizing::new(String::new())
             } else {
-                secret("CONCUR_PASSWORD", &format!("Concur password for {login}: "))?
+                secrets.get(
+                    Credential::Password,
+                    &format!("Concur password for {login}: "),
+                )?
             };
             print_token(
                 &client.native_token(&consumer_key, &login, &password)?,
@@ -267,17 +309,17 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::Refresh { client_id } => {
-            let client_secret = secret("CONCUR_CLIENT_SECRET", "Client secret: ")?;
-            let refresh_token = secret("CONCUR_REFRESH_TOKEN", "Refresh token: ")?;
+            let client_secret = secrets.get(Credential::ClientSecret, "Client secret: ")?;
+            let refresh_token = secrets.get(Credential::RefreshToken, "Refresh token: ")?;
             let token = client.refresh_token(&client_id, &client_secret, &refresh_token)?;
             print_token(&token, json);
         }
         Command::Revoke { user, consumer_key } => {
-            let admin = secret("CONCUR_ACCESS_TOKEN", "Administrator's access token: ")?;
+            let admin = secrets.get(Credential::AccessToken, "Administrator's access token: ")?;
             match (user, consumer_key) {
                 (Some(user), Some(key)) => client.revoke_user_tokens(&admin, &key, &user)?,
                 _ => {
-                    let token = secret("CONCUR_TOKEN_TO_REVOKE", "Token to revoke: ")?;
+                    let token = secrets.get(Credential::TokenToRevoke, "Token to revoke: ")?;
                     client.revoke_token(&admin, &token)?;
                 }
             }

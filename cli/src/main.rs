@@ -1,7 +1,8 @@
 //! `concur-token`: a Concur access token on the command line, for designing and testing.
 //!
 //! Secrets never come from the command line, where `ps` and shell history would show them:
-//! each is read from its environment variable, or from a prompt that does not echo.
+//! each is read from standard input (its `--…-stdin` flag, one per run), else from its
+//! environment variable, else from a prompt that does not echo.
 //!
 //! `concur-token native|refresh|revoke` are the legacy Native Flow and its companions;
 //! `concur-token oauth2 …` is Concur's current Authentication API (oauth2/v0).
