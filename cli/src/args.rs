@@ -178,6 +178,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: OAuth2Command,
     },
+    /// Print a completion script for a shell on standard output, e.g.
+    /// `concur-token completions bash > ~/.local/share/bash-completion/completions/concur-token`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
     /// Panics, so that tests can check that a bug exits 1 with one line, not a trace.
     #[command(name = "__panic-for-tests", hide = true)]
     PanicForTests,

@@ -1667,3 +1667,111 @@ fn access_token_takes_the_client_secret_from_stdin() {
     assert!(!on_disk.contains(OAUTH2_CLIENT_SECRET), "{on_disk}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// --- shell completions: `concur-token completions <shell>` ----------------------------------
+
+/// The completion script for `shell`, checked to be printed on success with nothing on stderr.
+/// CONCUR_CA_FILE names no file: the connection's options play no part in completions.
+fn completions(shell: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+        .args(["completions", shell])
+        .env("CONCUR_CA_FILE", "/nonexistent/ca.pem")
+        .output()
+        .expect("concur-token runs");
+    assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{shell}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn bash_completions_parse_and_complete_past_the_subcommand() {
+    let script = completions("bash");
+    for word in [
+        "native",
+        "refresh",
+        "revoke",
+        "oauth2",
+        "access-token",
+        "--password-stdin",
+    ] {
+        assert!(script.contains(word), "{word}");
+    }
+    assert!(
+        !script.contains("__panic"),
+        "the hidden subcommand is not offered"
+    );
+    let path = std::env::temp_dir().join(format!("concur-token-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(syntax.status.success(), "bash -n: {}", text(&syntax.stderr));
+    // What <Tab> offers: the completion function called as bash's `complete -F` calls it.
+    let session = r#"
+        source "$1"
+        complete -p concur-token
+        offer() {
+            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+            _concur__token concur-token "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+            echo "$* => ${COMPREPLY[*]}"
+        }
+        offer concur-token oa
+        offer concur-token oauth2 pa
+        offer concur-token oauth2 password --user
+        offer concur-token native --password-s
+        offer concur-token completions z
+    "#;
+    let out = Command::new("bash")
+        .args(["-c", session, "bash"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let offered = text(&out.stdout);
+    for line in [
+        "complete -o bashdefault -o default -o nosort -F _concur__token concur-token",
+        "concur-token oa => oauth2",
+        "concur-token oauth2 pa => password",
+        "concur-token oauth2 password --user => --username",
+        "concur-token native --password-s => --password-stdin",
+        "concur-token completions z => zsh",
+    ] {
+        assert!(
+            offered.lines().any(|l| l == line),
+            "{line:?} in:\n{offered}"
+        );
+    }
+}
+
+#[test]
+fn zsh_fish_powershell_and_elvish_completions_name_every_subcommand() {
+    // Content checks only: these shells are not part of the test machine.
+    for (shell, registration) in [
+        ("zsh", "#compdef concur-token"),
+        ("fish", "complete -c concur-token"),
+        (
+            "powershell",
+            "Register-ArgumentCompleter -Native -CommandName 'concur-token'",
+        ),
+        ("elvish", "edit:completion:arg-completer[concur-token]"),
+    ] {
+        let script = completions(shell);
+        assert!(script.contains(registration), "{shell}");
+        for word in [
+            "native",
+            "refresh",
+            "revoke",
+            "oauth2",
+            "authorize-url",
+            "access-token",
+        ] {
+            assert!(script.contains(word), "{shell}: {word}");
+        }
+        assert!(script.contains("password-stdin"), "{shell}");
+        assert!(!script.contains("__panic"), "{shell}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
