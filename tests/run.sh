@@ -3,8 +3,9 @@
 # test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
 # C programs, the Python and Node packages built from source and their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
-# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, python3 with venv,
-# node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs (60 by default).
+# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, bash-completion,
+# python3 with venv, node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs
+# (60 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/common.sh
@@ -27,7 +28,7 @@ step "GitHub workflows: actionlint (with shellcheck over every run: block), shel
 step "API docs build without warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis
 
-step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis store"
+step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis store, concur-token"
 # The Redis store's tests start a real redis-server on a loopback port.
 cargo test --locked --features redis
 

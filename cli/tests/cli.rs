@@ -1,6 +1,7 @@
 //! `concur-token` against the loopback test server: each subcommand (the Native Flow's and the
 //! current API's `oauth2 …`, `oauth2 access-token` through a store included), exit codes per
-//! error class, secrets only from the environment or a prompt, never in output or errors.
+//! error class, secrets only from standard input (`--…-stdin`), the environment or a prompt,
+//! never in output or errors; shell completions.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
@@ -1201,10 +1202,8 @@ fn oauth2_access_token_errors_exit_with_their_class() {
 }
 
 /// A redis-server of the test's own on a free loopback port (killed when dropped), and its URL.
-#[cfg(feature = "redis")]
 struct Redis(std::process::Child, String);
 
-#[cfg(feature = "redis")]
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -1212,7 +1211,6 @@ impl Drop for Redis {
     }
 }
 
-#[cfg(feature = "redis")]
 fn redis_server() -> Redis {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
@@ -1249,7 +1247,6 @@ fn redis_server() -> Redis {
     }
 }
 
-#[cfg(feature = "redis")]
 #[test]
 fn oauth2_access_token_through_redis() {
     let redis = redis_server();
@@ -1284,14 +1281,497 @@ fn oauth2_access_token_through_redis() {
     assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
 }
 
-#[cfg(not(feature = "redis"))]
+// --- secrets on standard input: `--password-stdin` and the other `--…-stdin` flags ---------
+
+/// Runs `cmd` with `input` on its standard input (a pipe, closed once written), and checks
+/// that none of `secrets` shows in what it printed, whatever the outcome.
+fn with_stdin(mut cmd: Command, input: &[u8], secrets: &[&str]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("concur-token runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // A tool that refuses before reading closes the pipe: a failed write is not the test's.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    for secret in secrets {
+        for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !text(stream).contains(secret),
+                "{secret:?} in {name}: {}",
+                text(stream)
+            );
+        }
+    }
+    out
+}
+
+/// `oauth2 password` for `account` at `base`, the client secret in the environment, with
+/// `extra` arguments.
+fn password_grant_cmd(base: &str, login: &str, extra: &[&str]) -> Command {
+    let mut cmd = tool(base);
+    cmd.args(["oauth2", "password", "--client-id", OAUTH2_CLIENT_ID])
+        .args(["--username", login])
+        .args(extra)
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+    cmd
+}
+
+/// Password grants the server got for `login` carrying exactly `password`.
+fn password_grants_with(login: &str, password: &str) -> usize {
+    server()
+        .token_requests("password")
+        .iter()
+        .filter(|r| {
+            r.form_value("username") == Some(login) && r.form_value("password") == Some(password)
+        })
+        .count()
+}
+
 #[test]
-fn oauth2_access_token_without_redis_support_refuses_a_redis_store() {
-    let out = access_token(
-        std::path::Path::new("redis://127.0.0.1:1/"),
-        &[],
-        &[("CONCUR_REFRESH_TOKEN", "x")],
+fn a_piped_password_is_granted_without_its_line_break() {
+    let account = &ACCOUNTS[2];
+    let before = password_grants_with(account.login_id, account.password);
+    // As `echo`, `printf '%s'` and Windows tools write it: `\n`, nothing, `\r\n`.
+    for ending in ["\n", "", "\r\n"] {
+        let input = format!("{}{ending}", account.password);
+        let cmd = password_grant_cmd(
+            &server().base_url(),
+            account.login_id,
+            &["--password-stdin"],
+        );
+        let out = with_stdin(
+            cmd,
+            input.as_bytes(),
+            &[account.password, OAUTH2_CLIENT_SECRET],
+        );
+        assert!(out.status.success(), "{ending:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).starts_with("eyJ"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    // The server saw the exact password each time (a line break left on it is a 401).
+    assert_eq!(
+        password_grants_with(account.login_id, account.password),
+        before + 3
     );
+
+    // The legacy Native Flow reads it the same way.
+    let mut cmd = tool(&server().base_url());
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY]).args([
+        "--login",
+        account.login_id,
+        "--password-stdin",
+    ]);
+    let input = format!("{}\n", account.password);
+    let out = with_stdin(cmd, input.as_bytes(), &[account.password]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("0_"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn stdin_wins_over_the_environment_which_wins_over_the_prompt() {
+    let account = &ACCOUNTS[0];
+    let mut cmd = password_grant_cmd(
+        &server().base_url(),
+        account.login_id,
+        &["--password-stdin"],
+    );
+    cmd.env("CONCUR_PASSWORD", "env-password-not-this-one");
+    let input = format!("{}\n", account.password);
+    let out = with_stdin(cmd, input.as_bytes(), &[account.password, "env-password"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The client secret piped in, the password from the environment; a wrong piped secret
+    // exits 3 and is quoted nowhere.
+    let mut cmd = tool(&server().base_url());
+    cmd.args(["oauth2", "password", "--client-id", OAUTH2_CLIENT_ID])
+        .args(["--username", account.login_id, "--client-secret-stdin"])
+        .env("CONCUR_PASSWORD", account.password)
+        .env("CONCUR_CLIENT_SECRET", "env-secret-not-this-one");
+    let input = format!("{OAUTH2_CLIENT_SECRET}\n");
+    let out = with_stdin(
+        cmd,
+        input.as_bytes(),
+        &[OAUTH2_CLIENT_SECRET, account.password],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut cmd = tool(&server().base_url());
+    cmd.args([
+        "oauth2",
+        "client-credentials",
+        "--client-id",
+        OAUTH2_CLIENT_ID,
+    ])
+    .arg("--client-secret-stdin");
+    let out = with_stdin(cmd, b"wrong-piped-secret-qq\n", &["wrong-piped-secret-qq"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_bad_secret_on_stdin_exits_2_and_nothing_is_sent() {
+    let scenario = "cli-stdin-refused";
+    let base = server().scenario_url(scenario);
+    let secret = "hunter2-kk";
+    for input in [
+        "".to_string(),
+        "\n".to_string(),
+        "\r\n".to_string(),
+        format!("{secret}\n\n"),
+        format!("{secret}\0tail"),
+        format!("{secret}\ttail"),
+        format!("{secret}\x1b[2J"),
+    ] {
+        let cmd = password_grant_cmd(&base, ACCOUNTS[0].login_id, &["--password-stdin"]);
+        let out = with_stdin(
+            cmd,
+            input.as_bytes(),
+            &[secret, "tail", OAUTH2_CLIENT_SECRET],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{input:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("--password-stdin"), "{input:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    // Not UTF-8, and more than 64 KiB.
+    for input in [b"hunter2-kk\xff\xfe".to_vec(), vec![b'a'; 64 * 1024 + 1]] {
+        let cmd = password_grant_cmd(&base, ACCOUNTS[0].login_id, &["--password-stdin"]);
+        let out = with_stdin(cmd, &input, &[secret]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    }
+    assert_eq!(requests_under(scenario), 0);
+}
+
+#[test]
+fn two_stdin_flags_or_one_the_command_does_not_read_exit_2() {
+    let scenario = "cli-stdin-flags";
+    let base = server().scenario_url(scenario);
+    let secret = "hunter2-ll";
+    let input = format!("{secret}\n");
+    // Before or after the subcommand alike.
+    for (before, after) in [
+        (&["--password-stdin", "--client-secret-stdin"][..], &[][..]),
+        (&["--password-stdin"][..], &["--client-secret-stdin"][..]),
+        (&[][..], &["--otp-stdin", "--password-stdin"][..]),
+    ] {
+        let mut cmd = tool(&base);
+        cmd.args(before)
+            .args(["oauth2", "password", "--client-id", OAUTH2_CLIENT_ID])
+            .args(["--username", ACCOUNTS[0].login_id])
+            .args(after)
+            .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+        let out = with_stdin(cmd, input.as_bytes(), &[secret, OAUTH2_CLIENT_SECRET]);
+        assert_eq!(out.status.code(), Some(2), "{before:?} {after:?}");
+        assert!(
+            text(&out.stderr).contains("at most one --…-stdin flag"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // A secret the subcommand never reads: refused, not silently ignored.
+    for args in [
+        &["oauth2", "password", "--username", "u@x", "--otp-stdin"][..],
+        &["oauth2", "client-credentials", "--refresh-token-stdin"],
+        &[
+            "oauth2",
+            "authorize-url",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--client-secret-stdin",
+        ],
+    ] {
+        let mut cmd = tool(&base);
+        cmd.args(args)
+            .args(["--client-id", OAUTH2_CLIENT_ID])
+            .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+        let out = with_stdin(cmd, input.as_bytes(), &[secret, OAUTH2_CLIENT_SECRET]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("this command does not read"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let mut cmd = tool(&base);
+    cmd.args(["native", "--consumer-key", CONSUMER_KEY, "--login", "u"])
+        .args(["--no-password", "--password-stdin"]);
+    let out = with_stdin(cmd, input.as_bytes(), &[secret]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("feature redis"));
+    assert_eq!(requests_under(scenario), 0);
+}
+
+#[test]
+fn a_stdin_flag_refuses_a_terminal() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let scenario = "cli-stdin-terminal";
+    let command = format!(
+        "{} --base-url {} --ca-file {} native --consumer-key {CONSUMER_KEY} --login u --password-stdin",
+        env!("CARGO_BIN_EXE_concur-token"),
+        server().scenario_url(scenario),
+        server().ca_file().display(),
+    );
+    // util-linux `script` runs the tool with a pseudo-terminal as its standard input.
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("CONCUR_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    // Typed ahead, then end-of-file: a tool that read the terminal would send this (and fail
+    // the test) rather than wait forever.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"typed-at-the-terminal\n\x04").unwrap();
+    let mut screen = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut screen)
+        .unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(2), "{screen}");
+    assert!(screen.contains("standard input is a terminal"), "{screen}");
+    assert_eq!(requests_under(scenario), 0);
+}
+
+/// `concur-token {args}` at `base` with `input` piped in (a line break after it), the
+/// application's secret `app_secret` in the environment; none of them may show in its output.
+fn piped(base: &str, args: &[&str], app_secret: &str, input: &str) -> Output {
+    let mut cmd = tool(base);
+    cmd.args(args).env("CONCUR_CLIENT_SECRET", app_secret);
+    with_stdin(cmd, format!("{input}\n").as_bytes(), &[input, app_secret])
+}
+
+#[test]
+fn each_secret_has_its_stdin_flag() {
+    let base = server().base_url();
+    let id = ["--client-id", OAUTH2_CLIENT_ID, "--json"];
+    let (email, first) = otp_user("stdin");
+    let args = [&["oauth2", "refresh", "--refresh-token-stdin"][..], &id].concat();
+    let refresh_token = first["refresh_token"].as_str().unwrap();
+    let refreshed = json_of(&piped(&base, &args, OAUTH2_CLIENT_SECRET, refresh_token));
+    assert!(
+        refreshed["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("eyJ")
+    );
+
+    let sent = oauth2(
+        &base,
+        &[&["otp", "--email", &email, "--send"][..], &id].concat(),
+        &[],
+    );
+    assert_eq!(json_of(&sent)["sent"], true);
+    let args = [
+        &["oauth2", "otp", "--email", &email, "--otp-stdin"][..],
+        &id,
+    ]
+    .concat();
+    let otp = json_of(&piped(&base, &args, OAUTH2_CLIENT_SECRET, OTP_CODE));
+    assert_eq!(otp["principal_type"], "user");
+
+    let args = [
+        &[
+            "oauth2",
+            "company",
+            "--company-id",
+            COMPANY_ID,
+            "--request-token-stdin",
+        ][..],
+        &id,
+    ]
+    .concat();
+    let company = json_of(&piped(&base, &args, OAUTH2_CLIENT_SECRET, REQUEST_TOKEN));
+    assert_eq!(company["principal_type"], "company");
+
+    // The user's access token revokes their refresh tokens: the rotated one is dead after.
+    let user_token = refreshed["access_token"].as_str().unwrap();
+    let args = ["oauth2", "revoke", "--access-token-stdin", "--json"];
+    let revoked = json_of(&piped(&base, &args, OAUTH2_CLIENT_SECRET, user_token));
+    assert_eq!(revoked["revoked"], true);
+    let rotated = refreshed["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&base, rotated).status.code(), Some(3));
+
+    // The legacy flows: a refresh, then the refreshed token revoked by an administrator.
+    let mine = json_of(&native(Some(ACCOUNTS[0].password), &["--json"]));
+    let legacy_refresh = mine["refresh_token"].as_str().unwrap();
+    let mut cmd = tool(&base);
+    cmd.args(["--json", "refresh", "--client-id", CONSUMER_KEY])
+        .arg("--refresh-token-stdin")
+        .env("CONCUR_CLIENT_SECRET", CLIENT_SECRET);
+    // A legacy refresh's answer repeats the refresh token given (as documented).
+    let input = format!("{legacy_refresh}\n");
+    let legacy = json_of(&with_stdin(cmd, input.as_bytes(), &[CLIENT_SECRET]));
+    assert_eq!(legacy["refresh_token"].as_str(), Some(legacy_refresh));
+    let admin = native(Some(ACCOUNTS[0].password), &[]);
+    let admin = text(&admin.stdout).trim().to_string();
+    let mut cmd = tool(&base);
+    cmd.args(["revoke", "--token-to-revoke-stdin"])
+        .env("CONCUR_ACCESS_TOKEN", &admin);
+    let doomed = legacy["token"].as_str().unwrap();
+    let out = with_stdin(cmd, format!("{doomed}\n").as_bytes(), &[doomed, &admin]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let args = [
+        "refresh",
+        "--client-id",
+        CONSUMER_KEY,
+        "--refresh-token-stdin",
+    ];
+    let out = piped(&base, &args, CLIENT_SECRET, legacy_refresh);
+    assert_eq!(out.status.code(), Some(3), "revoked: {}", text(&out.stderr));
+}
+
+#[test]
+fn access_token_takes_the_client_secret_from_stdin() {
+    let dir = store_dir("stdin");
+    let store = dir.join("token.json");
+    let args = [
+        "oauth2",
+        "access-token",
+        "--client-id",
+        OAUTH2_CLIENT_ID,
+        "--grant",
+        "client-credentials",
+        "--store",
+        store.to_str().unwrap(),
+    ];
+    let mut cmd = tool(&server().base_url());
+    cmd.args(args).arg("--client-secret-stdin");
+    let input = format!("{OAUTH2_CLIENT_SECRET}\r\n");
+    let out = with_stdin(cmd, input.as_bytes(), &[OAUTH2_CLIENT_SECRET]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    assert_eq!(
+        stored(&store)["access_token"].as_str(),
+        Some(token.as_str())
+    );
+    let on_disk = std::fs::read_to_string(&store).unwrap();
+    assert!(!on_disk.contains(OAUTH2_CLIENT_SECRET), "{on_disk}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// --- shell completions: `concur-token completions <shell>` ----------------------------------
+
+/// The completion script for `shell`, checked to be printed on success with nothing on stderr.
+/// CONCUR_CA_FILE names no file: the connection's options play no part in completions.
+fn completions(shell: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+        .args(["completions", shell])
+        .env("CONCUR_CA_FILE", "/nonexistent/ca.pem")
+        .output()
+        .expect("concur-token runs");
+    assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{shell}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn bash_completions_parse_and_complete_past_the_subcommand() {
+    let script = completions("bash");
+    for word in [
+        "native",
+        "refresh",
+        "revoke",
+        "oauth2",
+        "access-token",
+        "--password-stdin",
+    ] {
+        assert!(script.contains(word), "{word}");
+    }
+    assert!(
+        !script.contains("__panic"),
+        "the hidden subcommand is not offered"
+    );
+    let path = std::env::temp_dir().join(format!("concur-token-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(syntax.status.success(), "bash -n: {}", text(&syntax.stderr));
+    // What <Tab> offers: the completion function called as bash's `complete -F` calls it.
+    let session = r#"
+        source "$1"
+        complete -p concur-token
+        offer() {
+            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+            _concur__token concur-token "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+            echo "$* => ${COMPREPLY[*]}"
+        }
+        offer concur-token oa
+        offer concur-token oauth2 pa
+        offer concur-token oauth2 password --user
+        offer concur-token native --password-s
+        offer concur-token completions z
+    "#;
+    let out = Command::new("bash")
+        .args(["-c", session, "bash"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let offered = text(&out.stdout);
+    for line in [
+        "complete -o bashdefault -o default -o nosort -F _concur__token concur-token",
+        "concur-token oa => oauth2",
+        "concur-token oauth2 pa => password",
+        "concur-token oauth2 password --user => --username",
+        "concur-token native --password-s => --password-stdin",
+        "concur-token completions z => zsh",
+    ] {
+        assert!(
+            offered.lines().any(|l| l == line),
+            "{line:?} in:\n{offered}"
+        );
+    }
+}
+
+#[test]
+fn zsh_fish_powershell_and_elvish_completions_name_every_subcommand() {
+    // Content checks only: these shells are not part of the test machine.
+    for (shell, registration) in [
+        ("zsh", "#compdef concur-token"),
+        ("fish", "complete -c concur-token"),
+        (
+            "powershell",
+            "Register-ArgumentCompleter -Native -CommandName 'concur-token'",
+        ),
+        ("elvish", "edit:completion:arg-completer[concur-token]"),
+    ] {
+        let script = completions(shell);
+        assert!(script.contains(registration), "{shell}");
+        for word in [
+            "native",
+            "refresh",
+            "revoke",
+            "oauth2",
+            "authorize-url",
+            "access-token",
+        ] {
+            assert!(script.contains(word), "{shell}: {word}");
+        }
+        assert!(script.contains("password-stdin"), "{shell}");
+        assert!(!script.contains("__panic"), "{shell}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_concur-token"))
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
