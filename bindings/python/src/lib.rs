@@ -459,7 +459,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// ``password`` may be None or "" for an account without one. ``base_url`` defaults to
 /// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange;
 /// ``ca_file`` adds trusted CA certificates (PEM) to Mozilla's roots; ``proxy`` is an HTTP(S)
-/// proxy URL (environment variables are never read).
+/// proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are honoured as by curl).
 ///
 /// The GIL is released during the network call. Raises a ``ConcurError`` subclass on failure;
 /// no message ever contains the password or the token. For many calls, a ``Client`` keeps
