@@ -205,6 +205,64 @@ typedef uint32_t concur_manager_start;
 #endif // __cplusplus
 
 /**
+ * `concur_options.proxy_env`: whether the proxy environment variables are honoured.
+ */
+enum concur_proxy_env
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Honour them as curl does (the default): `https_proxy`, `HTTPS_PROXY`, `all_proxy`,
+   * `ALL_PROXY` name the proxy, `no_proxy`/`NO_PROXY` the hosts that go direct; loopback
+   * hosts always go direct.
+   */
+  CONCUR_PROXY_ENV_HONOUR = 0,
+  /**
+   * Read no proxy variable: a direct connection unless `proxy` is set.
+   */
+  CONCUR_PROXY_ENV_IGNORE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_proxy_env concur_proxy_env;
+#else
+typedef uint32_t concur_proxy_env;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * `concur_options.trust_store`: which root certificates a server's certificate may chain to.
+ */
+enum concur_trust_store
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Mozilla's roots, built into the library (the default).
+   */
+  CONCUR_TRUST_STORE_MOZILLA = 0,
+  /**
+   * The operating system's store, read when the client is built (on Linux: `SSL_CERT_FILE`
+   * and `SSL_CERT_DIR` when set, else the system's CA bundle). A store that cannot be read
+   * or holds no certificate is `CONCUR_ERR_INVALID_ARGUMENT`, never a fallback to Mozilla's.
+   */
+  CONCUR_TRUST_STORE_OS = 1,
+  /**
+   * Both Mozilla's roots and the operating system's store.
+   */
+  CONCUR_TRUST_STORE_BOTH = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_trust_store concur_trust_store;
+#else
+typedef uint32_t concur_trust_store;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A reusable client: it holds checked options and keeps TLS connections alive between calls,
  * so that a job fetching tokens for many users pays one handshake, not one per user.
  * Create it with `concur_client_new`, release it with `concur_client_free`. It is safe to
@@ -300,7 +358,9 @@ typedef struct concur_error_details {
  *
  * **Pre-1.0 ABI change (0.1):** `struct_size` is a new first field, and `trusted_hosts`,
  * `retries` and `correlation_id` new last ones; programs compiled against an earlier header
- * must be recompiled. From now on the struct only grows at its end (see `struct_size`).
+ * must be recompiled. From then on the struct only grows at its end (see `struct_size`):
+ * `proxy_env` and `trust_store` came later, and a program whose `struct_size` ends before
+ * them gets their defaults.
  */
 typedef struct concur_options {
   /**
@@ -308,7 +368,9 @@ typedef struct concur_options {
    * the library, with more fields, read only the fields the caller has. Unlike the other
    * extensible structs, 0 is accepted here and means this version's layout, so that a
    * zero-initialised `concur_options` still means "all defaults". A larger size (a newer
-   * header) is accepted when the fields this version does not know are all zero.
+   * header) is accepted when the fields this version does not know are all zero. The
+   * smallest size accepted is that of the first layout, which ended with `correlation_id`
+   * (72 bytes on 64-bit platforms): the fields after it then take their defaults.
    */
   uint32_t struct_size;
   /**
@@ -326,8 +388,13 @@ typedef struct concur_options {
    */
   const char *ca_file;
   /**
-   * An HTTP(S) proxy URL such as `http://proxy:3128`; NULL for a direct connection.
-   * Environment variables are never consulted.
+   * An HTTP(S) proxy URL such as `http://proxy:3128`, for every request (loopback hosts
+   * included); it wins over the environment, whose proxy variables are then not read. NULL
+   * for none: then the environment's proxy is used as curl uses it (`https_proxy`,
+   * `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`, with `no_proxy`/`NO_PROXY` exemptions; never
+   * for loopback hosts), unless `proxy_env` is `CONCUR_PROXY_ENV_IGNORE`. SOCKS proxies are
+   * refused, from here or from the environment (`CONCUR_ERR_INVALID_ARGUMENT`, naming the
+   * variable, never its value).
    */
   const char *proxy;
   /**
@@ -352,6 +419,17 @@ typedef struct concur_options {
    * without spaces); NULL for a fresh random UUID per request.
    */
   const char *correlation_id;
+  /**
+   * One of `concur_proxy_env`: whether the proxy environment variables are honoured when
+   * `proxy` is NULL; 0 (`CONCUR_PROXY_ENV_HONOUR`) by default. They are read when the client
+   * is built (`concur_client_new`; for `concur_native_token`, at each call).
+   */
+  uint32_t proxy_env;
+  /**
+   * One of `concur_trust_store`: the root certificates to trust; 0
+   * (`CONCUR_TRUST_STORE_MOZILLA`) by default. `ca_file` adds to any of them.
+   */
+  uint32_t trust_store;
 } concur_options;
 
 /**
@@ -1053,8 +1131,10 @@ concur_status concur_parse_callback(const char *callback_url,
  * struct and set its struct_size; they are inline, so sizeof is your header's, never the
  * library's. 0 is refused (CONCUR_ERR_INVALID_ARGUMENT, "struct_size not set") except in
  * concur_options, where 0 means this version's layout. A size smaller than this header's is
- * refused; a larger one (a newer header) is accepted for inputs when the fields this library
- * does not know are all zero, and for outputs, whose unknown fields are left untouched.
+ * refused, except concur_options' first layout (up to correlation_id), whose later fields
+ * then take their defaults; a larger one (a newer header) is accepted for inputs when the
+ * fields this library does not know are all zero, and for outputs, whose unknown fields are
+ * left untouched.
  */
 #define CONCUR_NATIVE_ZERO_AND_SIZE(p) do { \
     unsigned char *concur_bytes_ = (unsigned char *)(p); \

@@ -16,10 +16,27 @@ pub struct Client {
 
 impl Client {
     /// Checks the options (base URL, deadline, CA file, proxy) and builds the client. Nothing is
-    /// sent until the first call.
+    /// sent until the first call. This is when the environment is read: the proxy variables
+    /// (unless [`Options::proxy`] is set or [`Options::proxy_from_env`] is off) and, with
+    /// [`TrustStore::Os`](crate::TrustStore::Os) or `Both`, the operating system's trust store.
     pub fn new(options: &Options) -> Result<Client, Error> {
+        let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+        Client::with_surroundings(options, &env, &[])
+    }
+
+    /// [`Client::new`], with the environment's variables read through `env` instead of the
+    /// process's, and `hosts` resolved to fixed addresses without any lookup: for tests, which
+    /// must not change their own process's environment while other tests run. Not part of the
+    /// API.
+    #[doc(hidden)]
+    pub fn with_surroundings(
+        options: &Options,
+        env: &dyn Fn(&str) -> Option<String>,
+        hosts: &[(&str, std::net::IpAddr)],
+    ) -> Result<Client, Error> {
+        let around = crate::transport::Surroundings { env, hosts };
         Ok(Client {
-            transport: Transport::new(options)?,
+            transport: Transport::new(options, &around)?,
             base_is_set: options.base_url_set,
             trusted_hosts: options.trusted_hosts.clone(),
         })

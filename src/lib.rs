@@ -60,6 +60,7 @@ pub mod manager;
 mod net2;
 pub mod oauth2;
 mod options;
+mod proxy;
 mod query;
 mod random;
 mod resolver;
@@ -80,6 +81,7 @@ pub use net2::web_flow::{
 pub use oauth2::{Grant, OAuth2Token};
 pub use options::{
     DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MAX_RETRIES, MAX_TIMEOUT, Options,
+    TrustStore,
 };
 pub use transport::MAX_ANSWER_BYTES;
 

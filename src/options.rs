@@ -25,9 +25,66 @@ pub const DEFAULT_RETRIES: u32 = 2;
 /// The most retries accepted.
 pub const MAX_RETRIES: u32 = 10;
 
+/// Which root certificates a server's certificate may chain to. [`Options::ca_file`] adds its
+/// certificates on top of any of them.
+///
+/// ```
+/// use concur_native::{Options, TrustStore};
+/// let options = Options::new().trust_store("os".parse::<TrustStore>()?);
+/// assert_eq!(options.get_trust_store(), TrustStore::Os);
+/// # Ok::<(), concur_native::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TrustStore {
+    /// Mozilla's root certificates, built into the library (the default): the same on every
+    /// machine, whatever its configuration.
+    #[default]
+    Mozilla,
+    /// The operating system's store, read when the client is built: on Linux the file and
+    /// directory OpenSSL uses (`SSL_CERT_FILE` and `SSL_CERT_DIR` when set, else the
+    /// distribution's bundle, such as `/etc/ssl/certs`), on macOS the keychain, on Windows the
+    /// system store. Choose it behind a TLS-inspecting proxy whose CA your administrators
+    /// installed there. A store that cannot be read or holds no certificate is an
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) error when the client is built, never a
+    /// silent fallback to Mozilla's roots.
+    Os,
+    /// Both: Mozilla's roots and the operating system's store (which must hold a certificate,
+    /// as for [`TrustStore::Os`]).
+    Both,
+}
+
+impl TrustStore {
+    /// The name of the choice: `"mozilla"`, `"os"` or `"both"` (what [`str::parse`] reads).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustStore::Mozilla => "mozilla",
+            TrustStore::Os => "os",
+            TrustStore::Both => "both",
+        }
+    }
+}
+
+impl std::str::FromStr for TrustStore {
+    type Err = Error;
+
+    /// `"mozilla"`, `"os"` or `"both"`, without regard to case; anything else is an
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) error.
+    fn from_str(name: &str) -> Result<TrustStore, Error> {
+        match name.to_ascii_lowercase().as_str() {
+            "mozilla" => Ok(TrustStore::Mozilla),
+            "os" => Ok(TrustStore::Os),
+            "both" => Ok(TrustStore::Both),
+            _ => Err(Error::invalid(
+                "the trust store must be \"mozilla\", \"os\" or \"both\"",
+            )),
+        }
+    }
+}
+
 /// How to reach Concur. Every option has a safe default, so `Options::default()` talks to
 /// [`DEFAULT_BASE_URL`] over TLS, trusting Mozilla's root certificates, with a
-/// [`DEFAULT_TIMEOUT`] deadline and no proxy.
+/// [`DEFAULT_TIMEOUT`] deadline, through the proxy the environment names (`HTTPS_PROXY`, …;
+/// see [`Options::proxy_from_env`]) or directly.
 ///
 /// ```
 /// use std::time::Duration;
@@ -41,6 +98,8 @@ pub struct Options {
     pub(crate) timeout: Duration,
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) proxy: Option<String>,
+    pub(crate) proxy_from_env: bool,
+    pub(crate) trust_store: TrustStore,
     pub(crate) user_agent_suffix: Option<String>,
     /// Whether `base_url` was set: the current API then sends every call there, instead of to
     /// the host Concur documents for each grant.
@@ -57,6 +116,8 @@ impl Default for Options {
             timeout: DEFAULT_TIMEOUT,
             ca_file: None,
             proxy: None,
+            proxy_from_env: true,
+            trust_store: TrustStore::Mozilla,
             user_agent_suffix: None,
             base_url_set: false,
             trusted_hosts: Vec::new(),
@@ -119,20 +180,50 @@ impl Options {
         self
     }
 
-    /// A PEM file of CA certificates to trust in addition to Mozilla's roots (for a TLS-inspecting
-    /// corporate proxy, or a test server).
+    /// A PEM file of CA certificates to trust in addition to the [`trust_store`](Options::trust_store)
+    /// (for a TLS-inspecting corporate proxy, or a test server).
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Options {
         self.ca_file = Some(path.into());
         self
     }
 
-    /// An HTTP(S) proxy URL (`http://proxy:3128`, `http://user:pass@proxy:3128`). TLS to Concur
-    /// runs through it end to end (CONNECT). Environment variables are never read for this.
+    /// An HTTP(S) proxy URL (`http://proxy:3128`, `http://user:pass@proxy:3128`) for every
+    /// request, loopback hosts included. TLS to Concur runs through it end to end (CONNECT).
+    /// It wins over the environment: with it, no proxy variable is read, `NO_PROXY` included.
+    /// SOCKS proxies, and a proxy with a plain-HTTP base URL, are refused.
     pub fn proxy(mut self, proxy_url: impl Into<String>) -> Options {
         self.proxy = Some(proxy_url.into());
         self
     }
 
+    /// Whether the proxy environment variables are honoured when no [`proxy`](Options::proxy)
+    /// is set (default `true`), as curl honours them: `https_proxy`, `HTTPS_PROXY`,
+    /// `all_proxy`, `ALL_PROXY` (the first one set; set but empty means none) name the proxy,
+    /// and `no_proxy`/`NO_PROXY` list the hosts that go direct (`*`; a name, which exempts the
+    /// hosts below it too, with or without a leading `.`; `name:port`; an IP address or a CIDR
+    /// range). `http_proxy` is never needed: plain HTTP goes only to loopback hosts. Unlike
+    /// curl, loopback hosts (`localhost`, 127.0.0.0/8, `::1`) never go through a proxy named by
+    /// the environment. Data centres that an answer names (geolocation) follow the same rules
+    /// for their own host.
+    ///
+    /// The variables are read once, when the [`Client`](crate::Client) is built. A variable
+    /// that is not an `http://` or `https://` proxy URL (SOCKS included: this library does not
+    /// speak it, and going around a proxy the environment asks for could send traffic where
+    /// the network's owner does not want it) is an
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) error naming the variable, never its
+    /// value, for the client when its base host would use it, else for each call that would;
+    /// nothing is sent. `false` ignores every proxy variable.
+    pub fn proxy_from_env(mut self, honour: bool) -> Options {
+        self.proxy_from_env = honour;
+        self
+    }
+
+    /// Which root certificates to trust: Mozilla's (the default), the operating system's
+    /// store, or both. See [`TrustStore`].
+    pub fn trust_store(mut self, store: TrustStore) -> Options {
+        self.trust_store = store;
+        self
+    }
     /// Text appended to the `User-Agent` header (`concur-native/VERSION SUFFIX`), to tell your
     /// application's calls apart in Concur's logs.
     pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Options {
@@ -158,6 +249,16 @@ impl Options {
     /// The extra trusted hosts.
     pub fn get_trusted_hosts(&self) -> &[String] {
         &self.trusted_hosts
+    }
+
+    /// Whether the proxy environment variables are honoured (when no proxy is set).
+    pub fn get_proxy_from_env(&self) -> bool {
+        self.proxy_from_env
+    }
+
+    /// The configured trust store.
+    pub fn get_trust_store(&self) -> TrustStore {
+        self.trust_store
     }
 
     /// The configured number of retries.
@@ -245,6 +346,8 @@ impl fmt::Debug for Options {
             .field("timeout", &self.timeout)
             .field("ca_file", &self.ca_file)
             .field("proxy", &self.proxy.as_ref().map(|_| "<set>"))
+            .field("proxy_from_env", &self.proxy_from_env)
+            .field("trust_store", &self.trust_store)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("trusted_hosts", &self.trusted_hosts)
             .field("retries", &self.retries)
@@ -264,6 +367,8 @@ pub(crate) struct BaseUrl {
     pub(crate) loopback: bool,
     /// Whether the URL has a path after its host (a prefix such as a test scenario).
     pub(crate) has_path: bool,
+    /// The port, given or the scheme's.
+    pub(crate) port: u16,
 }
 
 impl BaseUrl {
@@ -302,6 +407,9 @@ impl BaseUrl {
             loopback: is_loopback(&host),
             host,
             has_path: !matches!(uri.path(), "" | "/"),
+            port: authority
+                .port_u16()
+                .unwrap_or(if plain_http { 80 } else { 443 }),
         })
     }
 
@@ -310,7 +418,9 @@ impl BaseUrl {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (a name, or an IP address with or without brackets) is `localhost` or a
+/// loopback address.
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())

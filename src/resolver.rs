@@ -7,11 +7,15 @@
 //! cache either, so against Concur every token also cost a DNS query. Remembering the answer
 //! for a short while removes both.
 //!
+//! Tests can give names that resolve to fixed addresses without asking any name server (as
+//! curl's `--resolve`), so that a request to a name reaches a loopback server directly.
+//!
 //! For a plain-HTTP base (allowed only for a loopback host, decided by its name), the resolver
 //! also refuses any answer that is not a loopback address: a hostile or misconfigured resolver
 //! must not turn `http://localhost` into cleartext to a remote host.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,14 +35,21 @@ pub(crate) struct CachingResolver {
     inner: DefaultResolver,
     cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
     loopback_only: bool,
+    /// Names (lower case) answered with a fixed address, before any lookup.
+    fixed: Vec<(String, IpAddr)>,
 }
 
 impl CachingResolver {
     /// A resolver; with `loopback_only` (for a plain-HTTP base), an answer holding any address
     /// that is not a loopback address is refused as a connection error.
-    pub(crate) fn new(loopback_only: bool) -> CachingResolver {
+    /// `fixed` names resolve to their address without a lookup (tests).
+    pub(crate) fn new(loopback_only: bool, fixed: &[(&str, IpAddr)]) -> CachingResolver {
         CachingResolver {
             loopback_only,
+            fixed: fixed
+                .iter()
+                .map(|(name, ip)| (name.to_ascii_lowercase(), *ip))
+                .collect(),
             ..CachingResolver::default()
         }
     }
@@ -59,6 +70,20 @@ impl Resolver for CachingResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let fixed = uri.host().and_then(|host| {
+            self.fixed
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(host))
+        });
+        if let Some((_, ip)) = fixed {
+            let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                Some("http") => 80,
+                _ => 443,
+            });
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(*ip, port));
+            return self.checked(addrs);
+        }
         let key = match (uri.scheme(), uri.authority()) {
             (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
             _ => None,
@@ -101,7 +126,6 @@ impl CachingResolver {
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
-    use std::net::SocketAddr;
 
     use super::*;
 
@@ -113,7 +137,7 @@ mod tests {
     // IP literals: resolved without asking any name server, and nothing is sent anywhere.
     #[test]
     fn loopback_only_refuses_other_addresses() {
-        let strict = CachingResolver::new(true);
+        let strict = CachingResolver::new(true, &[]);
         for url in [
             "http://192.0.2.1:8080/",
             "http://[2001:db8::1]:80/",
@@ -133,7 +157,7 @@ mod tests {
         }
         let lax = CachingResolver::default();
         assert!(resolve(&lax, "https://192.0.2.1:443/").is_ok());
-        assert!(!CachingResolver::new(false).loopback_only);
+        assert!(!CachingResolver::new(false, &[]).loopback_only);
     }
 
     #[test]

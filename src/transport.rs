@@ -3,6 +3,7 @@
 //! transport failures sorted into the library's error classes.
 
 use std::io::{self, Read};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,8 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
-use crate::options::{BaseUrl, Options};
+use crate::options::{BaseUrl, Options, TrustStore};
+use crate::proxy::{EnvProxy, ProxyRoute};
 use crate::resolver::CachingResolver;
 use crate::retry::{Resend, RetryPolicy};
 use crate::secret::WipedOnDrop;
@@ -100,48 +102,89 @@ impl Deadline {
     }
 }
 
-/// An HTTP agent configured from [`Options`]: redirects off, deadline on, proxy only when asked.
+/// HTTP agents configured from [`Options`]: redirects off, deadline on, and the proxy of each
+/// request's host chosen by the [`ProxyRoute`].
 pub(crate) struct Transport {
-    agent: ureq::Agent,
+    /// For requests that go straight to their host.
+    direct: ureq::Agent,
+    /// For requests through the proxy, when there is one (its own pool of connections).
+    proxied: Option<ureq::Agent>,
+    route: ProxyRoute,
     pub(crate) base: BaseUrl,
     timeout: Duration,
     policy: RetryPolicy,
     correlation_id: Option<String>,
 }
 
+/// What a client takes from its surroundings besides its options: the environment's
+/// variables, and (for tests) names that resolve to fixed addresses without asking DNS.
+pub(crate) struct Surroundings<'a> {
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) hosts: &'a [(&'a str, IpAddr)],
+}
+
 impl Transport {
-    pub(crate) fn new(options: &Options) -> Result<Transport, Error> {
+    pub(crate) fn new(options: &Options, around: &Surroundings<'_>) -> Result<Transport, Error> {
         let base = options.validate()?;
-        let proxy = match &options.proxy {
-            Some(url) => Some(
+        let route = match &options.proxy {
+            Some(url) => ProxyRoute::Explicit(
                 ureq::Proxy::new(url)
                     .map_err(|_| Error::invalid("the proxy is not a valid proxy URL"))?,
             ),
-            None => None,
+            None if options.proxy_from_env => match EnvProxy::read(around.env) {
+                Some(env) => ProxyRoute::Environment(env),
+                None => ProxyRoute::Direct,
+            },
+            None => ProxyRoute::Direct,
         };
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(options.timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .https_only(!base.plain_http)
-            .proxy(proxy)
-            .user_agent(options.user_agent())
-            .accept("application/json, application/xml;q=0.9, text/xml;q=0.9")
-            .max_response_header_size(32 * 1024)
-            .tls_config(tls_config(options)?)
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            CachingResolver::new(base.plain_http),
-        );
+        // An environment proxy the base host would need and cannot have fails here, before
+        // any call; other hosts (a geolocation) meet the same error when a call goes there.
+        route.proxy_for(&base.host, base.port)?;
+        let tls = tls_config(options, load_os_store)?;
+        let agent = |proxy: Option<ureq::Proxy>| {
+            let config = ureq::Agent::config_builder()
+                .timeout_global(Some(options.timeout))
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .https_only(!base.plain_http)
+                .proxy(proxy)
+                .user_agent(options.user_agent())
+                .accept("application/json, application/xml;q=0.9, text/xml;q=0.9")
+                .max_response_header_size(32 * 1024)
+                .tls_config(tls.clone())
+                .build();
+            ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                CachingResolver::new(base.plain_http, around.hosts),
+            )
+        };
         Ok(Transport {
-            agent,
+            direct: agent(None),
+            proxied: route.proxy().map(|proxy| agent(Some(proxy.clone()))),
+            route,
             base,
             timeout: options.timeout,
             policy: RetryPolicy::new(options.retries),
             correlation_id: options.correlation_id.clone(),
         })
+    }
+
+    /// The agent for a request to `uri`: through the proxy or direct, by its host and port.
+    fn agent_for(&self, uri: &Uri) -> Result<&ureq::Agent, Error> {
+        let host = uri.host().unwrap_or("");
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("http") => 80,
+            _ => 443,
+        });
+        match (self.route.proxy_for(host, port)?, &self.proxied) {
+            (None, _) => Ok(&self.direct),
+            (Some(_), Some(proxied)) => Ok(proxied),
+            // Never happens: a route with a proxy always has its agent. Sending direct instead
+            // would go around the proxy, so refuse.
+            (Some(_), None) => Err(Error::protocol("no agent for the proxy")),
+        }
     }
 
     /// The deadline of a call starting now.
@@ -229,6 +272,7 @@ impl Transport {
         // The URI shares the wiped buffer: no unwiped copy of a query secret is left behind.
         let uri = Uri::from_maybe_shared(outgoing.url.clone())
             .map_err(|_| Failed::Error(Error::invalid("the request URL is malformed")))?;
+        let agent = self.agent_for(&uri).map_err(Failed::Error)?;
         let mut request = ureq::http::Request::builder()
             .method(outgoing.method.clone())
             .uri(uri);
@@ -248,12 +292,12 @@ impl Transport {
             let request = request
                 .body(body)
                 .map_err(|_| Failed::Error(Error::invalid("the request could not be built")))?;
-            self.run(request, deadline, remaining)
+            self.run(agent, request, deadline, remaining)
         } else {
             let request = request
                 .body(())
                 .map_err(|_| Failed::Error(Error::invalid("the request could not be built")))?;
-            self.run(request, deadline, remaining)
+            self.run(agent, request, deadline, remaining)
         };
         let mut response = match sent {
             Ok(response) => response,
@@ -293,19 +337,19 @@ impl Transport {
     /// Runs one request; every attempt but a call's first gets what is left of the deadline.
     fn run<B: ureq::AsSendBody>(
         &self,
+        agent: &ureq::Agent,
         request: ureq::http::Request<B>,
         deadline: Deadline,
         remaining: Duration,
     ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         if deadline.full.saturating_sub(remaining) < Duration::from_millis(1) {
-            self.agent.run(request)
+            agent.run(request)
         } else {
-            let request = self
-                .agent
+            let request = agent
                 .configure_request(request)
                 .timeout_global(Some(remaining))
                 .build();
-            self.agent.run(request)
+            agent.run(request)
         }
     }
 }
@@ -363,33 +407,64 @@ fn read_body(
     Ok(buffer)
 }
 
-fn tls_config(options: &Options) -> Result<TlsConfig, Error> {
-    let roots = match &options.ca_file {
-        None => RootCerts::WebPki,
-        Some(path) => {
-            let cannot = |why: &str| Error::invalid(format!("the CA file {why}"));
-            let pem = std::fs::read(path).map_err(|_| cannot("cannot be read"))?;
-            let mut certs: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-                .collect();
-            let mut extra = 0;
-            for item in ureq::tls::parse_pem(&pem) {
-                match item.map_err(|_| cannot("is not valid PEM"))? {
-                    ureq::tls::PemItem::Certificate(cert) => {
-                        certs.push(cert);
-                        extra += 1;
-                    }
-                    _ => continue,
-                }
-            }
-            if extra == 0 {
-                return Err(cannot("holds no certificate"));
-            }
-            RootCerts::Specific(Arc::new(certs))
-        }
+/// The TLS configuration: the trust store's roots, and the CA file's certificates on top.
+/// `os_store` reads the operating system's store (a test's own in unit tests).
+fn tls_config(
+    options: &Options,
+    os_store: impl FnOnce() -> Result<Vec<Certificate<'static>>, Error>,
+) -> Result<TlsConfig, Error> {
+    let mozilla = || {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
     };
-    Ok(TlsConfig::builder().root_certs(roots).build())
+    let mut certs: Vec<Certificate<'static>> = match options.trust_store {
+        // Mozilla's roots alone are ureq's own set: no copy needed.
+        TrustStore::Mozilla if options.ca_file.is_none() => {
+            return Ok(TlsConfig::builder().root_certs(RootCerts::WebPki).build());
+        }
+        TrustStore::Mozilla => mozilla().collect(),
+        TrustStore::Os => os_store()?,
+        TrustStore::Both => mozilla().chain(os_store()?).collect(),
+    };
+    if let Some(path) = &options.ca_file {
+        let cannot = |why: &str| Error::invalid(format!("the CA file {why}"));
+        let pem = std::fs::read(path).map_err(|_| cannot("cannot be read"))?;
+        let mut extra = 0;
+        for item in ureq::tls::parse_pem(&pem) {
+            match item.map_err(|_| cannot("is not valid PEM"))? {
+                ureq::tls::PemItem::Certificate(cert) => {
+                    certs.push(cert);
+                    extra += 1;
+                }
+                _ => continue,
+            }
+        }
+        if extra == 0 {
+            return Err(cannot("holds no certificate"));
+        }
+    }
+    Ok(TlsConfig::builder()
+        .root_certs(RootCerts::Specific(Arc::new(certs)))
+        .build())
+}
+
+/// The operating system's trust store (on Linux: `SSL_CERT_FILE` and `SSL_CERT_DIR` when set,
+/// else OpenSSL's usual places). Files that cannot be read are passed over as long as some
+/// certificate is found; none at all is an error, never a silent fallback.
+fn load_os_store() -> Result<Vec<Certificate<'static>>, Error> {
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        return Err(Error::invalid(
+            "the OS trust store holds no certificate that could be read (on Linux: the files \
+             SSL_CERT_FILE and SSL_CERT_DIR name, else the system's CA bundle)",
+        ));
+    }
+    Ok(found
+        .certs
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect())
 }
 
 /// Sorts a transport failure into an error class. The words are ours: ureq's own messages
@@ -504,5 +579,97 @@ fn classify_io(error: &io::Error) -> Error {
             Error::new(ErrorKind::Connect, "the connection was closed by the peer")
         }
         _ => Error::new(ErrorKind::Connect, "the connection failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots(options: &Options, os: Result<usize, ()>) -> Result<usize, Error> {
+        let os_store = || match os {
+            // The first Mozilla roots stand in for an OS store of `n` certificates.
+            Ok(n) => Ok(webpki_root_certs::TLS_SERVER_ROOT_CERTS[..n]
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                .collect()),
+            Err(()) => Err(Error::invalid("the OS trust store holds no certificate")),
+        };
+        match tls_config(options, os_store)?.root_certs() {
+            RootCerts::WebPki => Ok(0),
+            RootCerts::Specific(certs) => Ok(certs.len()),
+            _ => panic!("unexpected root kind"),
+        }
+    }
+
+    #[test]
+    fn trust_stores_combine_as_documented() {
+        let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.len();
+        let o = |store| Options::new().trust_store(store);
+        // Mozilla alone: ureq's built-in set, and the OS store is not read.
+        assert_eq!(roots(&o(TrustStore::Mozilla), Err(())).unwrap(), 0);
+        assert_eq!(roots(&o(TrustStore::Os), Ok(3)).unwrap(), 3);
+        assert_eq!(roots(&o(TrustStore::Both), Ok(3)).unwrap(), mozilla + 3);
+        for store in [TrustStore::Os, TrustStore::Both] {
+            let e = roots(&o(store), Err(())).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{store:?}");
+        }
+        // The CA file adds to each.
+        let dir = std::env::temp_dir().join(format!("concur-roots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("one.pem");
+        let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].as_ref();
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+        std::fs::write(
+            &pem,
+            format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
+        )
+        .unwrap();
+        let with = |store| o(store).ca_file(&pem);
+        assert_eq!(
+            roots(&with(TrustStore::Mozilla), Err(())).unwrap(),
+            mozilla + 1
+        );
+        assert_eq!(roots(&with(TrustStore::Os), Ok(2)).unwrap(), 3);
+        assert_eq!(roots(&with(TrustStore::Both), Ok(2)).unwrap(), mozilla + 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Each request's host picks its route: a geolocation named by an answer follows the same
+    /// rules as the base host.
+    #[test]
+    fn every_request_host_picks_its_own_route() {
+        let env = |name: &str| match name {
+            "HTTPS_PROXY" => Some("http://proxy.example:3128".to_string()),
+            "NO_PROXY" => Some("direct.example".to_string()),
+            _ => None,
+        };
+        let around = Surroundings {
+            env: &env,
+            hosts: &[],
+        };
+        let options = Options::new().base_url("https://127.0.0.1:9");
+        let t = Transport::new(&options, &around).expect("transport");
+        let is_direct = |url: &str| {
+            let agent = t.agent_for(&url.parse().unwrap()).unwrap();
+            std::ptr::eq(agent, &t.direct)
+        };
+        assert!(is_direct("https://127.0.0.1:9/x"));
+        assert!(is_direct("https://direct.example/oauth2/v0/token"));
+        assert!(is_direct("https://a.direct.example:8443/"));
+        assert!(!is_direct(
+            "https://us2.api.concursolutions.com/oauth2/v0/token"
+        ));
+        assert!(!is_direct("https://[2001:db8::1]/"));
+        let proxied = t.proxied.as_ref().expect("a proxied agent");
+        assert_eq!(proxied.config().proxy().map(|p| p.port()), Some(3128));
+        assert!(t.direct.config().proxy().is_none());
+
+        let off = Transport::new(&options.clone().proxy_from_env(false), &around).unwrap();
+        assert!(off.proxied.is_none());
+        let a = off
+            .agent_for(&"https://us2.api.concursolutions.com/".parse().unwrap())
+            .unwrap();
+        assert!(std::ptr::eq(a, &off.direct));
     }
 }

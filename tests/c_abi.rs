@@ -453,6 +453,61 @@ fn contract_test_in_c() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
 
+/// `concur_options.proxy_env` and `trust_store` from C (`tests/c/network_test.c`): the test
+/// CA only in the OS store (`SSL_CERT_FILE`), a recording proxy in `HTTPS_PROXY` that must
+/// see the call to a name only it knows, then a SOCKS URL there that must be refused by name.
+#[test]
+fn network_options_in_c() {
+    use concur_test_server::{ConnectProxy, PROXY_ONLY_HOST};
+    let program = compile("tests/c/network_test.c", false);
+    let proxy = ConnectProxy::start().expect("the proxy starts");
+    let a = &ACCOUNTS[0];
+    let proxy_only = format!("https://{PROXY_ONLY_HOST}:{}/s/legacy", server().port());
+    for (phase, https_proxy) in [
+        ("proxy", proxy.url()),
+        (
+            "socks",
+            "socks5://u:Socks-Secret@127.0.0.1:1080".to_string(),
+        ),
+    ] {
+        let mut cmd = Command::new(&program);
+        for name in [
+            "https_proxy",
+            "all_proxy",
+            "ALL_PROXY",
+            "no_proxy",
+            "NO_PROXY",
+            "SSL_CERT_DIR",
+        ] {
+            cmd.env_remove(name);
+        }
+        let output = cmd
+            .arg(phase)
+            .env("HTTPS_PROXY", https_proxy)
+            .env("SSL_CERT_FILE", server().ca_file())
+            .env("CONCUR_TEST_BASE_URL", server().base_url())
+            .env("CONCUR_TEST_PROXY_ONLY_URL", &proxy_only)
+            .env("CONCUR_TEST_CONSUMER_KEY", CONSUMER_KEY)
+            .env("CONCUR_TEST_LOGIN_ID", a.login_id)
+            .env("CONCUR_TEST_PASSWORD", a.password)
+            .output()
+            .expect("the program runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        println!("{phase}: {stdout}");
+        assert!(
+            output.status.success() && stdout.contains(" 0 failed"),
+            "{phase}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let connects = proxy.connects();
+    assert_eq!(connects.len(), 1, "{connects:?}");
+    assert_eq!(
+        connects[0].target,
+        format!("{PROXY_ONLY_HOST}:{}", server().port())
+    );
+}
+
 #[test]
 fn oauth2_contract_test_in_c() {
     let program = compile("tests/c/oauth2_test.c", false);

@@ -6,7 +6,14 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use super::status::concur_status;
-use crate::{Error, Options};
+use super::{concur_proxy_env, concur_trust_store};
+use crate::{Error, Options, TrustStore};
+
+const HONOUR: u32 = concur_proxy_env::CONCUR_PROXY_ENV_HONOUR as u32;
+const IGNORE: u32 = concur_proxy_env::CONCUR_PROXY_ENV_IGNORE as u32;
+const MOZILLA: u32 = concur_trust_store::CONCUR_TRUST_STORE_MOZILLA as u32;
+const OS: u32 = concur_trust_store::CONCUR_TRUST_STORE_OS as u32;
+const BOTH: u32 = concur_trust_store::CONCUR_TRUST_STORE_BOTH as u32;
 
 /// A failure on its way to the caller: the status, the message for the error buffer, the
 /// HTTP status for the outputs that report one, and the core's error (Concur's code, OAuth
@@ -122,8 +129,17 @@ pub(crate) unsafe fn read_options(
     options: *const super::concur_options,
 ) -> Result<Options, Failure> {
     let mut result = Options::new();
-    // SAFETY: NULL or valid by the caller's promise; struct_size 0 is this version's layout.
-    let Some(o) = (unsafe { super::extensible::input(options, "options", true) })? else {
+    // SAFETY: NULL or valid by the caller's promise; struct_size 0 is this version's layout;
+    // concur_options holds integers and pointers only, for which zero bytes are valid.
+    let grown = unsafe {
+        super::extensible::input_grown(
+            options,
+            "options",
+            true,
+            super::CONCUR_OPTIONS_FIRST_LAYOUT_SIZE,
+        )
+    }?;
+    let Some(o) = grown else {
         return Ok(result);
     };
     // SAFETY (all): the strings are NULL or NUL-terminated by the caller's promise.
@@ -163,7 +179,27 @@ pub(crate) unsafe fn read_options(
     if let Some(id) = unsafe { optional(o.correlation_id, "options.correlation_id") }? {
         result = result.correlation_id(id);
     }
-    Ok(result)
+    result = match o.proxy_env {
+        HONOUR => result,
+        IGNORE => result.proxy_from_env(false),
+        _ => {
+            return Err(invalid(
+                "options.proxy_env must be CONCUR_PROXY_ENV_HONOUR (0) or CONCUR_PROXY_ENV_IGNORE",
+            ));
+        }
+    };
+    let store = match o.trust_store {
+        MOZILLA => TrustStore::Mozilla,
+        OS => TrustStore::Os,
+        BOTH => TrustStore::Both,
+        _ => {
+            return Err(invalid(
+                "options.trust_store must be CONCUR_TRUST_STORE_MOZILLA (0), \
+                 CONCUR_TRUST_STORE_OS or CONCUR_TRUST_STORE_BOTH",
+            ));
+        }
+    };
+    Ok(result.trust_store(store))
 }
 
 /// The Native Flow's three credentials: the key and login ID required, the password NULL or

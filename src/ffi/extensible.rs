@@ -4,8 +4,10 @@
 //! `sizeof` the struct it was compiled with. A later version of the library only ever adds
 //! fields at or after the end (`sizeof`, padding included) of the previous version's layout, and
 //! reads or writes a field only when it lies within `struct_size`; so a program compiled against
-//! an older header keeps working with a newer library. This version's layouts are the first
-//! ones, so the smallest size accepted is this version's `sizeof`.
+//! an older header keeps working with a newer library. Most layouts are still their first ones,
+//! so the smallest size accepted is this version's `sizeof`; `concur_options` has grown once
+//! (`proxy_env` and `trust_store` at its end), so its first layout's size is accepted too, and
+//! the fields past it read as 0, their defaults (see [`input_grown`]).
 
 use super::args::{Failure, invalid};
 
@@ -20,6 +22,20 @@ pub(crate) const MAX_STRUCT_SIZE: u32 = 4096;
 /// # Safety
 /// `ptr` must point to a struct that starts with a `uint32_t struct_size`.
 unsafe fn checked_size<T>(ptr: *const T, name: &str, zero_is_full: bool) -> Result<usize, Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe { checked_size_from(ptr, name, zero_is_full, std::mem::size_of::<T>()) }
+}
+
+/// [`checked_size`], with sizes down to `oldest` (an older layout's) accepted.
+///
+/// # Safety
+/// As for [`checked_size`].
+unsafe fn checked_size_from<T>(
+    ptr: *const T,
+    name: &str,
+    zero_is_full: bool,
+    oldest: usize,
+) -> Result<usize, Failure> {
     // SAFETY: the struct starts with a u32 by the caller's promise.
     let size = unsafe { ptr.cast::<u32>().read_unaligned() };
     let known = std::mem::size_of::<T>();
@@ -28,7 +44,7 @@ unsafe fn checked_size<T>(ptr: *const T, name: &str, zero_is_full: bool) -> Resu
         0 => Err(invalid(format!(
             "{name}->struct_size not set (set it to sizeof, or use the _init function)"
         ))),
-        s if (s as usize) < known => Err(invalid(format!(
+        s if (s as usize) < oldest => Err(invalid(format!(
             "{name}->struct_size {s} is smaller than this version's layout ({known} bytes)"
         ))),
         s if s > MAX_STRUCT_SIZE => Err(invalid(format!(
@@ -67,6 +83,54 @@ pub(crate) unsafe fn input<'a, T>(
     }
     // SAFETY: valid by the caller's promise.
     Ok(Some(unsafe { &*ptr }))
+}
+
+/// An input struct that has grown since its first layout, copied (NULL: `None`): like
+/// [`input`], but a `struct_size` down to `oldest` (the size of its first layout) is accepted
+/// too, and then the fields past `struct_size` are never read and come back as zero bytes
+/// (every field's default). A copy, because a reference to a whole `T` would cover memory
+/// past a smaller caller's struct.
+///
+/// # Safety
+/// `ptr` must be NULL or point to `struct_size` readable bytes that start with a `T` (or with
+/// its first `struct_size` bytes, for an older caller); `T` must be a `#[repr(C)]` struct of
+/// integers and raw pointers, for which all-zero bytes are a valid value; `oldest` must be at
+/// least 4 (the `struct_size` field) and at most `size_of::<T>()`.
+pub(crate) unsafe fn input_grown<T: Copy>(
+    ptr: *const T,
+    name: &str,
+    zero_is_full: bool,
+    oldest: usize,
+) -> Result<Option<T>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, and starts with struct_size by the caller's promise.
+    let size = unsafe { checked_size_from(ptr, name, zero_is_full, oldest) }?;
+    let known = std::mem::size_of::<T>();
+    if size > known {
+        // SAFETY: `size` readable bytes at `ptr` by the caller's promise.
+        let tail = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>().add(known), size - known) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(invalid(format!(
+                "{name} sets fields this version of the library does not know ({} bytes past \
+                 its {known}-byte layout): upgrade the library",
+                size - known
+            )));
+        }
+    }
+    // SAFETY: all-zero is a valid T by the caller's promise.
+    let mut copy: T = unsafe { std::mem::zeroed() };
+    // SAFETY: at least min(size, known) bytes are readable at `ptr` (size ≥ oldest was
+    // checked), `copy` has `known` writable bytes, and the two do not overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            ptr.cast::<u8>(),
+            std::ptr::from_mut(&mut copy).cast::<u8>(),
+            size.min(known),
+        );
+    }
+    Ok(Some(copy))
 }
 
 /// An output struct (NULL: `None`), once its `struct_size` is checked. Fields of a larger
@@ -156,5 +220,41 @@ mod tests {
             unsafe { output(ptr, "s") }.is_ok(),
             "unknown output fields are not checked"
         );
+    }
+
+    /// A struct that grew: V1 is its first layout, V2 (with `later`) the current one.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Grown {
+        struct_size: u32,
+        value: u32,
+        later: u32,
+    }
+
+    #[test]
+    fn a_grown_struct_reads_older_callers_with_defaults() {
+        let read = |bytes: &[u32]| {
+            let ptr = bytes.as_ptr().cast::<Grown>();
+            unsafe { input_grown(ptr, "g", true, 8) }
+                .map(|g| g.map(|g| (g.value, g.later)))
+                .map_err(|f| f.message)
+        };
+        // An older caller's 8 bytes: `later` is never read (the 99 past its struct_size is
+        // not part of its struct) and comes back as 0.
+        assert_eq!(read(&[8, 7, 99]), Ok(Some((7, 0))));
+        assert_eq!(read(&[12, 7, 5]), Ok(Some((7, 5))));
+        assert_eq!(
+            read(&[0, 7, 5]),
+            Ok(Some((7, 5))),
+            "0: this version's layout"
+        );
+        assert_eq!(read(&[16, 7, 5, 0]), Ok(Some((7, 5))), "a newer caller");
+        assert!(read(&[16, 7, 5, 1]).unwrap_err().contains("upgrade"));
+        assert!(read(&[4, 7, 5]).unwrap_err().contains("smaller"));
+        let null: *const Grown = std::ptr::null();
+        assert!(matches!(
+            unsafe { input_grown(null, "g", true, 8) },
+            Ok(None)
+        ));
     }
 }

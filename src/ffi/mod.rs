@@ -82,16 +82,20 @@ pub const CONCUR_RETRIES_NONE: i32 = -1;
 ///
 /// **Pre-1.0 ABI change (0.1):** `struct_size` is a new first field, and `trusted_hosts`,
 /// `retries` and `correlation_id` new last ones; programs compiled against an earlier header
-/// must be recompiled. From now on the struct only grows at its end (see `struct_size`).
+/// must be recompiled. From then on the struct only grows at its end (see `struct_size`):
+/// `proxy_env` and `trust_store` came later, and a program whose `struct_size` ends before
+/// them gets their defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct concur_options {
     /// `sizeof(concur_options)` as the caller was compiled with it, so that later versions of
     /// the library, with more fields, read only the fields the caller has. Unlike the other
     /// extensible structs, 0 is accepted here and means this version's layout, so that a
     /// zero-initialised `concur_options` still means "all defaults". A larger size (a newer
-    /// header) is accepted when the fields this version does not know are all zero.
+    /// header) is accepted when the fields this version does not know are all zero. The
+    /// smallest size accepted is that of the first layout, which ended with `correlation_id`
+    /// (72 bytes on 64-bit platforms): the fields after it then take their defaults.
     pub struct_size: u32,
     /// Base URL; NULL for `https://www.concursolutions.com`. Must be `https://`; `http://` is
     /// accepted for loopback hosts only. The current API (oauth2/v0) sends every call there
@@ -101,8 +105,13 @@ pub struct concur_options {
     pub timeout_ms: u32,
     /// A PEM file of extra CA certificates to trust on top of Mozilla's roots; NULL for none.
     pub ca_file: *const c_char,
-    /// An HTTP(S) proxy URL such as `http://proxy:3128`; NULL for a direct connection.
-    /// Environment variables are never consulted.
+    /// An HTTP(S) proxy URL such as `http://proxy:3128`, for every request (loopback hosts
+    /// included); it wins over the environment, whose proxy variables are then not read. NULL
+    /// for none: then the environment's proxy is used as curl uses it (`https_proxy`,
+    /// `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`, with `no_proxy`/`NO_PROXY` exemptions; never
+    /// for loopback hosts), unless `proxy_env` is `CONCUR_PROXY_ENV_IGNORE`. SOCKS proxies are
+    /// refused, from here or from the environment (`CONCUR_ERR_INVALID_ARGUMENT`, naming the
+    /// variable, never its value).
     pub proxy: *const c_char,
     /// Text appended to the User-Agent header; NULL for none.
     pub user_agent_suffix: *const c_char,
@@ -118,6 +127,46 @@ pub struct concur_options {
     /// The `concur-correlationid` sent with every request (1 to 128 printable ASCII characters
     /// without spaces); NULL for a fresh random UUID per request.
     pub correlation_id: *const c_char,
+    /// One of `concur_proxy_env`: whether the proxy environment variables are honoured when
+    /// `proxy` is NULL; 0 (`CONCUR_PROXY_ENV_HONOUR`) by default. They are read when the client
+    /// is built (`concur_client_new`; for `concur_native_token`, at each call).
+    pub proxy_env: u32,
+    /// One of `concur_trust_store`: the root certificates to trust; 0
+    /// (`CONCUR_TRUST_STORE_MOZILLA`) by default. `ca_file` adds to any of them.
+    pub trust_store: u32,
+}
+
+/// The size of `concur_options`' first layout, which ended with `correlation_id`: the
+/// smallest `struct_size` accepted.
+pub(crate) const CONCUR_OPTIONS_FIRST_LAYOUT_SIZE: usize =
+    std::mem::offset_of!(concur_options, proxy_env);
+
+/// `concur_options.proxy_env`: whether the proxy environment variables are honoured.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum concur_proxy_env {
+    /// Honour them as curl does (the default): `https_proxy`, `HTTPS_PROXY`, `all_proxy`,
+    /// `ALL_PROXY` name the proxy, `no_proxy`/`NO_PROXY` the hosts that go direct; loopback
+    /// hosts always go direct.
+    CONCUR_PROXY_ENV_HONOUR = 0,
+    /// Read no proxy variable: a direct connection unless `proxy` is set.
+    CONCUR_PROXY_ENV_IGNORE = 1,
+}
+
+/// `concur_options.trust_store`: which root certificates a server's certificate may chain to.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum concur_trust_store {
+    /// Mozilla's roots, built into the library (the default).
+    CONCUR_TRUST_STORE_MOZILLA = 0,
+    /// The operating system's store, read when the client is built (on Linux: `SSL_CERT_FILE`
+    /// and `SSL_CERT_DIR` when set, else the system's CA bundle). A store that cannot be read
+    /// or holds no certificate is `CONCUR_ERR_INVALID_ARGUMENT`, never a fallback to Mozilla's.
+    CONCUR_TRUST_STORE_OS = 1,
+    /// Both Mozilla's roots and the operating system's store.
+    CONCUR_TRUST_STORE_BOTH = 2,
 }
 
 /// The library's version (`"0.1.0"`), as a static NUL-terminated string. Never NULL; do not

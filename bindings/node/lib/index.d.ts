@@ -28,7 +28,10 @@ export interface NativeTokenOptions {
   timeoutMs?: number;
   /** A PEM file of CA certificates to trust in addition to Mozilla's roots. */
   caFile?: string;
-  /** An HTTP(S) proxy URL; environment variables are never read. */
+  /**
+   * An HTTP(S) proxy URL for every request; without it, HTTPS_PROXY/ALL_PROXY/NO_PROXY (and
+   * their lower-case forms) are honoured as curl does, loopback hosts always going direct.
+   */
   proxy?: string;
   /** Text appended to the User-Agent header. */
   userAgentSuffix?: string;
@@ -114,6 +117,18 @@ export interface ClientOptions
   retries?: number | null;
   /** Sent as concur-correlationid instead of a fresh UUID per request. */
   correlationId?: string | null;
+  /**
+   * Whether the proxy environment variables are honoured when no proxy is set (default true);
+   * they are read when the client is built. A SOCKS or malformed one is an INVALID_ARGUMENT
+   * error naming the variable.
+   */
+  proxyFromEnv?: boolean | null;
+  /**
+   * The root certificates to trust: Mozilla's (default), the OS store (on Linux SSL_CERT_FILE /
+   * SSL_CERT_DIR when set, else the system bundle; none readable is INVALID_ARGUMENT), or both.
+   * caFile adds to any of them.
+   */
+  trustStore?: 'mozilla' | 'os' | 'both' | null;
 }
 
 /** What every current-API grant takes: the application's identity, and where to send it. */

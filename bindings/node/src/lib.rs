@@ -285,6 +285,10 @@ pub struct RawClientOptions {
     pub retries: Option<f64>,
     /// The `concur-correlationid` to send instead of a fresh one per request.
     pub correlation_id: Option<String>,
+    /// Whether the proxy environment variables are honoured (default true).
+    pub proxy_from_env: Option<bool>,
+    /// `"mozilla"` (default), `"os"` or `"both"`.
+    pub trust_store: Option<String>,
 }
 
 impl From<&RawNativeTokenOptions> for RawClientOptions {
@@ -298,6 +302,8 @@ impl From<&RawNativeTokenOptions> for RawClientOptions {
             trusted_hosts: None,
             retries: None,
             correlation_id: None,
+            proxy_from_env: None,
+            trust_store: None,
         }
     }
 }
@@ -336,6 +342,12 @@ fn options_from(raw: &RawClientOptions) -> std::result::Result<Options, Error> {
     }
     if let Some(id) = &raw.correlation_id {
         options = options.correlation_id(id.as_str());
+    }
+    if let Some(honour) = raw.proxy_from_env {
+        options = options.proxy_from_env(honour);
+    }
+    if let Some(store) = &raw.trust_store {
+        options = options.trust_store(store.parse()?);
     }
     Ok(options)
 }

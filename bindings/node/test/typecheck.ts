@@ -147,6 +147,10 @@ void new Client({ signal: new AbortController().signal });
 // @ts-expect-error tokens are read-only
 declare const t: Token; t.token = 'x';
 
+void new Client({ proxyFromEnv: false, trustStore: 'os' });
+// @ts-expect-error a trust store is one of three names
+void new Client({ trustStore: 'system' });
+
 void example;
 void classify;
 void lifecycle;

@@ -459,7 +459,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// ``password`` may be None or "" for an account without one. ``base_url`` defaults to
 /// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange;
 /// ``ca_file`` adds trusted CA certificates (PEM) to Mozilla's roots; ``proxy`` is an HTTP(S)
-/// proxy URL (environment variables are never read).
+/// proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are honoured as by curl).
 ///
 /// The GIL is released during the network call. Raises a ``ConcurError`` subclass on failure;
 /// no message ever contains the password or the token. For many calls, a ``Client`` keeps
@@ -494,8 +494,16 @@ fn native_token(
 /// share between threads. Every method releases the GIL while it waits for Concur.
 ///
 /// ``Client(*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None,
-/// trusted_hosts=(), retries=None, correlation_id=None)``. For the Native Flow's refresh and
-/// revocation, point ``base_url`` at the token's ``instance_url``.
+/// trusted_hosts=(), retries=None, correlation_id=None, proxy_from_env=True,
+/// trust_store="mozilla")``. For the Native Flow's refresh and revocation, point ``base_url`` at
+/// the token's ``instance_url``.
+///
+/// Without ``proxy``, the proxy environment variables are honoured as curl does
+/// (``https_proxy``, ``HTTPS_PROXY``, ``all_proxy``, ``ALL_PROXY``, ``no_proxy``/``NO_PROXY``;
+/// loopback hosts always go direct), read when the client is built; ``proxy_from_env=False``
+/// ignores them. ``trust_store`` is ``"mozilla"`` (Mozilla's roots, the default), ``"os"`` (the
+/// system's store: on Linux ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set, else the system bundle)
+/// or ``"both"``; ``ca_file`` adds to any of them.
 ///
 /// The current API (oauth2/v0): ``password_grant``, ``company_grant``, ``refresh_grant``,
 /// ``client_credentials_grant``, ``authorization_code_grant``, ``send_otp`` / ``otp_grant``,
@@ -515,7 +523,7 @@ struct PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=Vec::new(), retries=None, correlation_id=None))]
+    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=Vec::new(), retries=None, correlation_id=None, proxy_from_env=true, trust_store="mozilla"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -527,10 +535,17 @@ impl PyClient {
         trusted_hosts: Vec<Text>,
         retries: Option<i64>,
         correlation_id: Option<Text>,
+        proxy_from_env: bool,
+        trust_store: &str,
     ) -> PyResult<Self> {
         guard(py, || {
+            let store = trust_store
+                .parse::<concur_native::TrustStore>()
+                .map_err(|e| to_py_err(py, &e))?;
             let mut options =
-                options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+                options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?
+                    .proxy_from_env(proxy_from_env)
+                    .trust_store(store);
             for host in &trusted_hosts {
                 options = options.trusted_host(&**host);
             }

@@ -42,7 +42,12 @@ impl TestCerts {
         let ca_key = KeyPair::generate().map_err(other)?;
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(other)?;
 
-        let names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+        let names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".into(),
+            "::1".into(),
+            crate::proxy::PROXY_ONLY_HOST.into(),
+        ];
         let mut leaf_params = CertificateParams::new(names).map_err(other)?;
         leaf_params
             .distinguished_name

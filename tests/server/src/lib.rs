@@ -33,6 +33,7 @@ mod http;
 pub mod json;
 mod oauth;
 mod oauth2;
+mod proxy;
 mod scenario;
 
 use std::io::{self, Read, Write};
@@ -45,6 +46,7 @@ use std::time::Duration;
 
 pub use faults::{FAULT_SCENARIOS, idle_closes};
 pub use oauth2::{DEFAULT_SCOPE as OAUTH2_DEFAULT_SCOPE, subject_of as oauth2_subject};
+pub use proxy::{ConnectProxy, PROXY_ONLY_HOST, ProxiedConnect};
 pub use scenario::SCENARIOS;
 
 /// The consumer key the server accepts.
@@ -263,7 +265,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Generates a CA and a certificate for `localhost`, `127.0.0.1` and `::1`, writes the CA
+    /// Generates a CA and a certificate for `localhost`, `127.0.0.1`, `::1` and
+    /// [`PROXY_ONLY_HOST`] (reached through a [`ConnectProxy`]), writes the CA
     /// to a fresh PEM file in the temporary directory, and starts both listeners.
     pub fn start() -> io::Result<TestServer> {
         Self::start_with(Arc::new(certs::TestCerts::generate()?), 0)
@@ -376,7 +379,7 @@ impl TestServer {
         format!("http://{}", self.evil_addr)
     }
 
-    /// The server certificate (for `localhost`, 127.0.0.1 and ::1) in PEM.
+    /// The server certificate (for `localhost`, 127.0.0.1, ::1 and [`PROXY_ONLY_HOST`]) in PEM.
     pub fn cert_pem(&self) -> &str {
         &self.leaf_pem
     }

@@ -1,14 +1,15 @@
 //! `concur-test-server`: the loopback test server on its own, for examples and for the Python
 //! and Node tests. It prints one JSON line (base URLs, CA file, the demo accounts, the oauth2/v0
-//! client and demo values) to stdout, then serves until killed, or until its standard input
+//! client and demo values, the URL of a CONNECT proxy that tunnels `concur.test` to the
+//! server) to stdout, then serves until killed, or until its standard input
 //! closes with `--exit-on-stdin-eof`.
 
 use std::io::{Read, Write};
 
 use concur_test_server::{
-    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, FAULT_SCENARIOS,
-    LOCKED_USERNAME, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, SCENARIOS,
-    TestServer,
+    ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, ConnectProxy, EU_PASSWORD, EU_USERNAME,
+    FAULT_SCENARIOS, LOCKED_USERNAME, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE,
+    REQUEST_TOKEN, SCENARIOS, TestServer,
 };
 
 fn json_string(s: &str) -> String {
@@ -46,6 +47,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let proxy = match ConnectProxy::start() {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            eprintln!("concur-test-server: cannot start the proxy: {e}");
+            std::process::exit(1);
+        }
+    };
     if args.iter().any(|a| a == "--no-recording") {
         server.set_recording(false);
     }
@@ -65,7 +73,7 @@ fn main() {
          \"consumer_key\":{},\"client_secret\":{},\"login_id\":{},\"password\":{},\"accounts\":[{}],\
          \"second_base_url\":{},\"evil_base_url\":{},\"oauth2_client_id\":{},\
          \"oauth2_client_secret\":{},\"company_id\":{},\"request_token\":{},\"otp\":{},\
-         \"eu_username\":{},\"eu_password\":{},\"locked_username\":{}}}",
+         \"eu_username\":{},\"eu_password\":{},\"locked_username\":{},\"proxy_url\":{}}}",
         json_string(&server.base_url()),
         json_string(&server.plain_base_url()),
         json_string(&server.localhost_url()),
@@ -86,6 +94,7 @@ fn main() {
         json_string(EU_USERNAME),
         json_string(EU_PASSWORD),
         json_string(LOCKED_USERNAME),
+        json_string(&proxy.url()),
     );
     let _ = std::io::stdout().flush();
     if args.iter().any(|a| a == "--exit-on-stdin-eof") {

@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import Optional, Protocol, Sequence, Tuple, Union, final
+from typing import Literal, Optional, Protocol, Sequence, Tuple, Union, final
 
 __version__: str
 DEFAULT_BASE_URL: str
@@ -100,6 +100,8 @@ class Client:
         trusted_hosts: Sequence[str] = ...,
         retries: Optional[int] = None,
         correlation_id: Optional[str] = None,
+        proxy_from_env: bool = True,
+        trust_store: Literal["mozilla", "os", "both"] = "mozilla",
     ) -> None: ...
     def native_token(self, consumer_key: str, login_id: str, password: Optional[str]) -> Token: ...
     def refresh_token(self, client_id: str, client_secret: str, refresh_token: str) -> Token: ...
