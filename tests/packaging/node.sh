@@ -51,7 +51,13 @@ start_registry() {
   local log=$1
   shift
   coproc REGISTRY { node tests/packaging/registry.js "$log" "$@"; }
+  registry_pid=$REGISTRY_PID # bash unsets REGISTRY_PID once the coprocess ends
   read -r registry <&"${REGISTRY[0]}"
+}
+
+stop_registry() {
+  kill "$registry_pid"
+  wait "$registry_pid" 2>/dev/null || true
 }
 
 # A fresh project outside the repository, holding the ES module example.
@@ -112,16 +118,26 @@ start=$(now)
 ignore_scripts_seconds=$(since "$start")
 fetch_tokens "$dir"
 
-echo "--- Node: without cargo and without a prebuilt, the install fails saying why"
-kill "$REGISTRY_PID"
-wait "$REGISTRY_PID" 2>/dev/null || true
+# Installs concur-native in a fresh project $1 with no cargo on PATH and npm options $2...,
+# which must fail: the install script says a source build needs cargo.
+fails_without_cargo() {
+  local dir
+  dir=$(project "$1")
+  shift
+  if (cd "$dir" && PATH="$nocargo" "${npm_install[@]}" "$@" concur-native --registry "$registry") >"$dir/install.out" 2>&1; then
+    fail "$dir: the install succeeded without an addon"
+  fi
+  grep -q 'building from source needs cargo, which is not on PATH' "$dir/install.out" ||
+    { cat "$dir/install.out"; fail "$dir: the failure does not say cargo is missing"; }
+}
+
+echo "--- Node: --omit=optional (no prebuilt) without cargo fails saying why"
+fails_without_cargo omit-optional-no-cargo --omit=optional
+
+echo "--- Node: a registry without the platform package (another platform) and no cargo: fails saying why"
+stop_registry
 start_registry "$work/registry-main-only.log" "$main_tgz"
-dir=$(project no-prebuilt-no-cargo)
-if (cd "$dir" && PATH="$nocargo" "${npm_install[@]}" concur-native --registry "$registry") >"$dir/install.out" 2>&1; then
-  fail "the install succeeded without an addon"
-fi
-grep -q 'building from source needs cargo, which is not on PATH' "$dir/install.out" ||
-  { cat "$dir/install.out"; fail "the failure does not say cargo is missing"; }
+fails_without_cargo no-prebuilt-no-cargo
 
 echo "--- Node: the tarball with no platform package published builds from source"
 dir=$(project tarball-source-build)
@@ -149,8 +165,10 @@ folder_seconds=$(since "$start")
 [ -L "$dir/node_modules/concur-native" ] || fail "npm did not link the folder"
 grep -q 'building the addon for .* from source' "$dir/install.out" || fail "the folder's install script did not build"
 fetch_tokens "$dir"
-kill "$REGISTRY_PID"
-wait "$REGISTRY_PID" 2>/dev/null || true
+echo "--- Node: again with --build-from-source: builds although an addon is there"
+(cd "$dir" && "${npm_install[@]}" --foreground-scripts --build-from-source "$repo/bindings/node" --registry "$registry") | tee "$dir/rebuild.out"
+grep -q 'building the addon for .* from source' "$dir/rebuild.out" || fail "--build-from-source did not build"
+stop_registry
 
 cold=shared
 [ "${NODE_SOURCE_BUILD_COLD:-0}" = 1 ] && cold=cold
