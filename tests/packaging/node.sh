@@ -37,8 +37,9 @@ echo "prebuilt built in $(since "$start") s"
 main_tgz=$(ls "$dist"/concur-native-[0-9]*.tgz)
 prebuilt_tgz=$(ls "$dist"/concur-native-$platform-*.tgz)
 tar -tzf "$prebuilt_tgz" | sort >"$work/prebuilt.files"
-diff <(printf '%s\n' package/README.md "package/concur-native.$platform.node" package/package.json) "$work/prebuilt.files" ||
-  fail "the platform package holds other files than its addon, package.json and README.md"
+diff <(printf '%s\n' package/LICENSE-APACHE package/LICENSE-MIT package/README.md "package/concur-native.$platform.node" package/package.json) "$work/prebuilt.files" ||
+  fail "the platform package holds other files than its addon, package.json, README.md and the licenses"
+[ "$(tar -tzf "$main_tgz" | grep -c '^package/LICENSE-\(MIT\|APACHE\)$')" = 2 ] || fail "the main package lacks a license text"
 if tar -tzf "$main_tgz" | grep -E '\.node$|^package/(test|npm|target)/'; then
   fail "the main package ships an addon, tests, platform folders or a target dir"
 fi
@@ -140,7 +141,11 @@ start_registry "$work/registry-main-only.log" "$main_tgz"
 fails_without_cargo no-prebuilt-no-cargo
 
 echo "--- Node: the tarball with no platform package published builds from source"
-dir=$(project tarball-source-build)
+# A new path each run: npm gives unpacked files one fixed old mtime, so with the shared target
+# dir cargo would take a previous run's build of the same path and version as fresh, however
+# the sources changed. A new path compiles the vendored core and the addon every time (the
+# registry crates stay shared), as a user's first install would.
+dir=$(project "tarball-source-build-$(date +%s)")
 (
   if [ "${NODE_SOURCE_BUILD_COLD:-0}" = 1 ]; then unset CARGO_TARGET_DIR; fi
   cd "$dir"

@@ -15,6 +15,8 @@ const path = require('node:path');
 const platform = require('../lib/platform.js');
 
 const here = path.resolve(__dirname, '..');
+/** The license texts at the repository's root, copied into each package when it is built. */
+const LICENSES = ['LICENSE-MIT', 'LICENSE-APACHE'];
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const writeJson = (file, value) => fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 
@@ -36,7 +38,7 @@ function platformManifest(triple, main = readJson(path.join(here, 'package.json'
   }
   Object.assign(manifest, { os: [target.os], cpu: [target.cpu] });
   if (target.libc) manifest.libc = [target.libc];
-  Object.assign(manifest, { main: file, files: [file] });
+  Object.assign(manifest, { main: file, files: [file, ...LICENSES] });
   // A scoped package is private on its first publish unless it says otherwise.
   manifest.publishConfig = { access: 'public' };
   return manifest;
@@ -164,6 +166,9 @@ function buildPrebuilt(triple) {
   }
   const library = cargoBuild({ triple: triple ?? process.env.CARGO_BUILD_TARGET, release: true });
   const dir = writePlatformPackage(target);
+  for (const license of LICENSES) {
+    fs.copyFileSync(path.join(here, '..', '..', license), path.join(dir, license));
+  }
   return install(library, path.join(dir, platform.binaryFile(platform.targetId(target))));
 }
 
@@ -211,6 +216,8 @@ if (require.main === module) {
 }
 
 module.exports = {
+  LICENSES,
+  buildEnv,
   platformManifest,
   platformReadme,
   optionalDependencies,

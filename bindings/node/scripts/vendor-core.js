@@ -3,7 +3,8 @@
 // up; a tarball installed elsewhere has no such folder. Before packing (`pack`), this copies
 // the core crate, as `cargo package` normalises it, into vendor/concur-native, points
 // Cargo.toml at it, makes the package its own cargo workspace with the repository's release
-// profile, and adds the repository's Cargo.lock pruned to this package (no version changes).
+// profile, and adds the repository's Cargo.lock pruned to this package (no version changes)
+// and its license texts.
 // After packing (`unpack`), it puts everything back.
 
 const { execFileSync } = require('node:child_process');
@@ -15,6 +16,8 @@ const root = path.resolve(here, '..', '..');
 const manifest = path.join(here, 'Cargo.toml');
 const backup = path.join(here, '.Cargo.toml.workspace');
 const vendor = path.join(here, 'vendor');
+/** The license texts at the repository's root, packed with the package. */
+const LICENSES = ['LICENSE-MIT', 'LICENSE-APACHE'];
 /** A Cargo.toml's [profile.release] table, up to the next table. */
 const PROFILE = /^\[profile\.release\]\n(?:[^[\n].*\n|\n)*/m;
 
@@ -57,6 +60,7 @@ function pack() {
   fs.writeFileSync(manifest, packed);
   // The repository's lock file, pruned to this package's dependencies (no version changes),
   // so the install script's `cargo build --locked` builds exactly what the repository tests.
+  for (const license of LICENSES) fs.copyFileSync(path.join(root, license), path.join(here, license));
   const lock = path.join(here, 'Cargo.lock');
   fs.copyFileSync(path.join(root, 'Cargo.lock'), lock);
   execFileSync('cargo', ['metadata', '--format-version', '1', '--manifest-path', manifest], {
@@ -78,6 +82,7 @@ function unpack() {
   if (fs.existsSync(backup)) fs.renameSync(backup, manifest);
   fs.rmSync(vendor, { recursive: true, force: true });
   fs.rmSync(path.join(here, 'Cargo.lock'), { force: true });
+  for (const license of LICENSES) fs.rmSync(path.join(here, license), { force: true });
 }
 
 const action = process.argv[2];

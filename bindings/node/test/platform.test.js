@@ -10,7 +10,8 @@ const { describe, it } = require('node:test');
 
 const platform = require('../lib/platform.js');
 const { candidates, load } = require('../lib/addon.js');
-const { platformManifest, platformReadme, optionalDependencies } = require('../scripts/build-prebuilt.js');
+const { buildEnv, platformManifest, platformReadme, optionalDependencies } = require('../scripts/build-prebuilt.js');
+const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -60,10 +61,41 @@ describe('the platform packages', () => {
     assert.equal(gnu.name, '@concur-native/linux-x64-gnu');
     assert.deepEqual([gnu.os, gnu.cpu, gnu.libc], [['linux'], ['x64'], ['glibc']]);
     assert.equal(gnu.main, 'concur-native.linux-x64-gnu.node');
-    assert.deepEqual(gnu.files, [gnu.main]);
+    assert.deepEqual(gnu.files, [gnu.main, 'LICENSE-MIT', 'LICENSE-APACHE']);
     const mac = platformManifest('aarch64-apple-darwin', main);
     assert.equal(mac.libc, undefined);
     assert.deepEqual([mac.os, mac.cpu], [['darwin'], ['arm64']]);
+  });
+});
+
+describe('scripts/build-prebuilt.js', () => {
+  it('links a musl addon to the C library dynamically, as Node loads it with dlopen', () => {
+    const saved = process.env.RUSTFLAGS;
+    delete process.env.RUSTFLAGS;
+    try {
+      const env = buildEnv('aarch64-unknown-linux-musl');
+      assert.equal(env.CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS, '-C target-feature=-crt-static');
+      assert.equal(buildEnv('x86_64-unknown-linux-gnu').CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS, undefined);
+      process.env.RUSTFLAGS = '-C opt-level=3';
+      assert.equal(buildEnv('x86_64-unknown-linux-musl').RUSTFLAGS, '-C opt-level=3 -C target-feature=-crt-static');
+    } finally {
+      if (saved === undefined) delete process.env.RUSTFLAGS;
+      else process.env.RUSTFLAGS = saved;
+    }
+  });
+
+  it('refuses unknown options and targets without a platform package, building nothing', () => {
+    const script = path.join(root, 'scripts', 'build-prebuilt.js');
+    const run = (...args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+    let result = run('--bogus');
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^usage: node scripts\/build-prebuilt\.js/);
+    result = run('--local', '--target', 'x86_64-unknown-linux-gnu');
+    assert.equal(result.status, 2);
+    result = run('--target', 'riscv64gc-unknown-linux-gnu');
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /no platform package for riscv64gc-unknown-linux-gnu; known: x86_64-unknown-linux-gnu,/);
+    assert.ok(!fs.existsSync(path.join(root, 'npm', 'linux-riscv64gc-gnu')));
   });
 });
 
