@@ -125,7 +125,8 @@ function cargoBuild({ triple, release = true } = {}) {
   if (triple) args.push('--target', triple);
   const result = spawnSync('cargo', args, {
     cwd: here,
-    env: buildEnv(triple ?? process.env.CARGO_BUILD_TARGET),
+    // The flags of the target actually built: --target's, else cargo's own default.
+    env: buildEnv(triple ?? process.env.CARGO_BUILD_TARGET ?? hostTriple()),
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
