@@ -159,10 +159,14 @@ grep -q 'building the addon for .* from source' "$dir/install.out" || fail "no s
 [ ! -e "$dir/node_modules/concur-native/target" ] || fail "the source build left its target dir behind"
 [ ! -e "$dir/node_modules/@concur-native" ] || fail "a platform package came from nowhere"
 fetch_tokens "$dir"
+echo "--- Node: npm rebuild: keeps the addon there; with CONCUR_NATIVE_BUILD_FROM_SOURCE=1, builds again"
+(cd "$dir" && npm rebuild concur-native --foreground-scripts --registry "$registry") | tee "$dir/rebuild.out"
+grep -q 'using the built addon concur-native\.' "$dir/rebuild.out" || fail "npm rebuild did not keep the addon"
+(cd "$dir" && CONCUR_NATIVE_BUILD_FROM_SOURCE=1 npm rebuild concur-native --foreground-scripts --registry "$registry") | tee "$dir/rebuild.out"
+grep -q 'building the addon for .* from source' "$dir/rebuild.out" || fail "CONCUR_NATIVE_BUILD_FROM_SOURCE=1 did not build"
 
 echo "--- Node: npm install /path/to/bindings/node from another project"
-# As from a fresh clone: no addon in the folder yet; its install script builds one there.
-rm -f "bindings/node/concur-native.$platform.node"
+# In a checkout the install script always runs cargo (an addon there may predate the sources).
 dir=$(project folder)
 start=$(now)
 (cd "$dir" && "${npm_install[@]}" --foreground-scripts "$repo/bindings/node" --registry "$registry") | tee "$dir/install.out"
@@ -170,9 +174,6 @@ folder_seconds=$(since "$start")
 [ -L "$dir/node_modules/concur-native" ] || fail "npm did not link the folder"
 grep -q 'building the addon for .* from source' "$dir/install.out" || fail "the folder's install script did not build"
 fetch_tokens "$dir"
-echo "--- Node: again with --build-from-source: builds although an addon is there"
-(cd "$dir" && "${npm_install[@]}" --foreground-scripts --build-from-source "$repo/bindings/node" --registry "$registry") | tee "$dir/rebuild.out"
-grep -q 'building the addon for .* from source' "$dir/rebuild.out" || fail "--build-from-source did not build"
 stop_registry
 
 cold=shared

@@ -1,7 +1,9 @@
 'use strict';
 // npm's install step: nothing when an addon already fits (the prebuilt platform package, or a
 // source build beside lib/), else a source build with `cargo build --release`. Forced with
-// `npm install --build-from-source` or CONCUR_NATIVE_BUILD_FROM_SOURCE=1.
+// CONCUR_NATIVE_BUILD_FROM_SOURCE=1 (or npm's --build-from-source, which npm 11 warns is not
+// its own option), and in a checkout of the repository (its addon may predate the sources;
+// cargo rebuilds only what changed).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,6 +20,11 @@ function fromSourceRequested() {
   return flag('npm_config_build_from_source') || flag('CONCUR_NATIVE_BUILD_FROM_SOURCE');
 }
 
+/** True in a checkout: the crate belongs to the repository's workspace, no core vendored. */
+function inCheckout() {
+  return !fs.existsSync(path.join(here, 'vendor')) && fs.existsSync(path.join(here, '..', '..', 'Cargo.toml'));
+}
+
 /** The addon that would be loaded, checked to load and to be this version; null when none fits. */
 function fittingAddon() {
   try {
@@ -31,7 +38,7 @@ function fittingAddon() {
 
 function main() {
   const id = platformId();
-  const force = fromSourceRequested();
+  const force = fromSourceRequested() || (inCheckout() && haveCargo());
   if (!force) {
     const found = fittingAddon();
     if (found) {
