@@ -12,6 +12,7 @@
 # the runtime dependency count. NODE_SOURCE_BUILD_COLD=1 gives the fallback its own target dir
 # (a user's cold build) instead of sharing this repository's.
 set -euo pipefail
+# shellcheck source=tests/packaging/common.sh
 source "$(dirname "$0")/common.sh"
 work=$(scratch node)
 repo=$PWD
@@ -52,7 +53,8 @@ start_registry() {
   local log=$1
   shift
   coproc REGISTRY { node tests/packaging/registry.js "$log" "$@"; }
-  registry_pid=$REGISTRY_PID # bash unsets REGISTRY_PID once the coprocess ends
+  # shellcheck disable=SC2153 # REGISTRY_PID is coproc's; bash unsets it once the coprocess ends
+  registry_pid=$REGISTRY_PID
   read -r registry <&"${REGISTRY[0]}"
 }
 
@@ -151,7 +153,7 @@ dir=$(project "tarball-source-build-$(date +%s)")
   cd "$dir"
   start=$(now)
   "${npm_install[@]}" --foreground-scripts "$main_tgz" --registry "$registry" | tee "$dir/install.out"
-  echo "$(since "$start")" >"$dir/seconds"
+  since "$start" >"$dir/seconds"
 )
 source_seconds=$(cat "$dir/seconds")
 grep -q 'building the addon for .* from source' "$dir/install.out" || fail "no source build"
