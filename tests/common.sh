@@ -71,8 +71,8 @@ install_python_package() {
 }
 
 # The Node package from this checkout: its devDependencies, then the addon built from the
-# current source (npm install alone keeps an addon already there, however old). The examples
-# import 'concur-native' as users do; examples/node_modules points that at this package.
+# current source (scripts/build-prebuilt.js --local; cargo rebuilds only what changed). The
+# examples import 'concur-native' as users do; examples/node_modules points that at it.
 install_node_package() {
   (cd bindings/node && npm install --no-audit --no-fund --loglevel=error --ignore-scripts && npm run --silent build)
   mkdir -p examples/node_modules
