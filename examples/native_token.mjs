@@ -3,18 +3,10 @@
 //   CONCUR_CONSUMER_KEY=... CONCUR_LOGIN_ID=... CONCUR_PASSWORD=... node examples/native_token.mjs
 //
 // The password comes from the environment, never the command line. CONCUR_BASE_URL and
-// CONCUR_CA_FILE are optional (a regional host, a test server). Run it from the repository
-// after `npm install` in bindings/node, or with `concur-native` installed in your project.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-let concur;
-try {
-  concur = require('concur-native');
-} catch {
-  concur = require('../bindings/node');
-}
-const { nativeToken, ConcurError } = concur;
+// CONCUR_CA_FILE are optional (a regional host, a test server). Run it with `concur-native`
+// installed in your project (`npm install concur-native`); in this repository,
+// `bash examples/demo.sh node` installs it first.
+import { nativeToken, ConcurError } from 'concur-native';
 
 const { CONCUR_CONSUMER_KEY, CONCUR_LOGIN_ID, CONCUR_PASSWORD, CONCUR_BASE_URL, CONCUR_CA_FILE } =
   process.env;

@@ -70,6 +70,11 @@ install_python_package() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check ./bindings/python "$@"
 }
 
+# The Node package from this checkout: its devDependencies, then the addon built from the
+# current source (scripts/build-prebuilt.js --local; cargo rebuilds only what changed). The
+# examples import 'concur-native' as users do; examples/node_modules points that at it.
 install_node_package() {
-  (cd bindings/node && npm install --no-audit --no-fund --loglevel=error)
+  (cd bindings/node && npm install --no-audit --no-fund --loglevel=error --ignore-scripts && npm run --silent build)
+  mkdir -p examples/node_modules
+  ln -sfn ../../bindings/node examples/node_modules/concur-native
 }

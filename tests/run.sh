@@ -51,7 +51,7 @@ step "Python: build the abi3 wheel from source, run pytest"
 install_python_package pytest requests httpx
 (cd bindings/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
 
-step "Node: build the addon from source, run node --test, check the declarations"
+step "Node: build the addon from source (scripts/build-prebuilt.js --local), run node --test (the ESM exports against index.d.ts too), check the declarations"
 install_node_package
 (cd bindings/node && npm test && npm run --silent typecheck)
 

@@ -1,11 +1,12 @@
 'use strict';
 // The public API of the concur-native npm package: argument checks, the Token class and the
-// ConcurError class, over the raw addon built from ../src (loaded through napi's binding.js).
+// ConcurError class, over the raw addon built from ../src (found by ./addon.js: a source build
+// beside lib/, else the prebuilt @concur-native/<platform> package).
 // The current API (oauth2/v0: OAuth2Token, LegacyExchange, the Client's grant methods) and the
 // TokenManager follow the legacy part below; every protocol rule lives in the Rust core.
 
 const util = require('node:util');
-const binding = require('../binding.js');
+const binding = require('./addon.js').load().addon;
 
 const CODES = Object.freeze([
   'UNAUTHORIZED',
