@@ -37,6 +37,8 @@ Secrets are never arguments. Each comes from standard input when its --…-stdin
 variable, else from a prompt without echo.
 
 The proxy, which may carry user:password@, is best given as CONCUR_PROXY rather than --proxy.
+Without either, HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured as curl honours them
+(--no-proxy-env turns that off); loopback hosts never go through them.
 
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
 6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed, 1 anything else
@@ -68,12 +70,23 @@ pub(crate) struct Connection {
     /// Deadline for the whole exchange, in seconds.
     #[arg(long, global = true, default_value_t = 30.0)]
     pub(crate) timeout: f64,
-    /// A PEM file of CA certificates to trust besides Mozilla's roots.
+    /// A PEM file of CA certificates to trust besides the trust store's roots.
     #[arg(long, global = true, env = "CONCUR_CA_FILE")]
     pub(crate) ca_file: Option<String>,
+    /// Which roots to trust: Mozilla's, built in (`mozilla`), the operating system's (`os`; on
+    /// Linux SSL_CERT_FILE and SSL_CERT_DIR are honoured), or `both`.
+    #[arg(long, global = true, env = "CONCUR_TRUST_STORE", value_name = "STORE",
+          value_parser = ["mozilla", "os", "both"], default_value = "mozilla")]
+    pub(crate) trust_store: String,
     /// An HTTP(S) proxy URL. It may carry credentials (user:password@): prefer CONCUR_PROXY.
+    /// Without it, HTTPS_PROXY / ALL_PROXY / NO_PROXY are read as curl reads them (loopback
+    /// never goes through them).
     #[arg(long, global = true, env = "CONCUR_PROXY", hide_env_values = true)]
     pub(crate) proxy: Option<String>,
+    /// Ignore HTTPS_PROXY, ALL_PROXY and NO_PROXY (and their lower-case forms): go direct
+    /// unless --proxy is given.
+    #[arg(long, global = true)]
+    pub(crate) no_proxy_env: bool,
     /// Print the whole answer as JSON instead of the token alone.
     #[arg(long, global = true)]
     pub(crate) json: bool,

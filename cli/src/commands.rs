@@ -37,6 +37,9 @@ fn client(connection: &Connection, oauth2: bool) -> Result<Client, Error> {
     if let Some(proxy) = &connection.proxy {
         options = options.proxy(proxy.as_str());
     }
+    let options = options
+        .proxy_from_env(!connection.no_proxy_env)
+        .trust_store(connection.trust_store.parse()?);
     Client::new(&options)
 }
 

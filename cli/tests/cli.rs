@@ -1775,3 +1775,122 @@ fn zsh_fish_powershell_and_elvish_completions_name_every_subcommand() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+// ---- proxies from the environment and the trust store --------------------------------------
+
+/// Variables that steer the proxy and the OS trust store, removed from every run below but for
+/// the ones a test sets.
+const NETWORK_ENVIRONMENT: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// `native` against the test server by a name only the test proxy resolves
+/// (`concur.test`), with `env` as the only network variables.
+fn native_via_name(env: &[(&str, &str)], extra: &[&str]) -> Output {
+    let base = format!(
+        "https://{}:{}/s/legacy",
+        concur_test_server::PROXY_ONLY_HOST,
+        server().port()
+    );
+    let mut cmd = tool(&base);
+    for name in NETWORK_ENVIRONMENT {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied())
+        .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+        .args(extra)
+        .args([
+            "native",
+            "--consumer-key",
+            CONSUMER_KEY,
+            "--login",
+            ACCOUNTS[0].login_id,
+        ]);
+    cmd.output().expect("concur-token runs")
+}
+
+#[test]
+fn https_proxy_is_honoured_and_an_explicit_proxy_wins() {
+    use concur_test_server::ConnectProxy;
+    let from_env = ConnectProxy::start().expect("a proxy");
+    let out = native_via_name(&[("HTTPS_PROXY", &from_env.url())], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).trim().is_empty());
+    assert_eq!(
+        from_env.connects().len(),
+        1,
+        "the call went through HTTPS_PROXY"
+    );
+
+    let explicit = ConnectProxy::start().expect("a proxy");
+    let out = native_via_name(
+        &[("HTTPS_PROXY", &from_env.url())],
+        &["--proxy", &explicit.url()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(explicit.connects().len(), 1, "--proxy carried the call");
+    assert_eq!(from_env.connects().len(), 1, "HTTPS_PROXY got nothing more");
+}
+
+#[test]
+fn a_socks_proxy_in_the_environment_is_refused_by_name_unless_a_proxy_is_given() {
+    use concur_test_server::ConnectProxy;
+    let socks = [("ALL_PROXY", "socks5://me:hunter2@127.0.0.1:9")];
+    let out = native_via_name(&socks, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ALL_PROXY"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // With --proxy no variable is read. (--no-proxy-env's direct call is proven by the
+    // library's tests/network.rs, where a name can resolve to loopback without DNS.)
+    let explicit = ConnectProxy::start().expect("a proxy");
+    let out = native_via_name(&socks, &["--proxy", &explicit.url()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(explicit.connects().len(), 1);
+}
+
+/// `native` against the loopback server trusting only the store `store` (no --ca-file), with
+/// `SSL_CERT_FILE` naming the test server's CA.
+fn native_trusting(store: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_concur-token"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CONCUR_") {
+            cmd.env_remove(name);
+        }
+    }
+    for name in NETWORK_ENVIRONMENT {
+        cmd.env_remove(name);
+    }
+    cmd.env("SSL_CERT_FILE", server().ca_file())
+        .env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+        .args(["--base-url", &server().base_url(), "--trust-store", store])
+        .args([
+            "native",
+            "--consumer-key",
+            CONSUMER_KEY,
+            "--login",
+            ACCOUNTS[0].login_id,
+        ]);
+    cmd.output().expect("concur-token runs")
+}
+
+#[test]
+fn the_trust_store_flag_picks_the_roots() {
+    for store in ["os", "both"] {
+        let out = native_trusting(store);
+        assert!(out.status.success(), "{store}: {}", text(&out.stderr));
+    }
+    let out = native_trusting("mozilla");
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let out = native_trusting("windows");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
