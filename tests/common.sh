@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by examples/demo.sh and tests/run.sh: one cargo target dir for the core, the test
 # server, maturin and napi. napi always passes --target <host>, so everything builds for the
 # host triple explicitly and lands in target/<triple>/.
@@ -33,7 +34,9 @@ start_test_server() {
   CONCUR_OAUTH2_CLIENT_SECRET=$(field oauth2_client_secret)
   CONCUR_USERNAME=$CONCUR_LOGIN_ID
   # The same two under the short names the demo's Python and CLI steps use.
+  # shellcheck disable=SC2034 # read by the scripts that source this file
   OAUTH2_CLIENT_ID=$CONCUR_OAUTH2_CLIENT_ID
+  # shellcheck disable=SC2034
   OAUTH2_CLIENT_SECRET=$CONCUR_OAUTH2_CLIENT_SECRET
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
   export CONCUR_CLIENT_SECRET CONCUR_OAUTH2_CLIENT_ID CONCUR_OAUTH2_CLIENT_SECRET CONCUR_USERNAME
@@ -57,6 +60,7 @@ redirect_of() {
 
 # Compiles examples/native_token.c and .cpp against the header and the shared library.
 build_c_examples() {
+  # shellcheck disable=SC2054 # -Wl,-rpath,DIR is one argument
   local link=(-I include -L"$BIN_DIR" -lconcur_native -Wl,-rpath,"$BIN_DIR")
   cc -std=c99 -Wall -Wextra -Werror examples/native_token.c "${link[@]}" -o "$BIN_DIR/native_token"
   c++ -std=c++17 -Wall -Wextra -Werror examples/native_token.cpp "${link[@]}" -o "$BIN_DIR/native_token_cpp"

@@ -4,6 +4,7 @@
 # with the password on standard input, and the bash completion written where the README says,
 # found there by bash-completion. It also proves a library user's build has no clap.
 set -euo pipefail
+# shellcheck source=tests/packaging/common.sh
 source "$(dirname "$0")/common.sh"
 work=$(scratch cli)
 
