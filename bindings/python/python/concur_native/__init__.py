@@ -57,6 +57,7 @@ from ._errors import (
     TLSError,
     UnauthorizedError,
 )
+from ._aio import AsyncClient
 from ._native import (
     DEFAULT_BASE_URL,
     Client,
@@ -74,6 +75,7 @@ from ._native import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "AsyncClient",
     "Client",
     "ConcurConnectionError",
     "ConcurError",
