@@ -40,7 +40,7 @@ step "Python: build the abi3 wheel from source, run pytest, check the stubs and 
 install_python_package pytest requests httpx "mypy>=1.10" "pyright>=1.1.400"
 (cd bindings/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
 # Outside the repository, so that the installed package is the one checked. pyright's PyPI
-# package fetches its node package from the npm registry on first use.
+# package carries pyright itself and runs it with the node this script needs anyway.
 (cd "$TARGET_DIR" && "$VENV/bin/python" -m mypy.stubtest concur_native)
 (cd "$TARGET_DIR" && PATH="$VENV/bin:$PATH" "$VENV/bin/pyright" --verifytypes concur_native --ignoreexternal \
   | tee "$TARGET_DIR/verifytypes.out")

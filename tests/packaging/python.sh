@@ -38,6 +38,16 @@ echo "--- Python: sdist -> pip install in a fresh venv"
 "$VENV/bin/maturin" sdist --manifest-path bindings/python/Cargo.toml --out "$work/dist" >/dev/null 2>&1
 tar tzf "$work"/dist/concur_native-*.tar.gz >"$work/sdist.list"
 grep -q '^concur_native-[^/]*/LICENSE-MIT$' "$work/sdist.list"
+# Built from the sdist, the backend asks for no ziglang: a user's source install stays plain.
+mkdir -p "$work/unpacked"
+tar xzf "$work"/dist/concur_native-*.tar.gz -C "$work/unpacked"
+(cd "$work"/unpacked/concur_native-*/ && "$VENV/bin/python" -c '
+import sys
+sys.path.insert(0, "backend")
+import concur_native_backend
+requires = concur_native_backend.get_requires_for_build_wheel()
+assert not any("ziglang" in r for r in requires), requires
+')
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install "${pip_quiet[@]}" "$work"/dist/concur_native-*.tar.gz
 (cd "$work" && "$work/venv/bin/python" "$OLDPWD/examples/native_token.py" | tee "$work/python.out")

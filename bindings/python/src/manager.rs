@@ -39,7 +39,8 @@ const DEFAULT_REDIS_KEY: &str = "concur-native:token";
 /// serialised within this process only). ``margin`` (seconds) is how long before its expiry a
 /// token is refreshed.
 ///
-/// ``access_token()`` returns the access token (``str``), ``token()`` the whole ``OAuth2Token``
+/// ``access_token()`` returns the access token (``str``), ``await access_token_async()`` the
+/// same for asyncio (off the event loop), ``token()`` the whole ``OAuth2Token``
 /// and ``invalidate()`` forgets the token held in memory (after an API call answered 401).
 /// Errors are ``ConcurError`` subclasses: ``UnauthorizedError`` for a refresh token Concur calls
 /// bad or expired (code 108; it is not sent again), ``StoreError`` when the store cannot be

@@ -56,6 +56,15 @@ class Holder:
         self._socket.close()
 
 
+async def until(condition) -> None:
+    """Waits for a condition that the test's own steps make true; 60 s only to end a broken run."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not condition():
+        assert loop.time() < deadline, "the awaited condition never came"
+        await asyncio.sleep(0.005)
+
+
 @pytest.fixture()
 def holder():
     held = Holder()
@@ -118,8 +127,7 @@ def test_cancelling_an_in_flight_call_raises_at_once(server, holder):
 
     async def main() -> None:
         task = asyncio.create_task(client.client_credentials_grant("id", "secret"))
-        while not holder.accepted.is_set():
-            await asyncio.sleep(0.005)
+        await until(holder.accepted.is_set)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -137,8 +145,7 @@ def test_a_cancelled_queued_call_is_never_sent(server, holder, listener):
     async def main() -> None:
         # Every thread of the library busy with a held call: the next calls wait in the queue.
         busy = [asyncio.create_task(client.client_credentials_grant("id", "secret")) for _ in range(POOL_THREADS)]
-        while len(holder.connections) < POOL_THREADS:
-            await asyncio.sleep(0.01)
+        await until(lambda: len(holder.connections) == POOL_THREADS)
         cancelled = asyncio.create_task(watched.client_credentials_grant("id", "secret"))
         control = asyncio.create_task(watched.client_credentials_grant("id", "secret"))
         await asyncio.sleep(0.05)  # both submitted and queued
