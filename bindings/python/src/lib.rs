@@ -572,12 +572,13 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// Sends ``GET {base_url}/net2/oauth2/accesstoken.ashx`` with the login ID and password as
 /// HTTP Basic credentials and the consumer key as ``X-ConsumerKey``, and returns a ``Token``.
 /// ``password`` may be None or "" for an account without one. ``base_url`` defaults to
-/// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange;
-/// ``ca_file`` adds trusted CA certificates (PEM) to Mozilla's roots; ``proxy`` is an HTTP(S)
-/// proxy URL (environment variables are never read).
+/// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange (None:
+/// the longest the core allows, an hour); ``ca_file`` adds trusted CA certificates (PEM) to
+/// Mozilla's roots; ``proxy`` is an HTTP(S) proxy URL (environment variables are never read).
 ///
-/// The GIL is released during the network call. Raises a ``ConcurError`` subclass on failure;
-/// no message ever contains the password or the token. For many calls, a ``Client`` keeps
+/// The call runs on the library's threads while this one waits with the GIL released; Ctrl-C
+/// interrupts the wait. Raises a ``ConcurError`` subclass on failure; no message ever contains
+/// the password or the token. For many calls, a ``Client`` keeps
 /// connections alive between them.
 #[pyfunction]
 #[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=Some(30.0), ca_file=None, proxy=None, user_agent_suffix=None))]
