@@ -47,9 +47,15 @@ cargo test --locked --test c_abi -- --ignored
 cargo build --locked --quiet -p concur-test-server
 export CONCUR_TEST_SERVER="$BIN_DIR/concur-test-server"
 
-step "Python: build the abi3 wheel from source, run pytest"
-install_python_package pytest requests httpx
+step "Python: build the abi3 wheel from source, run pytest, check the stubs and type completeness"
+install_python_package pytest requests httpx "mypy>=1.10" "pyright>=1.1.400"
 (cd bindings/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
+# Outside the repository, so that the installed package is the one checked. pyright's PyPI
+# package carries pyright itself and runs it with the node this script needs anyway.
+(cd "$TARGET_DIR" && "$VENV/bin/python" -m mypy.stubtest concur_native)
+(cd "$TARGET_DIR" && PATH="$VENV/bin:$PATH" "$VENV/bin/pyright" --verifytypes concur_native --ignoreexternal \
+  | tee "$TARGET_DIR/verifytypes.out")
+grep -q '^Type completeness score: 100%$' "$TARGET_DIR/verifytypes.out"
 
 step "Node: build the addon from source (scripts/build-prebuilt.js --local), run node --test (the ESM exports against index.d.ts too), check the declarations"
 install_node_package

@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use concur_native::oauth2::{Grant, OtpRequest};
-use concur_native::{Error, ErrorKind, Options};
+use concur_native::{Error, ErrorKind, OAuth2Token, Options};
 use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use zeroize::Zeroizing;
 
 mod manager;
+mod pool;
 
 /// A `str` argument, copied into a buffer that is wiped when dropped. A `str` that cannot be
 /// UTF-8 (a lone surrogate) is an `InvalidArgumentError` that quotes nothing of it: Python's
@@ -177,7 +178,8 @@ impl Token {
         slf
     }
 
-    fn __deepcopy__(slf: Py<Self>, _memo: Bound<'_, PyAny>) -> Py<Self> {
+    fn __deepcopy__(slf: Py<Self>, memo: Bound<'_, PyAny>) -> Py<Self> {
+        drop(memo);
         slf
     }
 }
@@ -292,7 +294,8 @@ impl PyOAuth2Token {
         slf
     }
 
-    fn __deepcopy__(slf: Py<Self>, _memo: Bound<'_, PyAny>) -> Py<Self> {
+    fn __deepcopy__(slf: Py<Self>, memo: Bound<'_, PyAny>) -> Py<Self> {
+        drop(memo);
         slf
     }
 }
@@ -366,7 +369,8 @@ impl PyLegacyExchange {
         slf
     }
 
-    fn __deepcopy__(slf: Py<Self>, _memo: Bound<'_, PyAny>) -> Py<Self> {
+    fn __deepcopy__(slf: Py<Self>, memo: Bound<'_, PyAny>) -> Py<Self> {
+        drop(memo);
         slf
     }
 }
@@ -410,12 +414,14 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
 fn options_from(
     py: Python<'_>,
     base_url: Option<Text>,
-    timeout: f64,
+    timeout: Option<f64>,
     ca_file: Option<PathBuf>,
     proxy: Option<Text>,
     user_agent_suffix: Option<Text>,
 ) -> PyResult<Options> {
-    let Ok(timeout) = Duration::try_from_secs_f64(timeout) else {
+    // None is httpx's "no timeout": the core caps every deadline, so it is the longest one.
+    let timeout = timeout.map_or(Ok(concur_native::MAX_TIMEOUT), Duration::try_from_secs_f64);
+    let Ok(timeout) = timeout else {
         let e = Error::invalid_argument("the timeout must be a positive number of seconds");
         return Err(to_py_err(py, &e));
     };
@@ -435,12 +441,121 @@ fn options_from(
     Ok(options)
 }
 
-/// Runs a core call with the GIL released and converts its outcome; a panic becomes an
-/// `InternalError`.
-fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
-    py.detach(|| catch_unwind(AssertUnwindSafe(call)))
+/// How long a sync call waits for its worker between two checks for a signal (Ctrl-C): the
+/// longest a `KeyboardInterrupt` can be late. The outcome itself is taken as soon as it is
+/// there.
+const SIGNAL_SLICE: Duration = Duration::from_millis(50);
+
+/// Runs a core call on one of the binding's threads ([`pool`]) while this thread waits for it
+/// with the GIL released, in slices between which it checks for signals: Ctrl-C raises
+/// `KeyboardInterrupt` at once, and the abandoned call is not sent when it had not started, or
+/// has its result dropped (secrets wiped) when it had. A panic becomes an `InternalError`.
+/// On a worker thread (a call from a store callback, or the Python side of an asyncio call)
+/// the call runs right there, the GIL released.
+fn run<T: Send + 'static>(
+    py: Python<'_>,
+    call: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> PyResult<T> {
+    if pool::on_worker() {
+        return py
+            .detach(|| catch_unwind(AssertUnwindSafe(call)))
+            .map_err(|_| internal_error(py))?
+            .map_err(|e| to_py_err(py, &e));
+    }
+    let slot = pool::Slot::new();
+    let filled = Arc::clone(&slot);
+    let job: pool::Job = Box::new(move || {
+        if filled.abandoned() {
+            return;
+        }
+        filled.fill(catch_unwind(AssertUnwindSafe(call)));
+    });
+    if let Err(job) = pool::submit(job) {
+        // No thread could be started: the call runs here, as it did before the pool.
+        py.detach(job);
+    }
+    let outcome = loop {
+        if let Some(outcome) = py.detach(|| slot.wait(SIGNAL_SLICE)) {
+            break outcome;
+        }
+        if let Err(interrupted) = py.check_signals() {
+            slot.abandon();
+            return Err(interrupted);
+        }
+    };
+    outcome
         .map_err(|_| internal_error(py))?
         .map_err(|e| to_py_err(py, &e))
+}
+
+/// Runs `func(*args, **kwargs)` on one of the binding's threads for an asyncio call and hands
+/// its outcome to `deliver(ok, value)` there (the Python side passes it to the event loop with
+/// `loop.call_soon_threadsafe`). Returns the call's ticket: cancelled before the call starts,
+/// nothing is sent; cancelled while it runs, its outcome is dropped unread. Not part of the API.
+#[pyfunction]
+#[pyo3(signature = (func, args, kwargs, deliver))]
+fn _spawn(
+    py: Python<'_>,
+    func: Py<PyAny>,
+    args: Py<PyTuple>,
+    kwargs: Option<Py<PyDict>>,
+    deliver: Py<PyAny>,
+) -> PyResult<Ticket> {
+    let flag = Arc::new(pool::Flag::default());
+    let cancelled = Arc::clone(&flag);
+    let job: pool::Job = Box::new(move || {
+        Python::attach(|py| {
+            if cancelled.is_set() {
+                return;
+            }
+            let outcome = func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
+            if cancelled.is_set() {
+                return; // the outcome (a token, say) is dropped here, unread
+            }
+            let (ok, value) = match outcome {
+                Ok(value) => (true, value),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            // `deliver` catches the closed loop's RuntimeError itself; anything else is a bug
+            // with nobody to raise it to.
+            if let Err(e) = deliver.call1(py, (ok, value)) {
+                e.write_unraisable(py, None);
+            }
+        });
+    });
+    if pool::submit(job).is_err() {
+        let e = Error::invalid_argument("no thread could be started for the call");
+        return Err(to_py_err(py, &e));
+    }
+    Ok(Ticket { flag })
+}
+
+/// The handle of an asyncio call on the binding's threads. Not part of the API.
+#[pyclass(frozen, module = "concur_native._native", name = "_Ticket")]
+struct Ticket {
+    flag: Arc<pool::Flag>,
+}
+
+#[pymethods]
+impl Ticket {
+    /// Cancels the call: not sent if it has not started, its outcome dropped if it has.
+    fn cancel(&self) {
+        self.flag.set();
+    }
+}
+
+/// Runs an empty call the way every network call runs, through the pool (`pooled=True`) or
+/// on this thread with the GIL released (`False`, as before the pool), for the benchmark of
+/// the pool's cost. Not part of the API.
+#[pyfunction]
+fn _empty_call_for_tests(py: Python<'_>, pooled: bool) -> PyResult<()> {
+    if pooled {
+        run(py, || Ok(()))
+    } else {
+        py.detach(|| catch_unwind(AssertUnwindSafe(|| Ok::<(), Error>(()))))
+            .map_err(|_| internal_error(py))?
+            .map_err(|e| to_py_err(py, &e))
+    }
 }
 
 /// Panics inside the guard every call goes through, for the test suite: the panic must come
@@ -457,15 +572,20 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// Sends ``GET {base_url}/net2/oauth2/accesstoken.ashx`` with the login ID and password as
 /// HTTP Basic credentials and the consumer key as ``X-ConsumerKey``, and returns a ``Token``.
 /// ``password`` may be None or "" for an account without one. ``base_url`` defaults to
-/// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange;
-/// ``ca_file`` adds trusted CA certificates (PEM) to Mozilla's roots; ``proxy`` is an HTTP(S)
-/// proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are honoured as by curl).
+/// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange (None:
+/// the longest the core allows, an hour); ``ca_file`` adds trusted CA certificates (PEM) to
+/// Mozilla's roots; ``proxy`` is an HTTP(S) proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
+/// are honoured as by curl).
 ///
-/// The GIL is released during the network call. Raises a ``ConcurError`` subclass on failure;
-/// no message ever contains the password or the token. For many calls, a ``Client`` keeps
+/// The call runs on the library's threads while this one waits with the GIL released; Ctrl-C
+/// interrupts the wait. Raises a ``ConcurError`` subclass on failure; no message ever contains
+/// the password or the token. For many calls, a ``Client`` keeps
 /// connections alive between them.
 #[pyfunction]
-#[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None))]
+#[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=Some(30.0), ca_file=None, proxy=None, user_agent_suffix=None))]
+#[pyo3(
+    text_signature = "(consumer_key, login_id, password, *, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn native_token(
     py: Python<'_>,
@@ -473,7 +593,7 @@ fn native_token(
     login_id: Text,
     password: Option<Text>,
     base_url: Option<Text>,
-    timeout: f64,
+    timeout: Option<f64>,
     ca_file: Option<PathBuf>,
     proxy: Option<Text>,
     user_agent_suffix: Option<Text>,
@@ -483,7 +603,7 @@ fn native_token(
     guard(py, || {
         let password = password.map_or_else(|| Zeroizing::new(String::new()), |p| p.0);
         let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
-        let inner = run(py, || {
+        let inner = run(py, move || {
             concur_native::native_token(&consumer_key, &login_id, &password, &options)
         })?;
         Ok(Token { inner })
@@ -523,12 +643,15 @@ struct PyClient {
 #[pymethods]
 impl PyClient {
     #[new]
-    #[pyo3(signature = (*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=Vec::new(), retries=None, correlation_id=None, proxy_from_env=true, trust_store="mozilla"))]
+    #[pyo3(signature = (*, base_url=None, timeout=Some(30.0), ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=Vec::new(), retries=None, correlation_id=None, proxy_from_env=true, trust_store="mozilla"))]
+    #[pyo3(
+        text_signature = "(*, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, trusted_hosts=(), retries=None, correlation_id=None, proxy_from_env=True, trust_store='mozilla')"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         base_url: Option<Text>,
-        timeout: f64,
+        timeout: Option<f64>,
         ca_file: Option<PathBuf>,
         proxy: Option<Text>,
         user_agent_suffix: Option<Text>,
@@ -576,8 +699,9 @@ impl PyClient {
         password: Option<Text>,
     ) -> PyResult<Token> {
         let password = password.map_or_else(|| Zeroizing::new(String::new()), |p| p.0);
-        let inner = run(py, || {
-            self.inner.native_token(&consumer_key, &login_id, &password)
+        let client = Arc::clone(&self.inner);
+        let inner = run(py, move || {
+            client.native_token(&consumer_key, &login_id, &password)
         })?;
         Ok(Token { inner })
     }
@@ -591,9 +715,9 @@ impl PyClient {
         client_secret: Text,
         refresh_token: Text,
     ) -> PyResult<Token> {
-        let inner = run(py, || {
-            self.inner
-                .refresh_token(&client_id, &client_secret, &refresh_token)
+        let client = Arc::clone(&self.inner);
+        let inner = run(py, move || {
+            client.refresh_token(&client_id, &client_secret, &refresh_token)
         })?;
         Ok(Token { inner })
     }
@@ -607,15 +731,17 @@ impl PyClient {
         client_secret: Text,
         code: Text,
     ) -> PyResult<Token> {
-        let inner = run(py, || {
-            self.inner.exchange_code(&client_id, &client_secret, &code)
+        let client = Arc::clone(&self.inner);
+        let inner = run(py, move || {
+            client.exchange_code(&client_id, &client_secret, &code)
         })?;
         Ok(Token { inner })
     }
 
     /// Revoke one access token, authorised by a Web Services Administrator's access token.
     fn revoke_token(&self, py: Python<'_>, admin_access_token: Text, token: Text) -> PyResult<()> {
-        run(py, || self.inner.revoke_token(&admin_access_token, &token))
+        let client = Arc::clone(&self.inner);
+        run(py, move || client.revoke_token(&admin_access_token, &token))
     }
 
     /// Revoke every token a user granted the application (identified by its consumer key).
@@ -626,9 +752,9 @@ impl PyClient {
         consumer_key: Text,
         login_id: Text,
     ) -> PyResult<()> {
-        run(py, || {
-            self.inner
-                .revoke_user_tokens(&admin_access_token, &consumer_key, &login_id)
+        let client = Arc::clone(&self.inner);
+        run(py, move || {
+            client.revoke_user_tokens(&admin_access_token, &consumer_key, &login_id)
         })
     }
 
@@ -648,12 +774,14 @@ impl PyClient {
         scope: Option<Text>,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        let grant = Grant::Password {
-            username: &username,
-            password: &password,
-            scope: scope.as_deref(),
-        };
-        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+        self.grant(py, move |client| {
+            let grant = Grant::Password {
+                username: &username,
+                password: &password,
+                scope: scope.as_deref(),
+            };
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: a company-level token for App Center's company ID and request token
@@ -669,11 +797,13 @@ impl PyClient {
         request_token: Text,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        let grant = Grant::Company {
-            company_id: &company_id,
-            request_token: &request_token,
-        };
-        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+        self.grant(py, move |client| {
+            let grant = Grant::Company {
+                company_id: &company_id,
+                request_token: &request_token,
+            };
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: a new access token for a refresh token (``grant_type=refresh_token``).
@@ -689,11 +819,13 @@ impl PyClient {
         scope: Option<Text>,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        let grant = Grant::RefreshToken {
-            refresh_token: &refresh_token,
-            scope: scope.as_deref(),
-        };
-        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+        self.grant(py, move |client| {
+            let grant = Grant::RefreshToken {
+                refresh_token: &refresh_token,
+                scope: scope.as_deref(),
+            };
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: the application's own token (``grant_type=client_credentials``), without
@@ -706,13 +838,10 @@ impl PyClient {
         client_secret: Text,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        self.grant(
-            py,
-            &client_id,
-            &client_secret,
-            &Grant::ClientCredentials,
-            base_url.as_deref(),
-        )
+        self.grant(py, move |client| {
+            let grant = Grant::ClientCredentials;
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: trade the ``code`` of an authorization-code callback (see
@@ -728,11 +857,13 @@ impl PyClient {
         redirect_uri: Text,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        let grant = Grant::AuthorizationCode {
-            code: &code,
-            redirect_uri: &redirect_uri,
-        };
-        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+        self.grant(py, move |client| {
+            let grant = Grant::AuthorizationCode {
+                code: &code,
+                redirect_uri: &redirect_uri,
+            };
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: email the user a one-time password (``POST /oauth2/v0/otp``); then call
@@ -750,16 +881,16 @@ impl PyClient {
         link: Option<Text>,
         base_url: Option<Text>,
     ) -> PyResult<()> {
+        let client = Arc::clone(&self.inner);
         guard(py, || {
-            let request = OtpRequest {
-                email: &email,
-                name: name.as_deref(),
-                company: company.as_deref(),
-                link: link.as_deref(),
-            };
-            run(py, || {
-                self.inner
-                    .send_otp(&client_id, &client_secret, &request, base_url.as_deref())
+            run(py, move || {
+                let request = OtpRequest {
+                    email: &email,
+                    name: name.as_deref(),
+                    company: company.as_deref(),
+                    link: link.as_deref(),
+                };
+                client.send_otp(&client_id, &client_secret, &request, base_url.as_deref())
             })
         })
     }
@@ -778,12 +909,14 @@ impl PyClient {
         scope: Option<Text>,
         base_url: Option<Text>,
     ) -> PyResult<PyOAuth2Token> {
-        let grant = Grant::Otp {
-            email: &email,
-            otp: &otp,
-            scope: scope.as_deref(),
-        };
-        self.grant(py, &client_id, &client_secret, &grant, base_url.as_deref())
+        self.grant(py, move |client| {
+            let grant = Grant::Otp {
+                email: &email,
+                otp: &otp,
+                scope: scope.as_deref(),
+            };
+            client.oauth2_token(&client_id, &client_secret, &grant, base_url.as_deref())
+        })
     }
 
     /// Current API: revoke every refresh token the user gave this application
@@ -796,10 +929,10 @@ impl PyClient {
         access_token: Text,
         base_url: Option<Text>,
     ) -> PyResult<()> {
+        let client = Arc::clone(&self.inner);
         guard(py, || {
-            run(py, || {
-                self.inner
-                    .revoke_connections(&access_token, base_url.as_deref())
+            run(py, move || {
+                client.revoke_connections(&access_token, base_url.as_deref())
             })
         })
     }
@@ -820,9 +953,10 @@ impl PyClient {
         company: bool,
         base_url: Option<Text>,
     ) -> PyResult<PyLegacyExchange> {
+        let client = Arc::clone(&self.inner);
         guard(py, || {
-            let inner = run(py, || {
-                self.inner.exchange_legacy_refresh_token(
+            let inner = run(py, move || {
+                client.exchange_legacy_refresh_token(
                     &app_access_token,
                     &old_consumer_key,
                     &old_refresh_token,
@@ -841,20 +975,15 @@ impl PyClient {
 }
 
 impl PyClient {
-    /// One grant of the current API, with the GIL released.
+    /// One grant of the current API, run by [`run`].
     fn grant(
         &self,
         py: Python<'_>,
-        client_id: &str,
-        client_secret: &str,
-        grant: &Grant<'_>,
-        host: Option<&str>,
+        call: impl FnOnce(&concur_native::Client) -> Result<OAuth2Token, Error> + Send + 'static,
     ) -> PyResult<PyOAuth2Token> {
+        let client = Arc::clone(&self.inner);
         guard(py, || {
-            let inner = run(py, || {
-                self.inner
-                    .oauth2_token(client_id, client_secret, grant, host)
-            })?;
+            let inner = run(py, move || call(&client))?;
             Ok(PyOAuth2Token { inner })
         })
     }
@@ -962,6 +1091,9 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(oauth2_authorize_url, m)?)?;
     m.add_function(wrap_pyfunction!(parse_oauth2_callback, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_empty_call_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_spawn, m)?)?;
+    m.add_class::<Ticket>()?;
     m.add_class::<Token>()?;
     m.add_class::<PyClient>()?;
     m.add_class::<PyOAuth2Token>()?;

@@ -39,14 +39,15 @@ const DEFAULT_REDIS_KEY: &str = "concur-native:token";
 /// serialised within this process only). ``margin`` (seconds) is how long before its expiry a
 /// token is refreshed.
 ///
-/// ``access_token()`` returns the access token (``str``), ``token()`` the whole ``OAuth2Token``
+/// ``access_token()`` returns the access token (``str``), ``await access_token_async()`` the
+/// same for asyncio (off the event loop), ``token()`` the whole ``OAuth2Token``
 /// and ``invalidate()`` forgets the token held in memory (after an API call answered 401).
 /// Errors are ``ConcurError`` subclasses: ``UnauthorizedError`` for a refresh token Concur calls
 /// bad or expired (code 108; it is not sent again), ``StoreError`` when the store cannot be
 /// read or written (the token is then not handed out).
 #[pyclass(frozen, module = "concur_native", name = "TokenManager")]
 pub(crate) struct PyTokenManager {
-    inner: TokenManager,
+    inner: Arc<TokenManager>,
     callbacks: Option<Arc<Callbacks>>,
 }
 
@@ -147,7 +148,10 @@ impl PyTokenManager {
                 .map_err(|e| to_py_err(py, &e))?
                 .with_boxed_store(store)
                 .with_margin(margin);
-            Ok(PyTokenManager { inner, callbacks })
+            Ok(PyTokenManager {
+                inner: Arc::new(inner),
+                callbacks,
+            })
         })
     }
 
@@ -166,6 +170,25 @@ impl PyTokenManager {
             let token = self.call(py, |m| m.with_access_token(str::to_string))?;
             Ok(PyString::new(py, &token).unbind())
         })
+    }
+
+    /// ``await manager.access_token_async()``: the same token as ``access_token()`` for asyncio
+    /// code. A fresh token in memory is returned without leaving the event loop's thread; a
+    /// refresh runs on the library's threads while the loop goes on. Cancelling the awaiting
+    /// task raises ``CancelledError`` at once; a refresh already under way still completes for
+    /// every other caller.
+    fn access_token_async<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        py.import("concur_native._aio")?
+            .getattr("manager_access_token")?
+            .call1((slf,))
+    }
+
+    /// The access token held in memory when it is valid for at least the margin, else None:
+    /// never waits, never sends. Not part of the API (``access_token_async``'s fast path).
+    fn _cached_access_token(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        self.inner
+            .cached_access_token(|t| PyString::new(py, t).unbind())
     }
 
     /// The whole ``OAuth2Token`` behind ``access_token()``: expiry, geolocation (where to send
@@ -193,12 +216,13 @@ impl PyTokenManager {
 impl PyTokenManager {
     /// Runs `f` on the manager with the GIL released; a store callback's exception becomes the
     /// `__cause__` of the `StoreError`.
-    fn call<T: Send>(
+    fn call<T: Send + 'static>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&TokenManager) -> Result<T, Error> + Send,
+        f: impl FnOnce(&TokenManager) -> Result<T, Error> + Send + 'static,
     ) -> PyResult<T> {
-        run(py, || f(&self.inner)).inspect_err(|e| {
+        let manager = Arc::clone(&self.inner);
+        run(py, move || f(&manager)).inspect_err(|e| {
             if let Some(raised) = self.callbacks.as_ref().and_then(|c| c.take_raised()) {
                 e.set_cause(py, Some(raised));
             }

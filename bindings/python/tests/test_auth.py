@@ -63,9 +63,16 @@ class Spy:
     def __init__(self, manager: TokenManager) -> None:
         self.manager = manager
         self.invalidated = 0
+        self.sync_calls = 0
+        self.async_calls = 0
 
     def access_token(self) -> str:
+        self.sync_calls += 1
         return self.manager.access_token()
+
+    async def access_token_async(self) -> str:
+        self.async_calls += 1
+        return await self.manager.access_token_async()
 
     def invalidate(self) -> None:
         self.invalidated += 1
@@ -103,6 +110,12 @@ def get_with_httpx_async(api, spy):
 
 
 GETS = [get_with_requests, get_with_httpx, get_with_httpx_async]
+
+
+def test_httpx_async_awaits_the_manager_off_the_loop(api, spy):
+    response = get_with_httpx_async(api, spy)
+    assert response.status_code == 200
+    assert spy.async_calls == 1 and spy.sync_calls == 0, "access_token_async(), never the blocking call"
 
 
 @pytest.mark.parametrize("get", GETS)

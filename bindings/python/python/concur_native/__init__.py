@@ -38,6 +38,12 @@ Redis store, every process or machine), refreshed once shortly before it expires
     ...     store="/var/lib/app/concur-token.json")
     >>> headers = {"Authorization": f"Bearer {manager.access_token()}"}
 
+For asyncio, ``AsyncClient`` has the same methods as ``Client``, each a coroutine, and
+``await manager.access_token_async()`` never blocks the event loop:
+
+    >>> client = concur_native.AsyncClient(timeout=10)
+    >>> token = await client.client_credentials_grant(client_id, secret)
+
 ``concur_native.auth`` adapts it to requests (``BearerAuth``) and httpx (``HTTPXAuth``), neither
 of which this package needs or imports.
 
@@ -57,6 +63,7 @@ from ._errors import (
     TLSError,
     UnauthorizedError,
 )
+from ._aio import AsyncClient
 from ._native import (
     DEFAULT_BASE_URL,
     Client,
@@ -74,6 +81,7 @@ from ._native import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "AsyncClient",
     "Client",
     "ConcurConnectionError",
     "ConcurError",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 
 class ConcurError(Exception):
@@ -43,8 +43,9 @@ class ConcurError(Exception):
         self.geolocation = geolocation
         self.correlation_id = correlation_id
 
-    def __reduce__(self):  # keep the attributes across pickling (multiprocessing, logging)
-        kwargs = {
+    def __reduce__(self) -> Tuple[Callable[..., ConcurError], Tuple[Any, ...]]:
+        """Keeps the attributes across pickling (multiprocessing, logging)."""
+        kwargs: Dict[str, Any] = {
             "status_code": self.status_code,
             "message": self.message,
             "error_id": self.error_id,
@@ -56,7 +57,7 @@ class ConcurError(Exception):
         return (_rebuild, (type(self), str(self), kwargs))
 
 
-def _rebuild(cls, text, kwargs):
+def _rebuild(cls: Type[ConcurError], text: str, kwargs: Dict[str, Any]) -> ConcurError:
     return cls(text, **kwargs)
 
 

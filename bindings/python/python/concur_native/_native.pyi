@@ -2,7 +2,26 @@
 
 import datetime
 import os
-from typing import Literal, Optional, Protocol, Sequence, Tuple, Union, final
+from typing import Any, Awaitable, Literal, Callable, Mapping, Optional, Protocol, Sequence, Tuple, Union, final
+
+__all__ = [
+    "native_token",
+    "authorization_url",
+    "parse_callback",
+    "oauth2_authorize_url",
+    "parse_oauth2_callback",
+    "_panic_for_tests",
+    "_empty_call_for_tests",
+    "_spawn",
+    "_Ticket",
+    "Token",
+    "Client",
+    "OAuth2Token",
+    "LegacyExchange",
+    "TokenManager",
+    "__version__",
+    "DEFAULT_BASE_URL",
+]
 
 __version__: str
 DEFAULT_BASE_URL: str
@@ -10,6 +29,10 @@ DEFAULT_BASE_URL: str
 @final
 class Token:
     """An access token and what came with it. Immutable; repr() masks the secrets."""
+    def __copy__(self) -> Token:
+        """Immutable: the same object."""
+    def __deepcopy__(self, memo: Any) -> Token:
+        """Immutable: the same object."""
 
     @property
     def token(self) -> str: ...
@@ -26,6 +49,10 @@ class Token:
 @final
 class OAuth2Token:
     """A token of the current API (oauth2/v0). Immutable; repr() masks the secrets; not picklable."""
+    def __copy__(self) -> OAuth2Token:
+        """Immutable: the same object."""
+    def __deepcopy__(self, memo: Any) -> OAuth2Token:
+        """Immutable: the same object."""
 
     @property
     def access_token(self) -> str: ...
@@ -58,6 +85,10 @@ class OAuth2Token:
 @final
 class LegacyExchange:
     """A current refresh token for a legacy one. Immutable; repr() masks it; not picklable."""
+    def __copy__(self) -> LegacyExchange:
+        """Immutable: the same object."""
+    def __deepcopy__(self, memo: Any) -> LegacyExchange:
+        """Immutable: the same object."""
 
     @property
     def refresh_token(self) -> str: ...
@@ -78,7 +109,7 @@ def native_token(
     password: Optional[str],
     *,
     base_url: Optional[str] = None,
-    timeout: float = 30.0,
+    timeout: Optional[float] = 30.0,
     ca_file: Optional[Union[str, os.PathLike[str]]] = None,
     proxy: Optional[str] = None,
     user_agent_suffix: Optional[str] = None,
@@ -89,20 +120,20 @@ def native_token(
 class Client:
     """A reusable client: options checked once, connections kept, safe across threads."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         base_url: Optional[str] = None,
-        timeout: float = 30.0,
+        timeout: Optional[float] = 30.0,
         ca_file: Optional[Union[str, os.PathLike[str]]] = None,
         proxy: Optional[str] = None,
         user_agent_suffix: Optional[str] = None,
-        trusted_hosts: Sequence[str] = ...,
+        trusted_hosts: Sequence[str] = (),
         retries: Optional[int] = None,
         correlation_id: Optional[str] = None,
         proxy_from_env: bool = True,
         trust_store: Literal["mozilla", "os", "both"] = "mozilla",
-    ) -> None: ...
+    ) -> Client: ...
     def native_token(self, consumer_key: str, login_id: str, password: Optional[str]) -> Token: ...
     def refresh_token(self, client_id: str, client_secret: str, refresh_token: str) -> Token: ...
     def exchange_code(self, client_id: str, client_secret: str, code: str) -> Token: ...
@@ -201,8 +232,8 @@ class TokenManager:
     """One valid access token for every thread (and, through a file or Redis store, every
     process or machine), refreshed once shortly before it expires. Not picklable."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         client: Client,
         client_id: str,
         client_secret: str,
@@ -217,9 +248,12 @@ class TokenManager:
         store: Union[None, str, os.PathLike[str], _CallbackStore] = None,
         redis_key: Optional[str] = None,
         margin: float = 300.0,
-    ) -> None: ...
+    ) -> TokenManager: ...
     def access_token(self) -> str:
         """Valid for at least the margin; the GIL is released while it waits."""
+    def access_token_async(self) -> Awaitable[str]:
+        """The same for asyncio: the token in memory at once, else refreshed on the library's threads."""
+    def _cached_access_token(self) -> Optional[str]: ...
     def token(self) -> OAuth2Token: ...
     def invalidate(self) -> None:
         """Forget the token held in memory (after an API call answered 401)."""
@@ -254,3 +288,20 @@ def parse_oauth2_callback(
 
 def _panic_for_tests() -> None:
     """Panics inside the binding's guard, for the test suite: raises InternalError."""
+
+def _empty_call_for_tests(pooled: bool) -> None:
+    """An empty call through the pool (True) or on this thread (False), for the benchmark."""
+
+@final
+class _Ticket:
+    """The handle of an asyncio call on the library's threads."""
+
+    def cancel(self) -> None: ...
+
+def _spawn(
+    func: Callable[..., Any],
+    args: Tuple[Any, ...],
+    kwargs: Optional[Mapping[str, Any]],
+    deliver: Callable[[bool, Any], object],
+) -> _Ticket:
+    """Runs func(*args, **kwargs) on the library's threads; deliver(ok, value) gets the outcome."""

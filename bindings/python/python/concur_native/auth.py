@@ -10,8 +10,9 @@ Each sets ``Authorization: Bearer {manager.access_token()}``; when the answer is
 library is a dependency: each class is built on first use, importing only its own library, and
 importing ``concur_native`` (or this module) imports neither.
 
-``HTTPXAuth`` also serves ``httpx.AsyncClient``: a cached token is returned at once; a refresh
-blocks the event loop for its duration (once an hour, one request, the GIL released).
+``HTTPXAuth`` also serves ``httpx.AsyncClient``: there it awaits
+``manager.access_token_async()`` (a cached token at once, a refresh on the library's threads,
+never blocking the event loop); a manager without that method is asked ``access_token()``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ __all__ = ["BearerAuth", "HTTPXAuth"]
 
 def _bearer(manager: Any) -> str:
     return f"Bearer {manager.access_token()}"
+
+
+async def _bearer_async(manager: Any) -> str:
+    access_token_async = getattr(manager, "access_token_async", None)
+    if access_token_async is None:
+        return _bearer(manager)
+    return f"Bearer {await access_token_async()}"
 
 
 def _requests_class() -> type:
@@ -84,6 +92,14 @@ def _httpx_class() -> type:
             if response.status_code == 401:
                 self.manager.invalidate()
                 request.headers["Authorization"] = _bearer(self.manager)
+                yield request
+
+        async def async_auth_flow(self, request):
+            request.headers["Authorization"] = await _bearer_async(self.manager)
+            response = yield request
+            if response.status_code == 401:
+                self.manager.invalidate()
+                request.headers["Authorization"] = await _bearer_async(self.manager)
                 yield request
 
         def __repr__(self) -> str:
