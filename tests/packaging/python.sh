@@ -3,6 +3,7 @@
 # manylinux wheel (auditwheel agrees), which installs into a fresh venv and fetches a token
 # from the loopback test server; the sdist, built by pip in a fresh venv, does the same.
 set -euo pipefail
+# shellcheck source=tests/packaging/common.sh
 source "$(dirname "$0")/common.sh"
 work=$(scratch python)
 mkdir -p "$work/dist" "$work/wheel"
