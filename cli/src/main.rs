@@ -35,6 +35,12 @@ fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `concur-token … | head -c0` would make println! panic (an
+    // "internal error", exit 1). A command-line tool ends quietly on a closed pipe, as cat does.
+    // SAFETY: resetting a signal to its default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     // A bug must not end in Rust's exit status 101 with a panic message (which could quote
     // what it was working on): one fixed line, and the documented "anything else" status.

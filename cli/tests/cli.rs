@@ -1894,3 +1894,35 @@ fn the_trust_store_flag_picks_the_roots() {
     let out = native_trusting("windows");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_closed_stdout_ends_the_tool_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    // A pipe whose reader is gone before the tool writes: `concur-token … | head -c0`.
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills two descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fresh descriptors from pipe(2), owned nowhere else.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let mut cmd = tool(&server().base_url());
+    cmd.env("CONCUR_PASSWORD", ACCOUNTS[0].password)
+        .args([
+            "native",
+            "--consumer-key",
+            CONSUMER_KEY,
+            "--login",
+            ACCOUNTS[0].login_id,
+        ])
+        .stdout(std::process::Stdio::from(writer));
+    let out = cmd.output().expect("concur-token runs");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}
