@@ -410,7 +410,9 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
     build().unwrap_or_else(|e| e)
 }
 
-/// Builds core options from the keyword arguments every entry point takes.
+/// Builds core options from the keyword arguments every entry point takes (one each: they are
+/// the keyword arguments, passed on).
+#[allow(clippy::too_many_arguments)]
 fn options_from(
     py: Python<'_>,
     base_url: Option<Text>,
@@ -418,7 +420,12 @@ fn options_from(
     ca_file: Option<PathBuf>,
     proxy: Option<Text>,
     user_agent_suffix: Option<Text>,
+    proxy_from_env: bool,
+    trust_store: &str,
 ) -> PyResult<Options> {
+    let store = trust_store
+        .parse::<concur_native::TrustStore>()
+        .map_err(|e| to_py_err(py, &e))?;
     // None is httpx's "no timeout": the core caps every deadline, so it is the longest one.
     let timeout = timeout.map_or(Ok(concur_native::MAX_TIMEOUT), Duration::try_from_secs_f64);
     let Ok(timeout) = timeout else {
@@ -438,7 +445,7 @@ fn options_from(
     if let Some(suffix) = user_agent_suffix {
         options = options.user_agent_suffix(&*suffix);
     }
-    Ok(options)
+    Ok(options.proxy_from_env(proxy_from_env).trust_store(store))
 }
 
 /// How long a sync call waits for its worker between two checks for a signal (Ctrl-C): the
@@ -574,17 +581,18 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// ``password`` may be None or "" for an account without one. ``base_url`` defaults to
 /// ``https://www.concursolutions.com``; ``timeout`` (seconds) bounds the whole exchange (None:
 /// the longest the core allows, an hour); ``ca_file`` adds trusted CA certificates (PEM) to
-/// Mozilla's roots; ``proxy`` is an HTTP(S) proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY``
-/// are honoured as by curl).
+/// the roots of ``trust_store`` (``"mozilla"``, ``"os"`` or ``"both"``, as for ``Client``);
+/// ``proxy`` is an HTTP(S) proxy URL (without it, ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` are
+/// honoured as by curl, unless ``proxy_from_env=False``).
 ///
 /// The call runs on the library's threads while this one waits with the GIL released; Ctrl-C
 /// interrupts the wait. Raises a ``ConcurError`` subclass on failure; no message ever contains
 /// the password or the token. For many calls, a ``Client`` keeps
 /// connections alive between them.
 #[pyfunction]
-#[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=Some(30.0), ca_file=None, proxy=None, user_agent_suffix=None))]
+#[pyo3(signature = (consumer_key, login_id, password, *, base_url=None, timeout=Some(30.0), ca_file=None, proxy=None, user_agent_suffix=None, proxy_from_env=true, trust_store="mozilla"))]
 #[pyo3(
-    text_signature = "(consumer_key, login_id, password, *, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None)"
+    text_signature = "(consumer_key, login_id, password, *, base_url=None, timeout=30.0, ca_file=None, proxy=None, user_agent_suffix=None, proxy_from_env=True, trust_store='mozilla')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn native_token(
@@ -597,12 +605,23 @@ fn native_token(
     ca_file: Option<PathBuf>,
     proxy: Option<Text>,
     user_agent_suffix: Option<Text>,
+    proxy_from_env: bool,
+    trust_store: &str,
 ) -> PyResult<Token> {
     // Our copies of the credentials are wiped when they go out of scope; Python's own str
     // objects are the caller's to drop.
     guard(py, || {
         let password = password.map_or_else(|| Zeroizing::new(String::new()), |p| p.0);
-        let options = options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?;
+        let options = options_from(
+            py,
+            base_url,
+            timeout,
+            ca_file,
+            proxy,
+            user_agent_suffix,
+            proxy_from_env,
+            trust_store,
+        )?;
         let inner = run(py, move || {
             concur_native::native_token(&consumer_key, &login_id, &password, &options)
         })?;
@@ -662,13 +681,16 @@ impl PyClient {
         trust_store: &str,
     ) -> PyResult<Self> {
         guard(py, || {
-            let store = trust_store
-                .parse::<concur_native::TrustStore>()
-                .map_err(|e| to_py_err(py, &e))?;
-            let mut options =
-                options_from(py, base_url, timeout, ca_file, proxy, user_agent_suffix)?
-                    .proxy_from_env(proxy_from_env)
-                    .trust_store(store);
+            let mut options = options_from(
+                py,
+                base_url,
+                timeout,
+                ca_file,
+                proxy,
+                user_agent_suffix,
+                proxy_from_env,
+                trust_store,
+            )?;
             for host in &trusted_hosts {
                 options = options.trusted_host(&**host);
             }

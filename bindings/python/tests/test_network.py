@@ -25,9 +25,12 @@ import json, sys
 import concur_native
 kwargs, account = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 try:
-    client = concur_native.Client(**kwargs)
-    if account:
-        client.native_token(*account)
+    if kwargs.pop("one_shot", False):
+        concur_native.native_token(*account, **kwargs)
+    else:
+        client = concur_native.Client(**kwargs)
+        if account:
+            client.native_token(*account)
     print("RESULT ok")
 except concur_native.ConcurError as e:
     print("RESULT", type(e).__name__, e)
@@ -82,9 +85,27 @@ def test_trust_store_reads_the_os_store(server, store, expected):
     assert result.split(" ")[0] == expected, result
 
 
+def test_native_token_takes_both_options(server):
+    # The one-shot call: the environment's proxy, its off switch and the OS store, as above.
+    base = {"base_url": _proxy_only_base(server), "ca_file": server.ca_file, "timeout": 10.0}
+    one_shot = {**base, "one_shot": True}
+    assert _child({"HTTPS_PROXY": server.info["proxy_url"]}, one_shot, _account(server)) == "ok"
+    socks = {"HTTPS_PROXY": "socks5://127.0.0.1:1080"}
+    assert _child(socks, one_shot, _account(server)).startswith("InvalidArgumentError ")
+    direct = {**one_shot, "proxy_from_env": False, "proxy": server.info["proxy_url"]}
+    assert _child(socks, direct, _account(server)) == "ok"
+    trusting = {"base_url": server.base_url, "timeout": 10.0, "one_shot": True}
+    env = {"SSL_CERT_FILE": server.ca_file}
+    assert _child(env, {**trusting, "trust_store": "os"}, _account(server)) == "ok"
+    refused = _child(env, {**trusting, "trust_store": "mozilla"}, _account(server))
+    assert refused.startswith("TLSError"), refused
+
+
 def test_an_unknown_trust_store_is_an_invalid_argument():
     for bad in ("system", "", "mozilla "):
         with pytest.raises(InvalidArgumentError, match="trust store"):
             concur_native.Client(trust_store=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="trust store"):
+            concur_native.native_token("k", "u", "p", trust_store=bad)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         concur_native.Client(trust_store=None)  # type: ignore[arg-type]

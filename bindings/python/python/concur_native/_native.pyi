@@ -113,6 +113,8 @@ def native_token(
     ca_file: Optional[Union[str, os.PathLike[str]]] = None,
     proxy: Optional[str] = None,
     user_agent_suffix: Optional[str] = None,
+    proxy_from_env: bool = True,
+    trust_store: Literal["mozilla", "os", "both"] = "mozilla",
 ) -> Token:
     """Obtain an access token with Concur's Native Flow."""
 
