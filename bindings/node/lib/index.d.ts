@@ -35,6 +35,18 @@ export interface NativeTokenOptions {
   proxy?: string;
   /** Text appended to the User-Agent header. */
   userAgentSuffix?: string;
+  /**
+   * Whether the proxy environment variables are honoured when no proxy is set (default true);
+   * they are read when the client (or the one-shot call) is built. A SOCKS or malformed one is
+   * an INVALID_ARGUMENT error naming the variable.
+   */
+  proxyFromEnv?: boolean | null;
+  /**
+   * The root certificates to trust: Mozilla's (default), the OS store (on Linux SSL_CERT_FILE /
+   * SSL_CERT_DIR when set, else the system bundle; none readable is INVALID_ARGUMENT), or both.
+   * caFile adds to any of them.
+   */
+  trustStore?: 'mozilla' | 'os' | 'both' | null;
   /** Aborting rejects the call at once with an AbortError; already aborted, nothing is sent. */
   signal?: AbortSignal;
 }
@@ -117,18 +129,6 @@ export interface ClientOptions
   retries?: number | null;
   /** Sent as concur-correlationid instead of a fresh UUID per request. */
   correlationId?: string | null;
-  /**
-   * Whether the proxy environment variables are honoured when no proxy is set (default true);
-   * they are read when the client is built. A SOCKS or malformed one is an INVALID_ARGUMENT
-   * error naming the variable.
-   */
-  proxyFromEnv?: boolean | null;
-  /**
-   * The root certificates to trust: Mozilla's (default), the OS store (on Linux SSL_CERT_FILE /
-   * SSL_CERT_DIR when set, else the system bundle; none readable is INVALID_ARGUMENT), or both.
-   * caFile adds to any of them.
-   */
-  trustStore?: 'mozilla' | 'os' | 'both' | null;
 }
 
 /** What every current-API grant takes: the application's identity, and where to send it. */

@@ -391,6 +391,13 @@ function connectionOptions(where, options) {
   }
   const raw = { timeoutMs: options.timeoutMs };
   for (const name of STRING_OPTIONS) raw[name] = options[name];
+  const { proxyFromEnv, trustStore } = options;
+  if (proxyFromEnv != null && typeof proxyFromEnv !== 'boolean') {
+    throw new TypeError(`${where}: options.proxyFromEnv must be a boolean`);
+  }
+  raw.proxyFromEnv = proxyFromEnv ?? undefined;
+  checkOptionalString(where, 'options.trustStore', trustStore);
+  raw.trustStore = trustStore ?? undefined;
   return raw;
 }
 
@@ -476,7 +483,7 @@ class Client {
     const where = 'new Client(options)';
     checkObject(where, options);
     const raw = connectionOptions(where, options);
-    const { trustedHosts, retries, correlationId, proxyFromEnv, trustStore } = options;
+    const { trustedHosts, retries, correlationId } = options;
     if (trustedHosts != null) {
       if (!Array.isArray(trustedHosts) || !trustedHosts.every((h) => typeof h === 'string')) {
         throw new TypeError(`${where}: options.trustedHosts must be an array of strings`);
@@ -489,12 +496,6 @@ class Client {
     }
     checkOptionalString(where, 'options.correlationId', correlationId);
     raw.correlationId = correlationId ?? undefined;
-    if (proxyFromEnv != null && typeof proxyFromEnv !== 'boolean') {
-      throw new TypeError(`${where}: options.proxyFromEnv must be a boolean`);
-    }
-    raw.proxyFromEnv = proxyFromEnv ?? undefined;
-    checkOptionalString(where, 'options.trustStore', trustStore);
-    raw.trustStore = trustStore ?? undefined;
     checkWellFormed(where, raw);
     this.#raw = new binding.RawClient(raw);
     const error = this.#raw.creationError();

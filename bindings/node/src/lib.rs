@@ -56,6 +56,10 @@ pub struct RawNativeTokenOptions {
     pub proxy: Option<String>,
     /// Text appended to the User-Agent header.
     pub user_agent_suffix: Option<String>,
+    /// Whether the proxy environment variables are honoured (default true).
+    pub proxy_from_env: Option<bool>,
+    /// `"mozilla"` (default), `"os"` or `"both"`.
+    pub trust_store: Option<String>,
 }
 
 /// A failure as plain data; `lib/index.js` turns it into a `ConcurError`.
@@ -302,8 +306,8 @@ impl From<&RawNativeTokenOptions> for RawClientOptions {
             trusted_hosts: None,
             retries: None,
             correlation_id: None,
-            proxy_from_env: None,
-            trust_store: None,
+            proxy_from_env: raw.proxy_from_env,
+            trust_store: raw.trust_store.clone(),
         }
     }
 }

@@ -18,12 +18,18 @@ const STEERING = [
 ];
 
 const CHILD = `
-const { Client } = require(process.argv[1]);
+const { Client, nativeToken } = require(process.argv[1]);
 const [options, account] = [JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
 (async () => {
   try {
-    const client = new Client(options);
-    if (account) await client.nativeToken(...account);
+    if (options.oneShot) {
+      const [consumerKey, loginId, password] = account;
+      delete options.oneShot;
+      await nativeToken({ ...options, consumerKey, loginId, password });
+    } else {
+      const client = new Client(options);
+      if (account) await client.nativeToken(...account);
+    }
     console.log('RESULT ok');
   } catch (e) {
     console.log('RESULT ' + (e.code || e.name) + ' ' + e.message);
@@ -95,5 +101,28 @@ describe('trustStore', () => {
       );
     }
     assert.throws(() => new Client({ trustStore: 1 }), TypeError);
+  });
+});
+
+describe('nativeToken()', () => {
+  it('takes proxyFromEnv and trustStore like a Client', async () => {
+    const base = { baseUrl: proxyOnlyBase(), caFile: server.ca_file, timeoutMs: 10000, oneShot: true };
+    assert.equal(await child({ HTTPS_PROXY: server.proxy_url }, base, account()), 'ok');
+    const socks = { HTTPS_PROXY: 'socks5://127.0.0.1:1080' };
+    assert.match(await child(socks, base, account()), /^INVALID_ARGUMENT .*HTTPS_PROXY/);
+    const direct = { ...base, proxyFromEnv: false, proxy: server.proxy_url };
+    assert.equal(await child(socks, direct, account()), 'ok');
+    const trusting = { baseUrl: server.base_url, timeoutMs: 10000, oneShot: true };
+    const env = { SSL_CERT_FILE: server.ca_file };
+    assert.equal(await child(env, { ...trusting, trustStore: 'os' }, account()), 'ok');
+    const refused = await child(env, { ...trusting, trustStore: 'mozilla' }, account());
+    assert.equal(refused.split(' ')[0], 'TLS', refused);
+  });
+
+  it('checks their types', async () => {
+    const { nativeToken } = require('..');
+    const credentials = { consumerKey: 'k', loginId: 'u', password: 'p' };
+    assert.throws(() => nativeToken({ ...credentials, proxyFromEnv: 'no' }), TypeError);
+    assert.throws(() => nativeToken({ ...credentials, trustStore: 1 }), TypeError);
   });
 });
