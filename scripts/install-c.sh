@@ -12,7 +12,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/install-c.sh [--prefix PREFIX] [--libdir DIR] [--destdir DIR] [PREFIX]
+Usage: scripts/install-c.sh [--prefix PREFIX] [--libdir DIR] [--destdir DIR] [--zig] [PREFIX]
 
 Builds libconcur_native in release mode (default features plus the token manager's Redis
 store) and installs:
@@ -34,6 +34,14 @@ Options:
   --destdir DIR    stage the files under DIR as `make install DESTDIR=DIR` does: the files land
                    in DIR/PREFIX/..., while the .pc file and install name still say PREFIX
                    (the DESTDIR environment variable does the same)
+  --zig            Linux x86_64/aarch64 glibc only: link with zig against glibc 2.17
+                   (cargo-zigbuild rustc --target TRIPLE.2.17), so the shared library loads on
+                   glibc 2.17 and newer, not only on this machine's glibc and newer. Needs
+                   cargo-zigbuild on PATH and zig for it (zig on PATH, or python3 -m ziglang):
+                     python3 -m venv zig-venv && zig-venv/bin/pip install cargo-zigbuild ziglang
+                     PATH="$PWD/zig-venv/bin:$PATH" scripts/install-c.sh --zig --prefix PREFIX
+                   Plain cargo and zig builds rebuild each other's dependencies: give the zig
+                   build its own CARGO_TARGET_DIR to keep both warm.
   -h, --help       this text
 
 Environment: CARGO (default cargo), CARGO_TARGET_DIR and CARGO_BUILD_TARGET as cargo reads them.
@@ -51,6 +59,7 @@ prefix=/usr/local
 libdir=lib
 destdir=${DESTDIR:-}
 prefix_given=
+zig=
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -60,6 +69,7 @@ while [ $# -gt 0 ]; do
     --libdir=*) libdir=${1#*=}; shift ;;
     --destdir) [ $# -ge 2 ] || die "--destdir needs a value"; destdir=$2; shift 2 ;;
     --destdir=*) destdir=${1#*=}; shift ;;
+    --zig) zig=1; shift ;;
     -*) die "unknown option $1 (see --help)" ;;
     *)
       [ -z "$prefix_given" ] || die "the prefix is given twice: $prefix and $1"
@@ -142,7 +152,21 @@ case "$(uname -s)" in
     ;;
 esac
 
-echo "--- building libconcur_native $version (release, SONAME/install name $soname_file)"
+# --zig: cargo-zigbuild reads the glibc version from a suffix of the target and gives cargo
+# the plain triple (the library lands in target/TRIPLE/release/ as with cargo --target).
+# The glibc zig links against: the oldest it ships, manylinux2014's.
+zig_glibc=2.17
+build=("$cargo" rustc)
+if [ -n "$zig" ]; then
+  triple=${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
+  [[ "$triple" =~ ^(x86_64|aarch64)-unknown-linux-gnu$ ]] ||
+    die "--zig builds for Linux glibc only (x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu), not $triple"
+  command -v cargo-zigbuild >/dev/null ||
+    die "--zig needs cargo-zigbuild on PATH (and zig, or the ziglang Python package): python3 -m venv zig-venv && zig-venv/bin/pip install cargo-zigbuild ziglang, then put zig-venv/bin first on PATH"
+  build=(cargo-zigbuild rustc --target "$triple.$zig_glibc")
+fi
+
+echo "--- building libconcur_native $version (release, SONAME/install name $soname_file${zig:+, zig: glibc $zig_glibc})"
 log=$(mktemp)
 artifacts=$(mktemp)
 trap 'rm -f "$log" "$artifacts"' EXIT
@@ -156,7 +180,7 @@ start=$(date +%s)
 # rustc prints the static library's system libraries as a note (replayed by cargo when the
 # build is fresh); it goes to the .pc file's Libs.private.
 {
-  "$cargo" rustc --locked --release --lib -p concur-native --features redis \
+  "${build[@]}" --locked --release --lib -p concur-native --features redis \
     --crate-type cdylib,staticlib --message-format=json-render-diagnostics \
     -- "${link_args[@]}" --print native-static-libs 2>&1 >"$artifacts" | tee "$log" >&2
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The C library as users get it: scripts/install-c.sh into a prefix (once staged under DESTDIR
-# as a distribution package is built, once directly), then the examples compiled with exactly
-# the README's pkg-config lines, linked against the shared library (through its SONAME) and
-# against the static one, and run against the loopback test server.
+# The C library as users get it: scripts/install-c.sh into a prefix (staged under DESTDIR as a
+# distribution package is built, staged with --zig as the release tarballs are, once directly),
+# then the examples compiled with exactly the README's pkg-config lines, linked against the
+# shared library (through its SONAME) and against the static one, and run against the loopback
+# test server.
 # The pkg-config output is left unquoted on purpose, split into flags as the README's lines do:
 # shellcheck disable=SC2046
 set -euo pipefail
@@ -59,10 +60,26 @@ cc -o "$work/native_token_staged" examples/native_token.c \
   $(PKG_CONFIG_PATH=$slib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs concur_native)
 LD_LIBRARY_PATH=$slib "$work/native_token_staged" >"$work/staged.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/staged.out" || fail "staged build: no token"
-# The same with --destdir and the prefix given alone, as the issue words it.
-scripts/install-c.sh --destdir "$work/stage2" /usr/local >/dev/null
-[ "$(readlink "$work/stage2/usr/local/lib/$soname")" = "libconcur_native.so.$version" ] || fail "--destdir"
-grep -qx 'prefix=/usr/local' "$work/stage2/usr/local/lib/pkgconfig/concur_native.pc" || fail "--destdir .pc"
+# The same with --destdir and the prefix given alone, as the issue words it, and --zig as the
+# release workflow builds its Linux tarballs: linked against glibc 2.17 (cargo-zigbuild and
+# zig from PyPI; a target dir of its own, as zig's linker would rebuild the shared one).
+echo "--- C: --destdir, the prefix alone and --zig (glibc 2.17), as the release tarballs are built"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "cargo-zigbuild>=0.20,<1" "ziglang>=0.13"
+start=$(date +%s)
+PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$TARGET_DIR/zig" scripts/install-c.sh --zig --destdir "$work/stage2" /usr/local >/dev/null
+zig_seconds=$(($(date +%s) - start))
+zlib=$work/stage2/usr/local/lib
+[ "$(readlink "$zlib/$soname")" = "libconcur_native.so.$version" ] || fail "--destdir"
+grep -qx 'prefix=/usr/local' "$zlib/pkgconfig/concur_native.pc" || fail "--destdir .pc"
+[ "$(dynamic "$zlib/libconcur_native.so.$version" SONAME)" = "$soname" ] || fail "--zig: SONAME is not $soname"
+zig_glibc=$(objdump -T "$zlib/libconcur_native.so.$version" | grep -o 'GLIBC_[0-9.]*' | sed 's/^GLIBC_//' | sort -Vu | tail -n 1)
+[ -n "$zig_glibc" ] || fail "--zig: no GLIBC symbol versions (objdump -T)"
+[ "$(printf '%s\n' "$zig_glibc" 2.17 | sort -V | tail -n 1)" = 2.17 ] || fail "--zig: the library needs glibc $zig_glibc, more than 2.17"
+cc -o "$work/native_token_zig" examples/native_token.c \
+  $(PKG_CONFIG_PATH=$zlib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$work/stage2 pkg-config --cflags --libs concur_native)
+LD_LIBRARY_PATH=$zlib "$work/native_token_zig" >"$work/zig.out"
+grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/zig.out" || fail "--zig build: no token"
 
 echo "--- C: install into a prefix, with the README's lines"
 # The README installs under "$HOME/.local": HOME moves into the scratch folder (cargo and
@@ -138,6 +155,7 @@ grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/static.out" || fail "static b
 
 echo "--- C: numbers"
 echo "  install time: ${staged_seconds} s (staged, first: includes the release build), ${install_seconds} s (second, build reused)"
+echo "  --zig install (own target dir, includes its release build): ${zig_seconds} s; highest glibc symbol version: $zig_glibc"
 echo "  SONAME: $soname"
 for f in "$lib/$full" "$lib/libconcur_native.a" "$prefix/include/concur_native.h" \
   "$work/native_token" "$work/native_token_static"; do

@@ -3,7 +3,8 @@
 # repository; after each install a token from the loopback test server, through the ES module
 # example (named imports) and a CommonJS require:
 #   - the registry layout (a local registry on 127.0.0.1 serving `concur-native` and the
-#     linux-x64-gnu platform package built here), with no cargo on PATH: the prebuilt is used;
+#     linux-x64-gnu platform package built here with --zig, whose addon must need no glibc
+#     newer than 2.17), with no cargo on PATH: the prebuilt is used;
 #   - the same with --ignore-scripts;
 #   - the packed tarball with no platform package published: the install script builds from
 #     source (the fallback);
@@ -29,10 +30,21 @@ fail() { echo "packaging (Node): $*" >&2; exit 1; }
 echo "--- Node: the devDependencies (attw, typescript) of bindings/node"
 (cd bindings/node && "${npm_install[@]}" --ignore-scripts)
 
-echo "--- Node: build the $platform prebuilt (scripts/build-prebuilt.js), npm pack it and the main package"
+echo "--- Node: build the $platform prebuilt linked against glibc 2.17 (build-prebuilt.js --zig), npm pack it and the main package"
+# cargo-zigbuild and zig from PyPI, as the release workflow installs them.
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "cargo-zigbuild>=0.20,<1" "ziglang>=0.13"
+# A target dir of its own: zig is another linker, so sharing the release build with the plain
+# cargo builds below would make each rebuild everything at every run.
 start=$(now)
-node bindings/node/scripts/build-prebuilt.js
-echo "prebuilt built in $(since "$start") s"
+PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$TARGET_DIR/zig" node bindings/node/scripts/build-prebuilt.js --zig
+prebuilt_build_seconds=$(since "$start")
+echo "prebuilt built with --zig in $prebuilt_build_seconds s"
+addon="bindings/node/npm/$platform/concur-native.$platform.node"
+glibc=$(objdump -T "$addon" | grep -o 'GLIBC_[0-9.]*' | sed 's/^GLIBC_//' | sort -Vu | tail -n 1)
+[ -n "$glibc" ] || fail "no GLIBC symbol versions in $addon (objdump -T)"
+[ "$(printf '%s\n' "$glibc" 2.17 | sort -V | tail -n 1)" = 2.17 ] || fail "the prebuilt needs glibc $glibc, more than 2.17"
+echo "the prebuilt's highest glibc symbol version: $glibc"
 (cd "bindings/node/npm/$platform" && npm pack --silent --pack-destination "$dist" >/dev/null)
 (cd bindings/node && npm pack --silent --pack-destination "$dist" >/dev/null)
 main_tgz=$(ls "$dist"/concur-native-[0-9]*.tgz)
@@ -182,6 +194,7 @@ cold=shared
 [ "${NODE_SOURCE_BUILD_COLD:-0}" = 1 ] && cold=cold
 cat <<EOF
 packaging (Node): every install fetched tokens (ES module example, require, named imports); attw green
+  the $platform prebuilt (--zig, own target dir): built in $prebuilt_build_seconds s; needs glibc $glibc
   install from the registry with the $platform prebuilt, no cargo: $prebuilt_seconds s; $((installed_kb / 1024)) MiB in node_modules; packages: $packages; runtime dependencies: $runtime_deps
   the same with --ignore-scripts: $ignore_scripts_seconds s
   tarball, no prebuilt, source build ($cold target dir): $source_seconds s

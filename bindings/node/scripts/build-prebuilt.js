@@ -4,10 +4,9 @@
 // it where it is loaded from: a platform package folder npm/<platform>/ ready for `npm pack`
 // (the default), or beside lib/ (`--local`, a source build). Node and cargo only.
 //
-//   node scripts/build-prebuilt.js [--target TRIPLE]   release build -> npm/<platform>/
-//   node scripts/build-prebuilt.js --local [--debug]   host build -> concur-native.<platform>.node
-//   node scripts/build-prebuilt.js --sync              rewrite npm/*/package.json and the
-//                                                     optionalDependencies from package.json
+// `--zig` links a Linux glibc prebuilt with zig against glibc 2.17 (cargo-zigbuild), so that
+// it loads on every Linux of the last decade, not only on the build machine's glibc and newer.
+// `node scripts/build-prebuilt.js --help` says how.
 
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -19,6 +18,28 @@ const here = path.resolve(__dirname, '..');
 const LICENSES = ['LICENSE-MIT', 'LICENSE-APACHE'];
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const writeJson = (file, value) => fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+
+/** The glibc a `--zig` build links against: the oldest zig ships and manylinux2014's. */
+const ZIG_GLIBC = '2.17';
+
+/** How to use the script (`--help`). */
+const HELP = `usage: node scripts/build-prebuilt.js [--target TRIPLE] [--zig] | --local [--debug] | --sync
+
+  [--target TRIPLE]  release build into the platform package folder npm/<platform>/
+                     (default target: $CARGO_BUILD_TARGET, else this machine's)
+  --zig              with the above, for x86_64- or aarch64-unknown-linux-gnu only: link with
+                     zig against glibc ${ZIG_GLIBC} (cargo-zigbuild build --target TRIPLE.${ZIG_GLIBC}), so
+                     the addon loads on glibc ${ZIG_GLIBC} and newer rather than only on this
+                     machine's glibc and newer. Needs cargo-zigbuild on PATH and zig for it
+                     (zig on PATH, or python3 -m ziglang), both from PyPI:
+                       python3 -m venv zig-venv
+                       zig-venv/bin/pip install cargo-zigbuild ziglang
+                       PATH="$PWD/zig-venv/bin:$PATH" node scripts/build-prebuilt.js --zig
+                     It shares no build with plain cargo (another linker): give it its own
+                     CARGO_TARGET_DIR to keep both builds warm.
+  --local [--debug]  source build for this machine -> concur-native.<platform>.node beside lib/
+  --sync             rewrite npm/*/package.json and the optionalDependencies from package.json
+  --help             this text`;
 
 /** The fields a platform package copies from the main package. */
 const SHARED_FIELDS = ['description', 'keywords', 'homepage', 'bugs', 'license', 'repository', 'engines'];
@@ -106,11 +127,36 @@ function buildEnv(triple) {
 }
 
 /**
+ * The target cargo-zigbuild builds for a `--zig` build of `triple`: `<triple>.2.17`. Throws for
+ * a target that is not Linux glibc (zig's glibc pinning applies only there).
+ */
+function zigTarget(triple) {
+  if (!/^(x86_64|aarch64)-unknown-linux-gnu$/.test(triple)) {
+    throw new Error(
+      `--zig builds Linux glibc addons only (x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu), not ${triple}`,
+    );
+  }
+  return `${triple}.${ZIG_GLIBC}`;
+}
+
+/** Throws, saying how to get it, when cargo-zigbuild does not run. */
+function requireZigbuild() {
+  const result = spawnSync('cargo-zigbuild', ['--version'], { stdio: 'ignore' });
+  if (result.status !== 0) {
+    throw new Error(
+      '--zig needs cargo-zigbuild on PATH (and zig, or the ziglang Python package): ' +
+        'python3 -m venv zig-venv && zig-venv/bin/pip install cargo-zigbuild ziglang, ' +
+        'then put zig-venv/bin first on PATH (see --help)',
+    );
+  }
+}
+
+/**
  * Runs `cargo build` of this package's crate (the manifest beside package.json: in the
  * repository a workspace member, in a packed tarball a workspace of its own) and returns the
  * path of the cdylib cargo reports.
  */
-function cargoBuild({ triple, release = true } = {}) {
+function cargoBuild({ triple, release = true, zig = false } = {}) {
   const args = [
     'build',
     '--locked',
@@ -122,8 +168,11 @@ function cargoBuild({ triple, release = true } = {}) {
     '--message-format=json-render-diagnostics',
   ];
   if (release) args.push('--release');
-  if (triple) args.push('--target', triple);
-  const result = spawnSync('cargo', args, {
+  // cargo-zigbuild takes the glibc version as a suffix of the target and hands cargo the plain
+  // triple, so the library lands in target/<triple>/ as with cargo.
+  if (zig) args.push('--target', zigTarget(triple));
+  else if (triple) args.push('--target', triple);
+  const result = spawnSync(zig ? 'cargo-zigbuild' : 'cargo', args, {
     cwd: here,
     // The flags of the target actually built: --target's, else cargo's own default.
     env: buildEnv(triple ?? process.env.CARGO_BUILD_TARGET ?? hostTriple()),
@@ -132,7 +181,9 @@ function cargoBuild({ triple, release = true } = {}) {
     maxBuffer: 256 * 1024 * 1024,
   });
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`cargo build failed (exit ${result.status})`);
+  if (result.status !== 0) {
+    throw new Error(`${zig ? 'cargo-zigbuild' : 'cargo'} build failed (exit ${result.status})`);
+  }
   let library;
   for (const line of result.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -159,13 +210,22 @@ function buildLocal({ release = true } = {}) {
   return install(library, path.join(here, platform.binaryFile(platform.platformId())));
 }
 
-/** A release build for `triple` (default: the host) into its platform package folder. */
-function buildPrebuilt(triple) {
+/**
+ * A release build for `triple` (default: $CARGO_BUILD_TARGET, else the host) into its platform
+ * package folder; with `zig`, linked by zig against glibc 2.17.
+ */
+function buildPrebuilt(triple, { zig = false } = {}) {
   const target = triple ?? process.env.CARGO_BUILD_TARGET ?? hostTriple();
   if (!platform.TARGETS[target]) {
     throw new Error(`no platform package for ${target}; known: ${Object.keys(platform.TARGETS).join(', ')}`);
   }
-  const library = cargoBuild({ triple: triple ?? process.env.CARGO_BUILD_TARGET, release: true });
+  if (zig) {
+    zigTarget(target);
+    requireZigbuild();
+  }
+  const library = zig
+    ? cargoBuild({ triple: target, release: true, zig: true })
+    : cargoBuild({ triple: triple ?? process.env.CARGO_BUILD_TARGET, release: true });
   const dir = writePlatformPackage(target);
   for (const license of LICENSES) {
     fs.copyFileSync(path.join(here, '..', '..', license), path.join(dir, license));
@@ -174,18 +234,23 @@ function buildPrebuilt(triple) {
 }
 
 function main(argv) {
-  const usage = 'usage: node scripts/build-prebuilt.js [--target TRIPLE] | --local [--debug] | --sync';
+  const usage = HELP.split('\n')[0];
   const args = [...argv];
   let triple;
   let local = false;
   let debug = false;
+  let zig = false;
   while (args.length > 0) {
     const arg = args.shift();
     if (arg === '--target' && args.length > 0) triple = args.shift();
     else if (arg.startsWith('--target=')) triple = arg.slice('--target='.length);
     else if (arg === '--local') local = true;
     else if (arg === '--debug') debug = true;
-    else if (arg === '--sync') return sync();
+    else if (arg === '--zig') zig = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(HELP);
+      return undefined;
+    } else if (arg === '--sync') return sync();
     else {
       console.error(usage);
       process.exitCode = 2;
@@ -202,7 +267,12 @@ function main(argv) {
     process.exitCode = 2;
     return undefined;
   }
-  const written = local ? buildLocal({ release: !debug }) : buildPrebuilt(triple);
+  if (local && zig) {
+    console.error(`--zig is for platform packages; --local builds for this machine with cargo\n${usage}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+  const written = local ? buildLocal({ release: !debug }) : buildPrebuilt(triple, { zig });
   console.log(path.relative(process.cwd(), written) || written);
   return written;
 }
@@ -218,6 +288,8 @@ if (require.main === module) {
 
 module.exports = {
   LICENSES,
+  ZIG_GLIBC,
+  zigTarget,
   buildEnv,
   platformManifest,
   platformReadme,

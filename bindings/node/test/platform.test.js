@@ -10,7 +10,13 @@ const { describe, it } = require('node:test');
 
 const platform = require('../lib/platform.js');
 const { candidates, load } = require('../lib/addon.js');
-const { buildEnv, platformManifest, platformReadme, optionalDependencies } = require('../scripts/build-prebuilt.js');
+const {
+  buildEnv,
+  platformManifest,
+  platformReadme,
+  optionalDependencies,
+  zigTarget,
+} = require('../scripts/build-prebuilt.js');
 const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
@@ -96,6 +102,41 @@ describe('scripts/build-prebuilt.js', () => {
     assert.equal(result.status, 1);
     assert.match(result.stderr, /no platform package for riscv64gc-unknown-linux-gnu; known: x86_64-unknown-linux-gnu,/);
     assert.ok(!fs.existsSync(path.join(root, 'npm', 'linux-riscv64gc-gnu')));
+  });
+
+  it('links with zig against glibc 2.17 for the Linux glibc targets only', () => {
+    assert.equal(zigTarget('x86_64-unknown-linux-gnu'), 'x86_64-unknown-linux-gnu.2.17');
+    assert.equal(zigTarget('aarch64-unknown-linux-gnu'), 'aarch64-unknown-linux-gnu.2.17');
+    for (const triple of ['x86_64-unknown-linux-musl', 'aarch64-apple-darwin', 'x86_64-pc-windows-msvc']) {
+      assert.throws(() => zigTarget(triple), {
+        message: `--zig builds Linux glibc addons only (x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu), not ${triple}`,
+      });
+    }
+  });
+
+  it('refuses --zig for other targets, with --local, and without cargo-zigbuild, building nothing', () => {
+    const script = path.join(root, 'scripts', 'build-prebuilt.js');
+    const run = (env, ...args) =>
+      spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    let result = run({}, '--zig', '--target', 'aarch64-unknown-linux-musl');
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /--zig builds Linux glibc addons only .*, not aarch64-unknown-linux-musl/);
+    result = run({}, '--zig', '--local');
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^--zig is for platform packages/);
+    // A PATH with node alone: no cargo-zigbuild (nor cargo) to run.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'node-only-'));
+    try {
+      fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+      result = run({ PATH: bin }, '--zig', '--target', 'x86_64-unknown-linux-gnu');
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /--zig needs cargo-zigbuild on PATH .*pip install cargo-zigbuild ziglang/);
+    result = run({}, '--help');
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /--zig {2,}with the above, for x86_64- or aarch64-unknown-linux-gnu only/);
   });
 });
 
