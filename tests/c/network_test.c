@@ -13,29 +13,7 @@
 #include <string.h>
 
 #include "concur_native.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (cond) {                                        \
-            passed++;                                      \
-        } else {                                           \
-            failed++;                                      \
-            printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-        }                                                  \
-    } while (0)
-
-static const char *env(const char *name) {
-    const char *value = getenv(name);
-    if (value == NULL) {
-        fprintf(stderr, "missing %s\n", name);
-        exit(2);
-    }
-    return value;
-}
+#include "support.h"
 
 static char error[CONCUR_NATIVE_ERROR_CAPACITY];
 
