@@ -1,5 +1,5 @@
 /*
- * What the C contract tests (abi_test.c, oauth2_test.c, manager_test.c) share: the CHECK
+ * What the C contract tests (abi_test.c, oauth2_test.c, manager_test.c, network_test.c) share: the CHECK
  * tally (safe from several threads), reading the harness's environment, and sentinel-guarded
  * output buffers for the current API's tokens and error details. Included once, by the test's
  * one source file; everything here is static.
