@@ -299,6 +299,25 @@ impl TokenManager {
         (Instant::now() < current.fresh_until).then(|| f(current.token.access_token()))
     }
 
+    /// The token [`cached_access_token`](TokenManager::cached_access_token) would hand out, as
+    /// a handle (one reference count); `None` in the same cases. With
+    /// [`is_cached`](TokenManager::is_cached), for a binding that keeps its own copy of the
+    /// token's text (a Python `str`) and hands that copy out while the token stays cached.
+    pub fn cached_token(&self) -> Option<AccessToken> {
+        self.fresh().map(AccessToken)
+    }
+
+    /// Whether `token` is still the very token in memory and usable without waiting: whether
+    /// [`cached_access_token`](TokenManager::cached_access_token) would hand out this one. No
+    /// lock, no reference count, no allocation. (Identity, not text: `token` keeps its
+    /// allocation alive, so a newer token can never be mistaken for it.)
+    pub fn is_cached(&self, token: &AccessToken) -> bool {
+        let guard = self.current.load();
+        guard
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &token.0) && Instant::now() < c.fresh_until)
+    }
+
     /// Forgets the access token (say, after an API call answered 401): the next call refreshes,
     /// even when the store still holds that same token as valid.
     pub fn invalidate(&self) {

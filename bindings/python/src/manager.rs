@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use concur_native::manager::{
-    FileStore, MemoryStore, RedisStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+    AccessToken, FileStore, MemoryStore, RedisStore, Start, StoreLock, StoredToken, TokenManager,
+    TokenStore,
 };
 use concur_native::{Error, OAuth2Token};
 use pyo3::exceptions::PyTypeError;
@@ -48,6 +50,10 @@ const DEFAULT_REDIS_KEY: &str = "concur-native:token";
 #[pyclass(frozen, module = "concur_native", name = "TokenManager")]
 pub(crate) struct PyTokenManager {
     inner: Arc<TokenManager>,
+    /// The cached token's text as a Python `str`, made once per token rather than per call:
+    /// `access_token()` hands out a new reference to it while the core still holds that very
+    /// token as usable without waiting (`TokenManager::is_cached`).
+    text: ArcSwapOption<CachedText>,
     callbacks: Option<Arc<Callbacks>>,
 }
 
@@ -150,6 +156,7 @@ impl PyTokenManager {
                 .with_margin(margin);
             Ok(PyTokenManager {
                 inner: Arc::new(inner),
+                text: ArcSwapOption::empty(),
                 callbacks,
             })
         })
@@ -161,10 +168,7 @@ impl PyTokenManager {
     fn access_token(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
         guard(py, || {
             // The hot path, with the GIL held: a fresh token in memory is read without waiting.
-            if let Some(token) = self
-                .inner
-                .cached_access_token(|t| PyString::new(py, t).unbind())
-            {
+            if let Some(token) = self.cached(py) {
                 return Ok(token);
             }
             let token = self.call(py, |m| m.with_access_token(str::to_string))?;
@@ -187,8 +191,7 @@ impl PyTokenManager {
     /// The access token held in memory when it is valid for at least the margin, else None:
     /// never waits, never sends. Not part of the API (``access_token_async``'s fast path).
     fn _cached_access_token(&self, py: Python<'_>) -> Option<Py<PyString>> {
-        self.inner
-            .cached_access_token(|t| PyString::new(py, t).unbind())
+        self.cached(py)
     }
 
     /// The whole ``OAuth2Token`` behind ``access_token()``: expiry, geolocation (where to send
@@ -213,7 +216,31 @@ impl PyTokenManager {
     }
 }
 
+/// A token the core handed out and its text as a Python `str`.
+struct CachedText {
+    token: AccessToken,
+    text: Py<PyString>,
+}
+
 impl PyTokenManager {
+    /// The access token held in memory when it is usable without waiting, else None: the
+    /// `str` made for it earlier when the core still holds that very token (no lock, no
+    /// allocation, no copy: a reference count), else a new `str`, kept for the next calls.
+    fn cached(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        if let Some(text) = self.text.load().as_ref()
+            && self.inner.is_cached(&text.token)
+        {
+            return Some(text.text.clone_ref(py));
+        }
+        let token = self.inner.cached_token()?;
+        let text = PyString::new(py, token.as_str()).unbind();
+        self.text.store(Some(Arc::new(CachedText {
+            text: text.clone_ref(py),
+            token,
+        })));
+        Some(text)
+    }
+
     /// Runs `f` on the manager with the GIL released; a store callback's exception becomes the
     /// `__cause__` of the `StoreError`.
     fn call<T: Send + 'static>(
