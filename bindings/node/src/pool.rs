@@ -131,6 +131,7 @@ pub fn submit(job: Job) {
 }
 
 fn work(pool: &'static Pool) {
+    crate::yield_to_js_thread();
     loop {
         let mut state = pool.lock();
         let job = loop {
