@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most calls that run at once; later ones wait for a thread.
 pub(crate) const MAX_THREADS: usize = 64;
@@ -121,7 +121,14 @@ fn work(pool: &'static Pool) {
 pub(crate) struct Slot<T> {
     state: Mutex<SlotState<T>>,
     filled: Condvar,
+    /// Set with the outcome: what the caller spins on before it sleeps.
+    ready: AtomicBool,
 }
+
+/// How long a caller spins for its outcome before it sleeps on the condition variable: a call
+/// to a nearby server answers within tens of microseconds, and waking a thread that sleeps
+/// costs about as much again (more on a VM, whose idle vCPU must be woken first).
+const SPIN: Duration = Duration::from_micros(50);
 
 struct SlotState<T> {
     outcome: Option<T>,
@@ -137,6 +144,7 @@ impl<T> Slot<T> {
                 abandoned: false,
             }),
             filled: Condvar::new(),
+            ready: AtomicBool::new(false),
         })
     }
 
@@ -159,12 +167,17 @@ impl<T> Slot<T> {
             return;
         }
         state.outcome = Some(outcome);
+        self.ready.store(true, Ordering::Release);
         drop(state);
         self.filled.notify_one();
     }
 
     /// Waits at most `slice` for the outcome.
     pub(crate) fn wait(&self, slice: Duration) -> Option<T> {
+        let spin_until = Instant::now() + SPIN;
+        while !self.ready.load(Ordering::Acquire) && Instant::now() < spin_until {
+            std::thread::yield_now();
+        }
         let mut state = self.lock();
         if state.outcome.is_none() {
             state = self
