@@ -174,9 +174,15 @@ impl<T> Slot<T> {
 
     /// Waits at most `slice` for the outcome.
     pub(crate) fn wait(&self, slice: Duration) -> Option<T> {
-        let spin_until = Instant::now() + SPIN;
-        while !self.ready.load(Ordering::Acquire) && Instant::now() < spin_until {
-            std::thread::yield_now();
+        // One caller spins at a time: with many waiting, their spinning would take the CPU
+        // their workers and the server need.
+        static SPINNING: AtomicBool = AtomicBool::new(false);
+        if !SPINNING.swap(true, Ordering::Acquire) {
+            let spin_until = Instant::now() + SPIN;
+            while !self.ready.load(Ordering::Acquire) && Instant::now() < spin_until {
+                std::thread::yield_now();
+            }
+            SPINNING.store(false, Ordering::Release);
         }
         let mut state = self.lock();
         if state.outcome.is_none() {
