@@ -4,6 +4,8 @@ TokenManager's cached access_token() from 1 and 8 threads, against the check-and
 pure-Python cache would do.
 
 Reads the server from CONCUR_* variables; prints one JSON object of seconds-per-token figures.
+BENCH_PARTS (comma-separated: client, one_shot, requests, oauth2, threads, manager) measures
+only those parts (default: all); benches/run.py's --only uses it.
 """
 
 import json
@@ -24,6 +26,8 @@ KEY, LOGIN, PASSWORD, CA = (
 )
 COUNT = int(ENV.get("BENCH_COUNT", "500"))
 REPEATS = int(ENV.get("BENCH_REPEATS", "5"))
+PARTS = set(filter(None, ENV.get("BENCH_PARTS", "").split(","))) or {
+    "client", "one_shot", "requests", "oauth2", "threads", "manager"}
 
 
 def per_token(loop, count):
@@ -111,13 +115,8 @@ def threads(n, count):
     return count / (time.perf_counter() - started)
 
 
-oauth2_client, oauth2_requests = interleaved([oauth2_with_client, oauth2_with_requests], COUNT)
-
-
 # The token manager's hot path: a cached token, valid for the margin.
 MANAGER_CALLS = int(ENV.get("BENCH_MANAGER_CALLS", "1000000"))
-manager = concur_native.TokenManager(client, O2_ID, O2_SECRET, grant="client_credentials")
-manager.access_token()
 
 
 class PurePythonCache:
@@ -130,9 +129,6 @@ class PurePythonCache:
         if time.monotonic() < self.fresh_until:
             return self.token
         raise AssertionError("not reached")
-
-
-pure = PurePythonCache(manager.access_token(), time.monotonic() + 3000)
 
 
 def calls_per_s(source, n_threads, total):
@@ -156,27 +152,45 @@ def calls_per_s(source, n_threads, total):
     return each * n_threads / (time.perf_counter() - started)
 
 
-def best_of_interleaved(n_threads):
-    ours, peer = [], []
-    for _ in range(REPEATS):
-        ours.append(calls_per_s(manager, n_threads, MANAGER_CALLS))
-        peer.append(calls_per_s(pure, n_threads, MANAGER_CALLS))
-    return statistics.median(ours), statistics.median(peer)
+def manager_rows():
+    manager = concur_native.TokenManager(client, O2_ID, O2_SECRET, grant="client_credentials")
+    manager.access_token()
+    pure = PurePythonCache(manager.access_token(), time.monotonic() + 3000)
+
+    def best_of_interleaved(n_threads):
+        ours, peer = [], []
+        for _ in range(REPEATS):
+            ours.append(calls_per_s(manager, n_threads, MANAGER_CALLS))
+            peer.append(calls_per_s(pure, n_threads, MANAGER_CALLS))
+        return statistics.median(ours), statistics.median(peer)
+
+    cached1, pure1 = best_of_interleaved(1)
+    cached8, pure8 = best_of_interleaved(8)
+    return {
+        "manager_cached1_per_s": cached1,
+        "pure_cache1_per_s": pure1,
+        "manager_cached8_per_s": cached8,
+        "pure_cache8_per_s": pure8,
+    }
 
 
-cached1, pure1 = best_of_interleaved(1)
-cached8, pure8 = best_of_interleaved(8)
+def main():
+    out = {}
+    if "oauth2" in PARTS:
+        out["oauth2_client"], out["oauth2_requests"] = interleaved(
+            [oauth2_with_client, oauth2_with_requests], COUNT)
+    if "client" in PARTS:
+        out["client"] = per_token(with_client, COUNT)
+    if "one_shot" in PARTS:
+        out["one_shot"] = per_token(one_shot, max(COUNT // 5, 20))
+    if "requests" in PARTS:
+        out["requests"] = per_token(with_requests, COUNT)
+    if "threads" in PARTS:
+        out["threads1_per_s"] = statistics.median(threads(1, COUNT) for _ in range(3))
+        out["threads8_per_s"] = statistics.median(threads(8, COUNT) for _ in range(3))
+    if "manager" in PARTS:
+        out.update(manager_rows())
+    print(json.dumps(out))
 
-print(json.dumps({
-    "client": per_token(with_client, COUNT),
-    "one_shot": per_token(one_shot, max(COUNT // 5, 20)),
-    "requests": per_token(with_requests, COUNT),
-    "oauth2_client": oauth2_client,
-    "oauth2_requests": oauth2_requests,
-    "threads1_per_s": statistics.median(threads(1, COUNT) for _ in range(3)),
-    "threads8_per_s": statistics.median(threads(8, COUNT) for _ in range(3)),
-    "manager_cached1_per_s": cached1,
-    "pure_cache1_per_s": pure1,
-    "manager_cached8_per_s": cached8,
-    "pure_cache8_per_s": pure8,
-}))
+
+main()

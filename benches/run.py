@@ -1,16 +1,28 @@
 #!/usr/bin/env python3
 """Benchmarks side by side: concur-native against curl, requests and fetch, on one loopback
-HTTPS server started once, in one run, on one machine.
+HTTPS server started once, in one run, on one machine; writes the whole of docs/benchmarks.md.
 
-    python3 benches/run.py            # builds what it needs (release), prints the table
-    BENCH_REPEATS=9 python3 benches/run.py
+    python3 benches/run.py                  # builds what it needs (release), every row, the page
+    python3 benches/run.py --quick          # fewer repeats and calls (development; page says so)
+    python3 benches/run.py --only 3e,4c     # those rows' groups only; the page is not written
+    python3 benches/run.py --no-build ...   # reuse the last build (development)
+    BENCH_REPEATS=9 python3 benches/run.py  # more repeats
 
-Each row is a median over repeated runs and a ratio to its peer. The table is printed and
-written as JSON (target/bench/latest.json) and Markdown (target/bench/latest.md), so runs can be
-compared across commits; docs/benchmarks.md keeps the latest. Needs what the README's test
-command needs, plus curl; installs `requests` into the benchmark venv.
+Each row is a median over repeated runs and a ratio to its peer. The table goes to stdout,
+progress (which group runs, elapsed) to stderr. Every run writes target/bench/latest.json and
+target/bench/latest.md; a run of every row also writes docs/benchmarks.md from
+benches/page.md.in (its {{run}} placeholder becomes the commit, date, machine, load and table),
+so that the page always shows one run of one commit (`--page PATH` writes it elsewhere,
+`--no-page` not at all). Needs what the README's test command needs, plus curl and
+redis-server; installs `requests` into the benchmark venv.
+
+Adding a row: write a function of `ctx` that measures and calls `ctx.add(...)` once per row,
+decorate it with `@group("8a", "8b", title=...)` naming the rows it adds, and place it where it
+should run (groups run, and rows appear, in the order of this file). Nothing else changes.
 """
 
+import argparse
+import datetime
 import json
 import os
 import platform
@@ -23,8 +35,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
-COUNT = int(os.environ.get("BENCH_COUNT", "500"))
+PAGE = ROOT / "docs/benchmarks.md"
+TEMPLATE = ROOT / "benches/page.md.in"
 
 
 def run(cmd, **kwargs):
@@ -36,6 +48,21 @@ def cargo_target_dir():
     return Path(json.loads(meta)["target_directory"])
 
 
+def paths_of(target):
+    release = target / "release"
+    return {
+        "release": release,
+        "example": release / "native_token_bench",
+        "python": target / "bench-venv/bin/python",
+        "wheel": next((target / "bench-wheels").glob("*.whl")),
+        "addon": next((ROOT / "bindings/node").glob("*.node")),
+        "cdylib": release / "libconcur_native.so",
+        "token_loop": release / "token_loop",
+        "server": release / "concur-test-server",
+        "peak_rss": release / "peak_rss",
+    }
+
+
 def build(target):
     """Release builds of the library, the test server, token_loop, the C example, and both
     packages; returns the paths the rows need."""
@@ -44,11 +71,10 @@ def build(target):
     run(["cargo", "build", "--release", "--quiet", "-p", "concur-native", "-p",
          "concur-test-server", "-p", "concur-native-bench", "--lib", "--bins"], cwd=ROOT, env=env)
     release = target / "release"
-    example = release / "native_token_bench"
     run(["cc", "-O2", "-std=c99", "-I", str(ROOT / "include"), str(ROOT / "examples/native_token.c"),
-         "-o", str(example), f"-L{release}", "-lconcur_native", f"-Wl,-rpath,{release}"])
-    peak_rss = release / "peak_rss"
-    run(["cc", "-O2", str(ROOT / "benches/peak_rss.c"), "-o", str(peak_rss)])
+         "-o", str(release / "native_token_bench"), f"-L{release}", "-lconcur_native",
+         f"-Wl,-rpath,{release}"])
+    run(["cc", "-O2", str(ROOT / "benches/peak_rss.c"), "-o", str(release / "peak_rss")])
     venv = target / "bench-venv"
     if not (venv / "bin/python").exists():
         run([sys.executable, "-m", "venv", str(venv)])
@@ -59,20 +85,10 @@ def build(target):
     wheel = next(wheels.glob("*.whl"))
     run([str(venv / "bin/pip"), "install", "--quiet", "--force-reinstall", str(wheel), "requests"])
     run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT / "bindings/node")
-    return {
-        "release": release,
-        "example": example,
-        "python": venv / "bin/python",
-        "wheel": wheel,
-        "addon": next((ROOT / "bindings/node").glob("*.node")),
-        "cdylib": release / "libconcur_native.so",
-        "token_loop": release / "token_loop",
-        "server": release / "concur-test-server",
-        "peak_rss": peak_rss,
-    }
+    return paths_of(target)
 
 
-def start_server(path):
+def start_server(path, count, repeats):
     process = subprocess.Popen([str(path), "--no-recording", "--exit-on-stdin-eof"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     info = json.loads(process.stdout.readline())
@@ -82,7 +98,7 @@ def start_server(path):
                CONCUR_PASSWORD=info["password"], NODE_EXTRA_CA_CERTS=info["ca_file"],
                CONCUR_OAUTH2_CLIENT_ID=info["oauth2_client_id"],
                CONCUR_OAUTH2_CLIENT_SECRET=info["oauth2_client_secret"],
-               BENCH_COUNT=str(COUNT), BENCH_REPEATS=str(REPEATS))
+               BENCH_COUNT=str(count), BENCH_REPEATS=str(repeats))
     return process, env
 
 
@@ -110,16 +126,6 @@ class redis_server:
         self.process.wait()
 
 
-def wall(cmd, env, repeats=REPEATS * 6):
-    """Median wall time of a whole process."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def peak_rss_kib(helper, cmd, env):
     """Peak RSS of a command, measured by a small C parent (benches/peak_rss.c): a child of
     Python would report Python's own size, inherited at fork."""
@@ -134,166 +140,273 @@ def timed(cmd):
     return time.perf_counter() - started
 
 
-def token_loop(path, mode, env, count=COUNT):
-    """Median seconds per token of token_loop MODE."""
-    per = []
-    for _ in range(REPEATS):
-        out = json.loads(run([str(path), mode, str(count)], env=env).stdout)
-        per.append(out["seconds"] / out["count"])
-    return statistics.median(per)
+class Context:
+    """What a group of rows needs: the built paths, the server's environment, the settings of
+    this run, and `add` for its rows."""
+
+    def __init__(self, paths, env, tmp, repeats, count, quick, rows):
+        self.paths, self.env, self.tmp = paths, env, tmp
+        self.repeats, self.count, self.quick = repeats, count, quick
+        self.rows = rows
+        self.url = env["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
+        self._python = {}
+        self._node = {}
+
+    def add(self, row, ours, peer, ratio, target_text, met, unit):
+        self.rows.append({"row": row, "ours": ours, "peer": peer, "ratio": ratio,
+                          "target": target_text, "met": met, "unit": unit})
+
+    def scaled(self, full, quick):
+        """A count for this run: `full`, or `quick` in --quick mode."""
+        return quick if self.quick else full
+
+    def wall(self, cmd):
+        """Median wall time of a whole process."""
+        times = []
+        for _ in range(self.repeats * 6):
+            started = time.perf_counter()
+            subprocess.run(cmd, env=self.env, check=True, stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    def token_loop_json(self, mode, count, env=None):
+        return json.loads(run([str(self.paths["token_loop"]), mode, str(count)],
+                              env=env or self.env).stdout)
+
+    def token_loop(self, mode, count=None, env=None):
+        """Median seconds per token of token_loop MODE."""
+        count = count or self.count
+        per = []
+        for _ in range(self.repeats):
+            out = self.token_loop_json(mode, count, env)
+            per.append(out["seconds"] / out["count"])
+        return statistics.median(per)
+
+    def interleaved(self, modes, count=None):
+        """Median seconds per token of each token_loop mode, the runs taken in turn."""
+        count = count or self.count
+        per = {mode: [] for mode in modes}
+        for _ in range(2 * self.repeats - 1):
+            for mode in modes:
+                out = self.token_loop_json(mode, count)
+                per[mode].append(out["seconds"] / out["count"])
+        return [statistics.median(per[mode]) for mode in modes]
+
+    def python_bench(self, *parts, **extra_env):
+        """The JSON of benches/python_bench.py measuring only `parts`."""
+        env = dict(self.env, BENCH_PARTS=",".join(parts), **extra_env)
+        return json.loads(run([str(self.paths["python"]), str(ROOT / "benches/python_bench.py")],
+                              env=env).stdout)
+
+    def node_bench(self, *parts, **extra_env):
+        """The JSON of benches/node_bench.js measuring only `parts`."""
+        env = dict(self.env, BENCH_PARTS=",".join(parts), **extra_env)
+        return json.loads(run(["node", str(ROOT / "benches/node_bench.js")], env=env).stdout)
+
+    def curl_base(self):
+        env = self.env
+        return ["curl", "-s", "--fail", "--cacert", env["CONCUR_CA_FILE"],
+                "-u", f'{env["CONCUR_LOGIN_ID"]}:{env["CONCUR_PASSWORD"]}',
+                "-H", f'X-ConsumerKey: {env["CONCUR_CONSUMER_KEY"]}']
 
 
-def interleaved(path, modes, env, count=COUNT):
-    """Median seconds per token of each token_loop mode, the runs taken in turn."""
-    per = {mode: [] for mode in modes}
-    for _ in range(2 * REPEATS - 1):
-        for mode in modes:
-            out = json.loads(run([str(path), mode, str(count)], env=env).stdout)
-            per[mode].append(out["seconds"] / out["count"])
-    return [statistics.median(per[mode]) for mode in modes]
+# The groups of rows, in the order they run and appear: (row ids, title, function).
+GROUPS = []
 
 
-def curl_config(env, count, directory):
-    """A curl config fetching the token URL `count` times over one kept-alive connection."""
-    url = env["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
-    config = Path(directory) / f"curl-{count}.cfg"
-    config.write_text("".join(f'url = "{url}"\noutput = "/dev/null"\n' for _ in range(count)))
-    return config
+def group(*ids, title):
+    def register(fn):
+        GROUPS.append((ids, title, fn))
+        return fn
+    return register
 
 
-def curl_base(env):
-    return ["curl", "-s", "--fail", "--cacert", env["CONCUR_CA_FILE"],
-            "-u", f'{env["CONCUR_LOGIN_ID"]}:{env["CONCUR_PASSWORD"]}',
-            "-H", f'X-ConsumerKey: {env["CONCUR_CONSUMER_KEY"]}']
+@group("1", title="one token, whole process")
+def whole_process(ctx):
+    c_time = ctx.wall([str(ctx.paths["example"])])
+    curl_time = ctx.wall(ctx.curl_base() + ["-o", "/dev/null", ctx.url])
+    ctx.add("1. one token, whole process: C example vs curl", c_time * 1e3, curl_time * 1e3,
+            c_time / curl_time, "<= 1.0x curl", c_time <= curl_time, "ms")
 
 
-def main():
-    target = cargo_target_dir()
-    print("building (release)...", file=sys.stderr)
-    paths = build(target)
-    server, env = start_server(paths["server"])
-    rows = []
+@group("2a", "2b", "2c", "2d", title="tokens in one process, sequential")
+def sequential(ctx):
+    # Interleaved, so that a noisy moment of the machine hits both alike.
+    client, floor = ctx.interleaved(["client", "floor"])
+    one_shot = ctx.token_loop("oneshot", max(ctx.count // 5, 20))
+    spawns = ctx.scaled(50, 10)
+    curl_loop = sum(timed(ctx.curl_base() + ["-o", "/dev/null", ctx.url])
+                    for _ in range(spawns)) / spawns
+    config = Path(ctx.tmp) / f"curl-{ctx.count}.cfg"
+    config.write_text("".join(f'url = "{ctx.url}"\noutput = "/dev/null"\n'
+                              for _ in range(ctx.count)))
+    keepalive = statistics.median(timed(ctx.curl_base() + ["-K", str(config)]) / ctx.count
+                                  for _ in range(ctx.repeats))
+    n = ctx.count
+    ctx.add(f"2a. {n} tokens: client vs a loop spawning curl", client * 1e3, curl_loop * 1e3,
+            curl_loop / client, ">= 10x faster", curl_loop / client >= 10, "ms/token")
+    ctx.add(f"2b. {n} tokens: client vs bare keep-alive GET (floor)", client * 1e3, floor * 1e3,
+            client / floor, "<= 1.5x the floor", client / floor <= 1.5, "ms/token")
+    ctx.add(f"2c. {n} tokens: one-shot calls vs client", one_shot * 1e3, client * 1e3,
+            one_shot / client, "(information)", None, "ms/token")
+    ctx.add(f"2d. {n} tokens: client vs curl keep-alive, one process", client * 1e3,
+            keepalive * 1e3, client / keepalive, "(information)", None, "ms/token")
 
-    def add(row, ours, peer, ratio, target_text, met, unit):
-        rows.append({"row": row, "ours": ours, "peer": peer, "ratio": ratio,
-                     "target": target_text, "met": met, "unit": unit})
 
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = env["CONCUR_BASE_URL"] + "/net2/oauth2/accesstoken.ashx"
-            # 1. One token, whole process, cold.
-            c_time = wall([str(paths["example"])], env)
-            curl_time = wall(curl_base(env) + ["-o", "/dev/null", url], env)
-            add("1. one token, whole process: C example vs curl", c_time * 1e3, curl_time * 1e3,
-                c_time / curl_time, "<= 1.0x curl", c_time <= curl_time, "ms")
+@group("2e", "2f", "2g", title="current API and token manager (Rust)")
+def current_rust(ctx):
+    grant, grant_floor = ctx.interleaved(["oauth2", "oauth2_floor"])
+    ctx.add(f"2e. {ctx.count} password grants: client vs bare keep-alive form POST (floor)",
+            grant * 1e3, grant_floor * 1e3, grant / grant_floor, "<= 1.3x the floor",
+            grant / grant_floor <= 1.3, "ms/token")
+    calls = ctx.scaled(2_000_000, 500_000)
+    cached = {mode: 1 / ctx.token_loop(mode, calls) for mode in ["cached1", "cached8"]}
+    ctx.add("2f. TokenManager.access_token(), cached, 1 thread", cached["cached1"] / 1e6,
+            10.0, cached["cached1"] / 1e7, ">= 10 M/s per thread",
+            cached["cached1"] >= 1e7, "M calls/s")
+    ctx.add("2g. TokenManager.access_token(), cached, 8 threads (all)", cached["cached8"] / 1e6,
+            None, None, "(information: 2 cores)", None, "M calls/s")
 
-            # 2. 500 tokens in one process, sequential.
-            # Interleaved, so that a noisy moment of the machine hits both alike.
-            client, floor = interleaved(paths["token_loop"], ["client", "floor"], env)
-            one_shot = token_loop(paths["token_loop"], "oneshot", env, max(COUNT // 5, 20))
-            spawns = 50
-            curl_loop = sum(timed(curl_base(env) + ["-o", "/dev/null", url]) for _ in range(spawns))
-            curl_loop /= spawns
-            keepalive_cfg = curl_config(env, COUNT, tmp)
-            keepalive = statistics.median(
-                timed(curl_base(env) + ["-K", str(keepalive_cfg)]) / COUNT for _ in range(REPEATS))
-            add("2a. 500 tokens: client vs a loop spawning curl", client * 1e3, curl_loop * 1e3,
-                curl_loop / client, ">= 10x faster", curl_loop / client >= 10, "ms/token")
-            add("2b. 500 tokens: client vs bare keep-alive GET (floor)", client * 1e3, floor * 1e3,
-                client / floor, "<= 1.5x the floor", client / floor <= 1.5, "ms/token")
-            add("2c. 500 tokens: one-shot calls vs client", one_shot * 1e3, client * 1e3,
-                one_shot / client, "(information)", None, "ms/token")
-            add("2d. 500 tokens: client vs curl keep-alive, one process", client * 1e3,
-                keepalive * 1e3, client / keepalive, "(information)", None, "ms/token")
 
-            # 2e-2g. The current API and the token manager.
-            grant, grant_floor = interleaved(paths["token_loop"], ["oauth2", "oauth2_floor"], env)
-            add("2e. 500 password grants: client vs bare keep-alive form POST (floor)",
-                grant * 1e3, grant_floor * 1e3, grant / grant_floor, "<= 1.3x the floor",
-                grant / grant_floor <= 1.3, "ms/token")
-            cached = {}
-            for mode in ["cached1", "cached8"]:
-                cached[mode] = 1 / token_loop(paths["token_loop"], mode, env, 2_000_000)
-            add("2f. TokenManager.access_token(), cached, 1 thread", cached["cached1"] / 1e6,
-                10.0, cached["cached1"] / 1e7, ">= 10 M/s per thread",
-                cached["cached1"] >= 1e7, "M calls/s")
-            add("2g. TokenManager.access_token(), cached, 8 threads (all)", cached["cached8"] / 1e6,
-                None, None, "(information: 2 cores)", None, "M calls/s")
-            refresh_file = token_loop(paths["token_loop"], "refresh_file", env, 200)
-            add("2h. a refresh through the file store (lock, grant, fsync, rename)",
-                refresh_file * 1e3, None, None, "(information)", None, "ms/refresh")
-            with redis_server() as redis_url:
-                refresh_redis = token_loop(paths["token_loop"], "refresh_redis",
-                                           dict(env, CONCUR_REDIS_URL=redis_url), 200)
-            add("2i. a refresh through the Redis store (lock, fence, grant, fenced save)",
-                refresh_redis * 1e3, None, None, "(information)", None, "ms/refresh")
+@group("2h", "2i", title="refreshes through the stores")
+def refreshes(ctx):
+    count = ctx.scaled(200, 50)
+    refresh_file = ctx.token_loop("refresh_file", count)
+    ctx.add("2h. a refresh through the file store (lock, grant, fsync, rename)",
+            refresh_file * 1e3, None, None, "(information)", None, "ms/refresh")
+    with redis_server() as redis_url:
+        refresh_redis = ctx.token_loop("refresh_redis", count,
+                                       dict(ctx.env, CONCUR_REDIS_URL=redis_url))
+    ctx.add("2i. a refresh through the Redis store (lock, fence, grant, fenced save)",
+            refresh_redis * 1e3, None, None, "(information)", None, "ms/refresh")
 
-            # 3. Python.
-            py = json.loads(run([str(paths["python"]), str(ROOT / "benches/python_bench.py")],
-                                env=env).stdout)
-            add("3a. Python: Client vs requests.Session + xml.etree", py["client"] * 1e3,
-                py["requests"] * 1e3, py["requests"] / py["client"], ">= 3x faster",
-                py["requests"] / py["client"] >= 3, "ms/token")
-            add("3b. Python: native_token() one-shot vs Client", py["one_shot"] * 1e3,
-                py["client"] * 1e3, py["one_shot"] / py["client"], "(information)", None, "ms/token")
-            add("3c. Python: 8 threads vs 1 thread, one Client", py["threads8_per_s"],
-                py["threads1_per_s"], py["threads8_per_s"] / py["threads1_per_s"],
-                "> 1x (GIL released)", py["threads8_per_s"] > py["threads1_per_s"], "tokens/s")
-            add("3d. Python, current API: password_grant vs requests.Session form POST + .json()",
-                py["oauth2_client"] * 1e3, py["oauth2_requests"] * 1e3,
-                py["oauth2_requests"] / py["oauth2_client"], ">= 3x faster",
-                py["oauth2_requests"] / py["oauth2_client"] >= 3, "ms/token")
-            add("3e. Python: TokenManager.access_token(), cached, 1 thread (peer: pure-Python cache)",
-                py["manager_cached1_per_s"] / 1e6, py["pure_cache1_per_s"] / 1e6,
-                py["manager_cached1_per_s"] / py["pure_cache1_per_s"], "(information)", None,
-                "M calls/s")
-            add("3f. Python: TokenManager.access_token(), cached, 8 threads (all; peer: pure-Python)",
-                py["manager_cached8_per_s"] / 1e6, py["pure_cache8_per_s"] / 1e6,
-                py["manager_cached8_per_s"] / py["pure_cache8_per_s"], "(information)", None,
-                "M calls/s")
 
-            # 4. Node.
-            node = json.loads(run(["node", str(ROOT / "benches/node_bench.js")], env=env).stdout)
-            add("4a. Node: Client vs fetch + regex", node["client"] * 1e3, node["fetch"] * 1e3,
-                node["fetch"] / node["client"], ">= 2x faster", node["fetch"] / node["client"] >= 2,
-                "ms/token")
-            add("4b. Node: nativeToken() one-shot vs Client", node["one_shot"] * 1e3,
-                node["client"] * 1e3, node["one_shot"] / node["client"], "(information)", None,
-                "ms/token")
-            add("4c. Node: event-loop delay, 100 concurrent calls (p99)", node["loop_delay_p99_ms"],
-                5.0, node["loop_delay_p99_ms"] / 5.0, "< 5 ms", node["loop_delay_p99_ms"] < 5,
-                "ms")
-            add("4d. Node, current API: passwordGrant vs fetch form POST + .json()",
-                node["oauth2_client"] * 1e3, node["oauth2_fetch"] * 1e3,
-                node["oauth2_fetch"] / node["oauth2_client"], ">= 2x faster",
-                node["oauth2_fetch"] / node["oauth2_client"] >= 2, "ms/token")
-            add("4e. Node: TokenManager.accessToken(), cached, awaited in turn",
-                node["cached_per_s"] / 1e3, None, None, "(information)", None, "k calls/s")
+@group("3a", "3b", "3c", "3d", title="Python: client calls")
+def python_client(ctx):
+    py = ctx.python_bench("client", "one_shot", "requests", "oauth2", "threads")
+    ctx.add("3a. Python: Client vs requests.Session + xml.etree", py["client"] * 1e3,
+            py["requests"] * 1e3, py["requests"] / py["client"], ">= 3x faster",
+            py["requests"] / py["client"] >= 3, "ms/token")
+    ctx.add("3b. Python: native_token() one-shot vs Client", py["one_shot"] * 1e3,
+            py["client"] * 1e3, py["one_shot"] / py["client"], "(information)", None, "ms/token")
+    ctx.add("3c. Python: 8 threads vs 1 thread, one Client", py["threads8_per_s"],
+            py["threads1_per_s"], py["threads8_per_s"] / py["threads1_per_s"],
+            "> 1x (GIL released)", py["threads8_per_s"] > py["threads1_per_s"], "tokens/s")
+    ctx.add("3d. Python, current API: password_grant vs requests.Session form POST + .json()",
+            py["oauth2_client"] * 1e3, py["oauth2_requests"] * 1e3,
+            py["oauth2_requests"] / py["oauth2_client"], ">= 3x faster",
+            py["oauth2_requests"] / py["oauth2_client"] >= 3, "ms/token")
 
-            # 5. Parsing alone.
-            parse = token_loop(paths["token_loop"], "parse", env, 200_000)
-            add("5. parsing a typical token document", 1 / parse, None, None, "(information)", None,
-                "tokens/s")
 
-            # 6. Footprint.
-            stripped = Path(tmp) / "libconcur_native.so"
-            shutil.copy(paths["cdylib"], stripped)
-            run(["strip", str(stripped)])
-            size = stripped.stat().st_size / 2**20
-            add("6a. stripped cdylib size", size, 3.0, size / 3.0, "<= 3 MiB", size <= 3.0, "MiB")
-            c_rss = max(peak_rss_kib(paths["peak_rss"], [str(paths["example"])], env) for _ in range(5))
-            curl_rss = peak_rss_kib(paths["peak_rss"], curl_base(env) + ["-o", "/dev/null", url], env)
-            add("6b. peak RSS of the C example (peer: curl)", c_rss / 1024, curl_rss / 1024,
-                c_rss / curl_rss, "<= 8 MiB", c_rss / 1024 <= 8.0, "MiB")
-            add("6c. Python wheel size", paths["wheel"].stat().st_size / 2**20, None, None,
-                "(information)", None, "MiB")
-            add("6d. Node addon size", paths["addon"].stat().st_size / 2**20, None, None,
-                "(information)", None, "MiB")
-    finally:
-        server.stdin.close()
-        server.wait()
+@group("3e", "3f", title="Python: token manager, cached")
+def python_manager(ctx):
+    py = ctx.python_bench("manager",
+                          BENCH_MANAGER_CALLS=str(ctx.scaled(1_000_000, 200_000)))
+    ratio1 = py["manager_cached1_per_s"] / py["pure_cache1_per_s"]
+    ctx.add("3e. Python: TokenManager.access_token(), cached, 1 thread (peer: pure-Python cache)",
+            py["manager_cached1_per_s"] / 1e6, py["pure_cache1_per_s"] / 1e6, ratio1,
+            ">= 1x the pure-Python cache", ratio1 >= 1, "M calls/s")
+    ctx.add("3f. Python: TokenManager.access_token(), cached, 8 threads (all; peer: pure-Python)",
+            py["manager_cached8_per_s"] / 1e6, py["pure_cache8_per_s"] / 1e6,
+            py["manager_cached8_per_s"] / py["pure_cache8_per_s"], "(information)", None,
+            "M calls/s")
 
-    report(rows, target)
+
+@group("3g", title="Python: what the binding adds to a network call")
+def python_overhead(ctx):
+    # The same client call from Rust (token_loop) and from Python, taken in turn.
+    rust, python = [], []
+    for _ in range(2 * ctx.repeats - 1):
+        out = ctx.token_loop_json("client", ctx.count)
+        rust.append(out["seconds"] / out["count"])
+        python.append(ctx.python_bench("client", BENCH_REPEATS="1")["client"])
+    rust, python = statistics.median(rust), statistics.median(python)
+    added_us = (python - rust) * 1e6
+    ctx.add("3g. Python: Client call vs the Rust client's, per token (ours: added µs)",
+            added_us, rust * 1e6, python / rust, "<= 5 µs added", added_us <= 5, "µs/token")
+
+
+@group("4a", "4b", "4c", "4d", "4e", "4f", title="Node")
+def node(ctx):
+    out = ctx.node_bench("client", "one_shot", "fetch", "oauth2", "cached", "loop_delay",
+                         BENCH_CACHED_COUNT=str(ctx.scaled(200_000, 50_000)))
+    ctx.add("4a. Node: Client vs fetch + regex", out["client"] * 1e3, out["fetch"] * 1e3,
+            out["fetch"] / out["client"], ">= 2x faster", out["fetch"] / out["client"] >= 2,
+            "ms/token")
+    ctx.add("4b. Node: nativeToken() one-shot vs Client", out["one_shot"] * 1e3,
+            out["client"] * 1e3, out["one_shot"] / out["client"], "(information)", None,
+            "ms/token")
+    p99 = out["loop_delay_p99_ms"]
+    ctx.add("4c. Node: event-loop delay while 100 concurrent calls run (p99 of a burst, median "
+            "of bursts)", p99, 5.0, p99 / 5.0, "< 5 ms", p99 < 5, "ms")
+    ctx.add("4d. Node, current API: passwordGrant vs fetch form POST + .json()",
+            out["oauth2_client"] * 1e3, out["oauth2_fetch"] * 1e3,
+            out["oauth2_fetch"] / out["oauth2_client"], ">= 2x faster",
+            out["oauth2_fetch"] / out["oauth2_client"] >= 2, "ms/token")
+    ctx.add("4e. Node: TokenManager.accessToken(), cached, awaited in turn",
+            out["cached_per_s"] / 1e3, None, None, "(information)", None, "k calls/s")
+    ctx.add("4f. Node: the same event-loop delay, worst burst (peer: first burst, cold)",
+            out["loop_delay_worst_p99_ms"], out["loop_delay_first_p99_ms"], None,
+            "(information)", None, "ms")
+
+
+@group("5", title="parsing")
+def parsing(ctx):
+    parse = ctx.token_loop("parse", ctx.scaled(200_000, 50_000))
+    ctx.add("5. parsing a typical token document", 1 / parse, None, None, "(information)", None,
+            "tokens/s")
+
+
+@group("6a", "6b", "6c", "6d", title="footprint")
+def footprint(ctx):
+    stripped = Path(ctx.tmp) / "libconcur_native.so"
+    shutil.copy(ctx.paths["cdylib"], stripped)
+    run(["strip", str(stripped)])
+    size = stripped.stat().st_size / 2**20
+    ctx.add("6a. stripped cdylib size", size, 3.0, size / 3.0, "<= 3 MiB", size <= 3.0, "MiB")
+    helper = ctx.paths["peak_rss"]
+    c_rss = max(peak_rss_kib(helper, [str(ctx.paths["example"])], ctx.env) for _ in range(5))
+    curl_rss = peak_rss_kib(helper, ctx.curl_base() + ["-o", "/dev/null", ctx.url], ctx.env)
+    ctx.add("6b. peak RSS of the C example (peer: curl)", c_rss / 1024, curl_rss / 1024,
+            c_rss / curl_rss, "<= 8 MiB", c_rss / 1024 <= 8.0, "MiB")
+    ctx.add("6c. Python wheel size", ctx.paths["wheel"].stat().st_size / 2**20, None, None,
+            "(information)", None, "MiB")
+    ctx.add("6d. Node addon size", ctx.paths["addon"].stat().st_size / 2**20, None, None,
+            "(information)", None, "MiB")
+
+
+def progress(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine_info(args, load_start, load_end, started, quick):
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((l.split(":", 1)[1].strip() for l in cpuinfo if l.startswith("model name")),
+               platform.processor() or "unknown")
+    mem_kib = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
+                    if l.startswith("MemTotal:")), 0)
+    commit = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
+    dirty = bool(run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).stdout)
+    return {
+        "commit": commit + (" (dirty: uncommitted changes)" if dirty else ""),
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(),
+        "rustc": run(["rustc", "--version"]).stdout.strip(),
+        "python": platform.python_version(),
+        "node": run(["node", "--version"]).stdout.strip(),
+        "load_start": load_start,
+        "load_end": load_end,
+        "repeats": args.repeats,
+        "count": args.count,
+        "quick": quick,
+    }
 
 
 def fmt(value):
@@ -302,37 +415,114 @@ def fmt(value):
     return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
-def report(rows, target):
-    header = ["row", "ours", "peer", "ratio", "target", "met?", "unit"]
-    lines = [header] + [
-        [r["row"], fmt(r["ours"]), fmt(r["peer"]), fmt(r["ratio"]) + ("x" if r["ratio"] else ""),
-         r["target"], {True: "yes", False: "NO", None: "-"}[r["met"]], r["unit"]]
-        for r in rows
+HEADER = ["row", "ours", "peer", "ratio", "target", "met?", "unit"]
+
+
+def table_lines(rows):
+    return [[r["row"], fmt(r["ours"]), fmt(r["peer"]),
+             fmt(r["ratio"]) + ("x" if r["ratio"] is not None else ""), r["target"],
+             {True: "yes", False: "NO", None: "-"}[r["met"]], r["unit"]] for r in rows]
+
+
+def markdown_table(rows):
+    md = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    md += ["| " + " | ".join(line) + " |" for line in table_lines(rows)]
+    return "\n".join(md) + "\n"
+
+
+def run_section(machine, rows, elapsed):
+    m = machine
+    missed = [r["row"].split(".")[0] for r in rows if r["met"] is False]
+    text = ["## Latest run", ""]
+    if m["quick"]:
+        text += ["**QUICK RUN (`--quick`: fewer repeats and calls): for development only, not "
+                 "figures to quote or compare.**", ""]
+    text += [
+        f"- commit: {m['commit']}",
+        f"- date: {m['date']}, {elapsed:.0f} s for every row, "
+        f"{m['repeats']} repeats, {m['count']} tokens a loop",
+        f"- machine: {m['cpu']}, {m['cpus']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
+        f"{m['rustc']}, Python {m['python']}, Node {m['node']}",
+        f"- load average (1, 5, 15 min): {m['load_start']} at the start, {m['load_end']} at the "
+        "end. The server and the clients share the machine's cores, so absolute figures move "
+        "between runs (more so under load); ratios less.",
+        f"- targets missed: {', '.join(missed) if missed else 'none'}",
+        "",
+        markdown_table(rows).rstrip("\n"),
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(text)
+
+
+def report(rows, machine, target, page, elapsed):
+    lines = [HEADER] + table_lines(rows)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
     for i, line in enumerate(lines):
         print("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(line)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    machine = {
-        "cpus": os.cpu_count(),
-        "cpu": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                     if l.startswith("model name")), platform.processor()),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "node": run(["node", "--version"]).stdout.strip(),
-        "rustc": run(["rustc", "--version"]).stdout.strip(),
-        "commit": run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip(),
-        "repeats": REPEATS,
-        "count": COUNT,
-    }
     out = target / "bench"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
-    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-    (out / "latest.md").write_text("\n".join(md) + "\n")
-    print(f"\nmachine: {machine}\nwritten: {out / 'latest.json'}, {out / 'latest.md'}")
+    (out / "latest.md").write_text(run_section(machine, rows, elapsed) + "\n")
+    written = [out / "latest.json", out / "latest.md"]
+    if page:
+        template = TEMPLATE.read_text()
+        assert template.count("{{run}}") == 1, f"{TEMPLATE} needs one {{{{run}}}} placeholder"
+        page.write_text(template.replace("{{run}}", run_section(machine, rows, elapsed)))
+        written.append(page)
+    progress(f"machine: {machine}\nwritten: {', '.join(map(str, written))}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 repeats, 100 tokens a loop, fewer calls (development)")
+    parser.add_argument("--only", help="comma-separated row ids (3e,4c): their groups only; "
+                        "the page is not written")
+    parser.add_argument("--no-build", action="store_true", help="reuse the last build")
+    parser.add_argument("--page", type=Path, default=PAGE, help=f"where the page goes ({PAGE})")
+    parser.add_argument("--no-page", action="store_true", help="do not write the page")
+    args = parser.parse_args()
+    args.repeats = int(os.environ.get("BENCH_REPEATS", "2" if args.quick else "5"))
+    args.count = int(os.environ.get("BENCH_COUNT", "100" if args.quick else "500"))
+
+    groups = GROUPS
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+        known = {i for ids, _, _ in GROUPS for i in ids}
+        if wanted - known:
+            parser.error(f"unknown rows {sorted(wanted - known)}; known: {sorted(known)}")
+        groups = [g for g in GROUPS if wanted & set(g[0])]
+    page = None if args.only or args.no_page else args.page
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    clock = time.perf_counter()
+    target = cargo_target_dir()
+    if args.no_build:
+        paths = paths_of(target)
+    else:
+        progress("building (release)...")
+        paths = build(target)
+        progress(f"built in {time.perf_counter() - clock:.0f} s")
+    load_start = loadavg()
+    measuring = time.perf_counter()
+    server, env = start_server(paths["server"], args.count, args.repeats)
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = Context(paths, env, tmp, args.repeats, args.count, args.quick, rows)
+            for n, (ids, title, fn) in enumerate(groups, 1):
+                began = time.perf_counter()
+                progress(f"[{n}/{len(groups)}] {','.join(ids)}: {title} "
+                         f"(at {began - measuring:.0f} s, load {loadavg()})")
+                fn(ctx)
+                progress(f"      done in {time.perf_counter() - began:.1f} s")
+    finally:
+        server.stdin.close()
+        server.wait()
+    elapsed = time.perf_counter() - measuring
+    machine = machine_info(args, load_start, loadavg(), started, args.quick)
+    report(rows, machine, target, page, elapsed)
 
 
 if __name__ == "__main__":
