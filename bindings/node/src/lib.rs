@@ -258,20 +258,6 @@ fn spawn_call<'env>(
     Ok(promise)
 }
 
-/// Marks the calling thread (one of the addon's workers) as a batch thread for the Linux
-/// scheduler: it gets its full share of the CPU, but waking up (an answer arrived) it does not
-/// preempt the thread running, which on a small machine is often the JS thread. Its network
-/// calls wait on the network, not the CPU; the event loop's latency is what suffers when every
-/// answer of 100 concurrent calls interrupts it. Elsewhere, and if refused, nothing changes.
-pub(crate) fn yield_to_js_thread() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: sets this thread's own policy; `param` lives across the call.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
-    }
-}
-
 /// A fresh id to pass to one async call, so that `cancelCall` can stop it from starting.
 #[napi]
 pub fn new_call_id() -> f64 {

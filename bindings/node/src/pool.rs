@@ -131,7 +131,6 @@ pub fn submit(job: Job) {
 }
 
 fn work(pool: &'static Pool) {
-    crate::yield_to_js_thread();
     loop {
         let mut state = pool.lock();
         let job = loop {
