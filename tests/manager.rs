@@ -11,7 +11,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use concur_native::manager::{
-    FileStore, MemoryStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+    Document, FileStore, MemoryStore, RefreshPolicy, Sealer, Start, StoreLock, StoredToken,
+    TokenManager, TokenStore,
 };
 use concur_native::oauth2::Grant;
 use concur_native::{Client, Error, ErrorKind, Options};
@@ -20,6 +21,17 @@ use concur_test_server::{
 };
 
 const HOUR_AND_A_BIT: Duration = Duration::from_secs(3600 + 60);
+
+/// A floor above an hour: every token Concur issues is below it, so every call waits for a
+/// refresh of its own.
+fn always_refresh() -> RefreshPolicy {
+    RefreshPolicy::new(2 * HOUR_AND_A_BIT, HOUR_AND_A_BIT).unwrap()
+}
+
+/// What a store holds, read as a token.
+fn stored_in(store: &dyn TokenStore) -> Option<StoredToken> {
+    Sealer::default().load(store).unwrap()
+}
 
 fn tag(name: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -108,9 +120,9 @@ fn a_cached_token_costs_no_request() {
 }
 
 #[test]
-fn a_token_inside_the_margin_is_refreshed_and_rotation_is_followed() {
+fn a_token_below_the_floor_is_refreshed_and_rotation_is_followed() {
     let c = tag("margin");
-    let m = manager(&c).with_margin(HOUR_AND_A_BIT);
+    let m = manager(&c).with_policy(always_refresh());
     let a = m.access_token().unwrap();
     let b = m.access_token().unwrap();
     let d = m.access_token().unwrap();
@@ -160,7 +172,7 @@ fn the_rotated_refresh_token_is_saved_before_the_token_is_used() {
     .unwrap()
     .with_store(SharedStore(store.clone()));
     let token = m.access_token().unwrap();
-    let stored = store.load().unwrap().expect("stored");
+    let stored = stored_in(&*store).expect("stored");
     assert_ne!(
         stored.refresh_token.as_deref(),
         Some(refresh_token.as_str())
@@ -178,7 +190,7 @@ fn the_rotated_refresh_token_is_saved_before_the_token_is_used() {
 struct SharedStore(Arc<MemoryStore>);
 
 impl TokenStore for SharedStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         self.0.load()
     }
     fn lock(&self, wait: Duration) -> Result<Box<dyn StoreLock + '_>, Error> {
@@ -192,16 +204,16 @@ struct ReadOnlyStore;
 struct ReadOnlyLock;
 
 impl StoreLock for ReadOnlyLock {
-    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+    fn load(&mut self) -> Result<Option<Document>, Error> {
         Ok(None)
     }
-    fn save(&mut self, _: &StoredToken) -> Result<(), Error> {
+    fn save(&mut self, _: &[u8]) -> Result<(), Error> {
         Err(Error::store_failure("the disk is full"))
     }
 }
 
 impl TokenStore for ReadOnlyStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         Ok(None)
     }
     fn lock(&self, _: Duration) -> Result<Box<dyn StoreLock + '_>, Error> {
@@ -265,7 +277,7 @@ fn client_credentials_are_renewed_without_a_refresh_token() {
         Start::ClientCredentials,
     )
     .unwrap()
-    .with_margin(HOUR_AND_A_BIT);
+    .with_policy(always_refresh());
     let a = m.access_token().unwrap();
     let b = m.access_token().unwrap();
     assert_ne!(a.as_str(), b.as_str());
@@ -287,7 +299,7 @@ fn a_password_start_runs_once_then_refreshes() {
         },
     )
     .unwrap()
-    .with_margin(HOUR_AND_A_BIT);
+    .with_policy(always_refresh());
     m.access_token().unwrap();
     m.access_token().unwrap();
     assert_eq!(
@@ -417,11 +429,9 @@ fn seed(store: &FileStore) -> String {
         access_token: Some("expired-access-token".into()),
         expires_at: Some(1),
     };
-    store
-        .lock(Duration::from_secs(1))
-        .unwrap()
-        .save(&stale)
-        .unwrap();
+    let mut lock = store.lock(Duration::from_secs(1)).unwrap();
+    lock.load().unwrap();
+    lock.save(&stale.to_document()).unwrap();
     refresh_token
 }
 
@@ -449,7 +459,7 @@ fn eight_processes_sharing_a_file_store_refresh_once() {
         1,
         "one refresh between eight processes"
     );
-    let stored = store.load().unwrap().unwrap();
+    let stored = stored_in(&store).unwrap();
     assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
     assert_ne!(
         stored.refresh_token.as_deref(),
@@ -492,7 +502,7 @@ fn a_process_killed_mid_refresh_loses_nothing() {
     victim.wait().unwrap();
     // The file is whole and still the seeded token: the victim saved nothing.
     assert_eq!(
-        store.load().unwrap().unwrap().refresh_token.as_deref(),
+        stored_in(&store).unwrap().refresh_token.as_deref(),
         Some(seeded.as_str())
     );
     let tokens: Vec<String> = survivors.0.drain(..).map(token_of).collect();
@@ -502,7 +512,7 @@ fn a_process_killed_mid_refresh_loses_nothing() {
         survivors_refreshes, 1,
         "the survivors refreshed once, with the seeded token"
     );
-    let stored = store.load().unwrap().unwrap();
+    let stored = stored_in(&store).unwrap();
     assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
     assert_ne!(stored.refresh_token.as_deref(), Some(seeded.as_str()));
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use concur_native::manager::{FileStore, Start, TokenManager, TokenStore};
+use concur_native::manager::{FileStore, Sealer, Start, TokenManager, TokenStore};
 use concur_native::oauth2::{Grant, OtpRequest, oauth2_authorize_url};
 use concur_native::{Client, Error, Options};
 use zeroize::Zeroizing;
@@ -173,7 +173,7 @@ fn run_oauth2(
             let client_secret = app_secret()?;
             let start = match grant {
                 Some(StartGrant::ClientCredentials) => Start::ClientCredentials,
-                _ => match stored_start(store.as_ref())? {
+                _ => match stored_start(store.as_ref(), &Sealer::default())? {
                     // The store's refresh token wins over any start: no other secret needed.
                     Some(start) => start,
                     None => match grant {
@@ -245,8 +245,8 @@ fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Error> {
 }
 
 /// A start from the refresh token the store already holds, if it holds one.
-fn stored_start(store: &dyn TokenStore) -> Result<Option<Start>, Error> {
-    Ok(store.load()?.and_then(|stored| {
+fn stored_start(store: &dyn TokenStore, sealer: &Sealer) -> Result<Option<Start>, Error> {
+    Ok(sealer.load(store)?.and_then(|stored| {
         Some(Start::RefreshToken {
             refresh_token: stored.refresh_token.clone()?,
             geolocation: stored.geolocation.clone(),

@@ -17,7 +17,7 @@ use super::oauth2::{deliver_token, details_export, open_token_out};
 use super::status::concur_status;
 use crate::Error;
 use crate::manager::{
-    DEFAULT_MARGIN, FileStore, MemoryStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+    DEFAULT_MARGIN, Document, FileStore, MemoryStore, Start, StoreLock, TokenManager, TokenStore,
 };
 
 /// Where a manager starts when its store holds no token yet. Values are fixed for ever; 0 is
@@ -189,7 +189,7 @@ impl CallbackStore {
         self.locked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn call_load(&self) -> Result<Option<StoredToken>, Error> {
+    fn call_load(&self) -> Result<Option<Document>, Error> {
         let mut capacity = FIRST_CAPACITY;
         // A callback that asks for room twice has its answer; a third ask is a bug of its own.
         for _ in 0..3 {
@@ -201,7 +201,8 @@ impl CallbackStore {
                 unsafe { (self.load)(self.user, document.as_mut_ptr().cast(), capacity, &mut len) };
             match status {
                 CONCUR_STORE_OK if len <= capacity => {
-                    return StoredToken::from_document(&document[..len]).map(Some);
+                    document.truncate(len);
+                    return Ok(Some(document));
                 }
                 CONCUR_STORE_OK => {
                     return Err(Error::store_failure(
@@ -228,11 +229,10 @@ impl CallbackStore {
         ))
     }
 
-    fn call_save(&self, token: &StoredToken) -> Result<(), Error> {
-        let document = token.to_document();
+    fn call_save(&self, document: &[u8]) -> Result<(), Error> {
         // Sized once, so that no unwiped copy is left behind by a reallocation.
         let mut terminated = Zeroizing::new(Vec::with_capacity(document.len() + 1));
-        terminated.extend_from_slice(&document);
+        terminated.extend_from_slice(document);
         terminated.push(0);
         // SAFETY: `len` bytes and a NUL at `document`, valid during the call; the callback is
         // the caller's.
@@ -248,7 +248,7 @@ impl CallbackStore {
 }
 
 impl TokenStore for CallbackStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         self.lock(crate::manager::DEFAULT_LOCK_WAIT)?.load()
     }
 
@@ -278,12 +278,14 @@ struct CallbackLock<'a> {
 }
 
 impl StoreLock for CallbackLock<'_> {
-    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+    fn load(&mut self) -> Result<Option<Document>, Error> {
         self.store.call_load()
     }
 
-    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
-        self.store.call_save(token)
+    // The in-process lock is the only exclusion a callback store has (see
+    // concur_store_callbacks): holding it is the compare-and-swap.
+    fn save(&mut self, document: &[u8]) -> Result<(), Error> {
+        self.store.call_save(document)
     }
 }
 

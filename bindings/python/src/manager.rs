@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use concur_native::manager::{
-    FileStore, MemoryStore, RedisStore, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+    Document, FileStore, MemoryStore, RedisStore, Start, StoreLock, TokenManager, TokenStore,
 };
 use concur_native::{Error, OAuth2Token};
 use pyo3::exceptions::PyTypeError;
@@ -316,7 +316,7 @@ impl Callbacks {
         Error::store_failure(format!("the token store's {what} raised {class}"))
     }
 
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         Python::attach(|py| {
             let value = self
                 .object
@@ -327,22 +327,21 @@ impl Callbacks {
                 return Ok(None);
             }
             let document = if let Ok(bytes) = value.cast::<PyBytes>() {
-                StoredToken::from_document(bytes.as_bytes())
+                bytes.as_bytes().to_vec()
             } else if let Ok(bytes) = value.cast::<PyByteArray>() {
-                StoredToken::from_document(&zeroize::Zeroizing::new(bytes.to_vec()))
+                bytes.to_vec()
             } else {
                 return Err(Error::store_failure(
                     "the token store's load() returned neither bytes nor None",
                 ));
             };
-            document.map(Some)
+            Ok(Some(zeroize::Zeroizing::new(document)))
         })
     }
 
-    fn save(&self, token: &StoredToken) -> Result<(), Error> {
-        let document = token.to_document();
+    fn save(&self, document: &[u8]) -> Result<(), Error> {
         Python::attach(|py| {
-            let bytes = PyBytes::new(py, &document);
+            let bytes = PyBytes::new(py, document);
             self.object
                 .bind(py)
                 .call_method1("save", (bytes,))
@@ -355,7 +354,7 @@ impl Callbacks {
 struct CallbackStore(Arc<Callbacks>);
 
 impl TokenStore for CallbackStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         self.0.load()
     }
 
@@ -385,12 +384,14 @@ impl TokenStore for CallbackStore {
 struct CallbackLock<'a>(&'a Callbacks);
 
 impl StoreLock for CallbackLock<'_> {
-    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+    fn load(&mut self) -> Result<Option<Document>, Error> {
         self.0.load()
     }
 
-    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
-        self.0.save(token)
+    // This process's lock is the only exclusion a callback store has: holding it is the
+    // compare-and-swap.
+    fn save(&mut self, document: &[u8]) -> Result<(), Error> {
+        self.0.save(document)
     }
 }
 
