@@ -661,8 +661,8 @@ impl Inner {
             .clone();
         if let Some(stored) = &stored
             && let (Some(access), Some(expires_at)) = (&stored.access_token, stored.expires_at)
-            && self.policy.freshness(left(Some(expires_at))) == Freshness::Fresh
             && invalidated.as_deref().map(String::as_str) != Some(access.as_str())
+            && self.better_than_current(expires_at)
         {
             attempt.from_store = true;
             let token = OAuth2Token::from_stored(access, stored);
@@ -721,6 +721,22 @@ impl Inner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
         Ok(self.install(token))
+    }
+
+    /// Whether a stored token expiring at `expires_at` is worth taking instead of refreshing:
+    /// outside the window; or, above the floor, when it outlives the token held (a new
+    /// process, or another holder's refresh), so that no caller waits while a usable token is
+    /// stored — the next call refreshes it ahead.
+    fn better_than_current(&self, expires_at: i64) -> bool {
+        match self.policy.freshness(left(Some(expires_at))) {
+            Freshness::Fresh => true,
+            Freshness::Expired => false,
+            Freshness::Stale => self
+                .current
+                .load()
+                .as_ref()
+                .is_none_or(|c| c.token.expires_at().is_none_or(|held| held < expires_at)),
+        }
     }
 
     fn grant(&self, grant: &Grant<'_>, host: Option<&str>) -> Result<OAuth2Token, Error> {

@@ -178,6 +178,12 @@ impl Sealer {
         StoredToken::from_document(&plain).map(Some)
     }
 
+    /// The document to store for `token` in the store named `identity` (sealed with the first
+    /// key, plain without keys): for seeding a store by hand, or migrating one.
+    pub fn seal_document(&self, identity: &str, token: &StoredToken) -> Result<Document, Error> {
+        self.seal(identity, &token.to_document())
+    }
+
     /// The plain document a store gave for `identity`. A plain-text document is read as it is
     /// (and sealed at the next save) unless sealing is required; one sealed under an old key
     /// is resealed under the first at the next save.
