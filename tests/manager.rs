@@ -1049,3 +1049,47 @@ fn thresholds_are_checked_at_construction() {
         ErrorKind::InvalidArgument
     );
 }
+
+#[test]
+fn a_manager_dropped_during_a_refresh_ahead_waits_for_its_save() {
+    let c = tag("drop");
+    let store = Arc::new(LatchStore::default());
+    let m = manager(&c)
+        .with_store(Latched(store.clone()))
+        .with_policy(RefreshPolicy::new(HOUR_AND_A_BIT, Duration::from_secs(10)).unwrap());
+    let first = m.access_token().unwrap().as_str().to_string();
+    store.set(true);
+    assert_eq!(
+        m.access_token().unwrap().as_str(),
+        first,
+        "handed out at once"
+    );
+    until("the refresh ahead was sent", || {
+        grants(&c, "refresh_token") == 2
+    });
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dropping = {
+        let dropped = dropped.clone();
+        std::thread::spawn(move || {
+            drop(m);
+            dropped.store(true, Ordering::SeqCst);
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "the drop did not wait for the save"
+    );
+    store.set(false);
+    dropping.join().unwrap();
+    assert_eq!(
+        store.saves.load(Ordering::SeqCst),
+        2,
+        "the rotated token was saved"
+    );
+    let stored = stored_in(&Latched(store.clone())).unwrap();
+    assert_ne!(stored.access_token.as_deref(), Some(first.as_str()));
+    assert!(concur_native::manager::wait_for_refreshes(
+        Duration::from_secs(30)
+    ));
+}

@@ -449,7 +449,91 @@ impl TokenManager {
     }
 }
 
+impl Drop for TokenManager {
+    /// Waits for a refresh still running on the library's thread: a process that exits in the
+    /// middle of one may lose the refresh token Concur just rotated.
+    fn drop(&mut self) {
+        self.inner.wait_idle(None);
+    }
+}
+
+impl TokenManager {
+    /// Waits until no refresh of this manager runs, at most `timeout`; whether none runs. Short
+    /// programs (a cron job, a script) need not call it: dropping the manager waits. Bindings
+    /// whose objects outlive their process's exit call [`wait_for_refreshes`] instead.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        self.inner.wait_idle(Some(timeout))
+    }
+}
+
+/// Refreshes running ahead on the library's threads, in the whole process.
+static IN_FLIGHT: Mutex<usize> = Mutex::new(0);
+static IN_FLIGHT_DONE: Condvar = Condvar::new();
+
+/// One refresh ahead counted in [`IN_FLIGHT`] while it lives.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut count = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+        *count = count.saturating_sub(1);
+        drop(count);
+        IN_FLIGHT_DONE.notify_all();
+    }
+}
+
+/// Waits, at most `timeout`, until no refresh ahead runs in this process (every manager's);
+/// whether none runs. For an exit hook: a process that ends in the middle of a refresh may lose
+/// the refresh token Concur just rotated (the Python and Node packages call it at exit).
+pub fn wait_for_refreshes(timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut count = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+    while *count > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        count = IN_FLIGHT_DONE
+            .wait_timeout(count, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    true
+}
+
 impl Inner {
+    /// Waits until no refresh runs (at most `timeout`, when given); whether none runs.
+    fn wait_idle(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut flight = self.lock_flight();
+        while flight.running {
+            flight = match deadline {
+                None => self
+                    .landed
+                    .wait(flight)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.landed
+                        .wait_timeout(flight, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        true
+    }
+
     /// The current token when it may be handed out; starts a refresh ahead when it is inside
     /// the window.
     fn usable(self: &Arc<Self>) -> Option<Arc<Current>> {
@@ -489,9 +573,11 @@ impl Inner {
         self.refreshing.store(true, Ordering::Release);
         drop(flight);
         let inner = Arc::clone(self);
+        let in_flight = InFlight::enter();
         let spawned = std::thread::Builder::new()
             .name("concur-refresh".into())
             .spawn(move || {
+                let _in_flight = in_flight;
                 let result = inner.attempt(Trigger::Ahead);
                 // Its callers hold the current token; its outcome goes to the observer.
                 let _ = inner.land(result);
