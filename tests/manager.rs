@@ -614,6 +614,23 @@ fn stale_expiry() -> i64 {
     unix_now() + 3000
 }
 
+/// A manager at `base` over a store the test seeded (its start is never used), refreshing
+/// ahead.
+fn on_seeded_store(base: &str, correlation: &str, store: &Arc<MemoryStore>) -> TokenManager {
+    TokenManager::new(
+        client(base, correlation),
+        ID,
+        SECRET,
+        Start::RefreshToken {
+            refresh_token: "unused-start".into(),
+            geolocation: None,
+        },
+    )
+    .unwrap()
+    .with_store(SharedStore(store.clone()))
+    .with_policy(ahead_policy())
+}
+
 /// A memory store whose saves wait on a latch the test opens: a refresh held as long as the
 /// test wants, without timing.
 #[derive(Default)]
@@ -748,19 +765,7 @@ fn an_outage_during_a_refresh_ahead_serves_the_current_token_with_backoff() {
     let (events, observe) = recorder();
     // Concur answers the first two refreshes 503, then recovers.
     let base = server().scenario_url(&format!("retry-503-2-0-{c}"));
-    let m = TokenManager::new(
-        client(&base, &c),
-        ID,
-        SECRET,
-        Start::RefreshToken {
-            refresh_token: "unused-start".into(),
-            geolocation: None,
-        },
-    )
-    .unwrap()
-    .with_store(SharedStore(store.clone()))
-    .with_policy(ahead_policy())
-    .on_event(observe);
+    let m = on_seeded_store(&base, &c, &store).on_event(observe);
     let started = Instant::now();
     let mut last = String::new();
     while events.lock().unwrap().len() < 4 {
@@ -822,19 +827,7 @@ fn concurs_verdict_is_reported_once_and_never_sent_again() {
     );
     let (events, observe) = recorder();
     // The stored refresh token is one Concur refuses (108).
-    let m = TokenManager::new(
-        client(&server().base_url(), &c),
-        ID,
-        SECRET,
-        Start::RefreshToken {
-            refresh_token: "unused-start".into(),
-            geolocation: None,
-        },
-    )
-    .unwrap()
-    .with_store(SharedStore(store.clone()))
-    .with_policy(ahead_policy())
-    .on_event(observe);
+    let m = on_seeded_store(&server().base_url(), &c, &store).on_event(observe);
     until("the dead event", || {
         assert_eq!(m.access_token().unwrap().as_str(), "seeded-access");
         events.lock().unwrap().len() == 2

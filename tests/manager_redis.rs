@@ -198,19 +198,7 @@ fn a_held_lock_is_kept_alive_past_its_ttl() {
 #[test]
 fn a_refresh_slower_than_the_lock_ttl_keeps_the_connection() {
     let k = key("slow");
-    let seeded = client()
-        .oauth2_token(
-            ID,
-            SECRET,
-            &Grant::Password {
-                username: ACCOUNTS[0].login_id,
-                password: ACCOUNTS[0].password,
-                scope: None,
-            },
-            None,
-        )
-        .unwrap();
-    let refresh = seeded.refresh_token().unwrap().to_string();
+    let refresh = seeded_refresh_token();
     let slow = RedisStore::new(redis(), &k)
         .unwrap()
         .lock_ttl(Duration::from_millis(300));
@@ -324,20 +312,8 @@ fn child_process_entry() {
 #[test]
 fn eight_processes_sharing_redis_refresh_once() {
     let k = key("procs");
-    let seeded = client()
-        .oauth2_token(
-            ID,
-            SECRET,
-            &Grant::Password {
-                username: ACCOUNTS[0].login_id,
-                password: ACCOUNTS[0].password,
-                scope: None,
-            },
-            None,
-        )
-        .unwrap();
     let store = RedisStore::new(redis(), &k).unwrap();
-    let refresh = seeded.refresh_token().unwrap().to_string();
+    let refresh = seeded_refresh_token();
     let mut lock = store.lock(Duration::from_secs(1)).unwrap();
     lock.load().unwrap();
     save(&mut *lock, &token(&refresh, "expired")).unwrap();
@@ -397,6 +373,25 @@ fn eight_processes_sharing_redis_refresh_once() {
     let stored = stored(&store);
     assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
     assert_ne!(stored.refresh_token.as_deref(), Some(refresh.as_str()));
+}
+
+/// A fresh user refresh token from a password grant.
+fn seeded_refresh_token() -> String {
+    client()
+        .oauth2_token(
+            ID,
+            SECRET,
+            &Grant::Password {
+                username: ACCOUNTS[0].login_id,
+                password: ACCOUNTS[0].password,
+                scope: None,
+            },
+            None,
+        )
+        .unwrap()
+        .refresh_token()
+        .unwrap()
+        .to_string()
 }
 
 fn client() -> Client {
