@@ -453,6 +453,21 @@ fn contract_test_in_c() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
 
+/// The token stores of the library as C sees them (`tests/c/store_features.c`): this build has
+/// the `redis` feature, so a `redis://` store is accepted. tests/packaging/c.sh runs the same
+/// program against the default install, where it must be `CONCUR_ERR_NOT_BUILT_IN`.
+#[test]
+fn store_features_in_c() {
+    let program = compile("tests/c/store_features.c", false);
+    let output = Command::new(&program)
+        .arg("redis")
+        .output()
+        .expect("the program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("(redis): 5 passed, 0 failed"), "{stdout}");
+}
+
 /// `concur_options.proxy_env` and `trust_store` from C (`tests/c/network_test.c`): the test
 /// CA only in the OS store (`SSL_CERT_FILE`), a recording proxy in `HTTPS_PROXY` that must
 /// see the call to a name only it knows, then a SOCKS URL there that must be refused by name.

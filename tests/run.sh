@@ -32,6 +32,9 @@ step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis sto
 # The Redis store's tests start a real redis-server on a loopback port.
 cargo test --locked --features redis
 
+step "Rust: the core's own tests without optional features (a redis:// store is NOT_BUILT_IN there)"
+cargo test --locked --quiet -p concur-native --lib
+
 # A suite that passes once can still race; a second pass catches what the first got lucky on.
 step "Rust: the integration suites once more"
 cargo test --locked --features redis --test '*'

@@ -146,8 +146,10 @@ pub struct concur_token_manager_options {
     /// Where the token is kept: NULL for this manager's memory; a file path, for the processes
     /// of one machine (created on the first save, mode 0600, beside a `.lock` file; its
     /// directory must exist); or a `redis://[:password@]host:port[/db]` URL, for many machines
-    /// (then `redis_key` is required; only when the library is built with its `redis` feature,
-    /// else `CONCUR_ERR_INVALID_ARGUMENT`). Must be NULL when `callbacks` is set.
+    /// (then `redis_key` is required). A `redis://` store needs the library built with its
+    /// `redis` feature (`scripts/install-c.sh --features redis`); without it,
+    /// `concur_token_manager_new` returns `CONCUR_ERR_NOT_BUILT_IN`. Must be NULL when
+    /// `callbacks` is set.
     pub store: *const c_char,
     /// The Redis key the token is kept under (beside it `{key}:lock` and `{key}:fence`);
     /// required with a `redis://` store, NULL otherwise.
@@ -340,12 +342,7 @@ unsafe fn read_store(o: &concur_token_manager_options) -> Result<Box<dyn TokenSt
             return Ok(Box::new(MemoryStore::new()));
         };
         if store.starts_with("redis://") || store.starts_with("rediss://") {
-            let Some(key) = redis_key else {
-                return Err(invalid(
-                    "options->redis_key is required with a redis:// store",
-                ));
-            };
-            return redis_store(store, key);
+            return redis_store(store, redis_key);
         }
         if store.is_empty() {
             return Err(invalid(
@@ -366,17 +363,22 @@ unsafe fn read_store(o: &concur_token_manager_options) -> Result<Box<dyn TokenSt
     }
 }
 
+/// A `redis://` store, with its key.
 #[cfg(feature = "redis")]
-fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Failure> {
+fn redis_store(url: &str, key: Option<&str>) -> Result<Box<dyn TokenStore>, Failure> {
+    let Some(key) = key else {
+        return Err(invalid(
+            "options->redis_key is required with a redis:// store",
+        ));
+    };
     Ok(Box::new(crate::manager::RedisStore::new(url, key)?))
 }
 
+/// A `redis://` store in a build without one: `CONCUR_ERR_NOT_BUILT_IN` whatever the URL and
+/// key, since no fix of them would help.
 #[cfg(not(feature = "redis"))]
-fn redis_store(_url: &str, _key: &str) -> Result<Box<dyn TokenStore>, Failure> {
-    Err(invalid(
-        "options->store is a redis:// URL, but this build of the library has no Redis support \
-         (Cargo feature \"redis\")",
-    ))
+fn redis_store(_url: &str, _key: Option<&str>) -> Result<Box<dyn TokenStore>, Failure> {
+    Err(Error::not_built_in("redis", "options->store, a redis:// URL,").into())
 }
 
 /// The start the options name, its fields copied (secrets into buffers wiped on drop).
@@ -410,7 +412,8 @@ unsafe fn read_start(o: &concur_token_manager_options) -> Result<Start, Failure>
 /// failure). Nothing is sent and no store is touched until the first
 /// `concur_token_manager_access_token`; the options are checked here, so a bad one (a missing
 /// start field, an unknown start, a malformed `redis://` URL, …) is
-/// `CONCUR_ERR_INVALID_ARGUMENT` now.
+/// `CONCUR_ERR_INVALID_ARGUMENT` now. A `redis://` store in a library built without its
+/// `redis` feature is `CONCUR_ERR_NOT_BUILT_IN` (the message names the feature).
 ///
 /// The manager keeps its own reference to the client's connections and options: free the
 /// client whenever you like (before or after), and the manager with
@@ -535,5 +538,66 @@ pub unsafe extern "C" fn concur_token_manager_invalidate(manager: *const concur_
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             manager.inner.invalidate();
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Options naming a `redis://` store and its key, everything else zero.
+    fn redis_options() -> concur_token_manager_options {
+        concur_token_manager_options {
+            struct_size: std::mem::size_of::<concur_token_manager_options>() as u32,
+            client_id: std::ptr::null(),
+            client_secret: std::ptr::null(),
+            start: 0,
+            refresh_token: std::ptr::null(),
+            geolocation: std::ptr::null(),
+            username: std::ptr::null(),
+            password: std::ptr::null(),
+            company_id: std::ptr::null(),
+            request_token: std::ptr::null(),
+            store: c"redis://127.0.0.1:6379/".as_ptr(),
+            redis_key: c"concur-native:token".as_ptr(),
+            margin_seconds: 0,
+            callbacks: std::ptr::null(),
+        }
+    }
+
+    /// With the feature, a `redis://` store is accepted (nothing is connected yet).
+    #[cfg(feature = "redis")]
+    #[test]
+    fn a_redis_store_is_built_in() {
+        // SAFETY: the options' strings are static C strings.
+        let store = unsafe { read_store(&redis_options()) };
+        assert!(
+            store.is_ok(),
+            "{}",
+            store.err().map(|f| f.message).unwrap_or_default()
+        );
+    }
+
+    /// Without it, the typed "not built in" status, naming the feature, even without a key.
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn a_redis_store_is_not_built_in() {
+        for key in [c"k".as_ptr(), std::ptr::null()] {
+            let options = concur_token_manager_options {
+                redis_key: key,
+                ..redis_options()
+            };
+            // SAFETY: the options' strings are static C strings.
+            let Err(failure) = (unsafe { read_store(&options) }) else {
+                panic!("a redis:// store was accepted without the redis feature");
+            };
+            assert_eq!(failure.status, concur_status::CONCUR_ERR_NOT_BUILT_IN);
+            assert!(
+                failure.message.starts_with("not built in: ")
+                    && failure.message.contains("Cargo feature \"redis\""),
+                "{}",
+                failure.message
+            );
+        }
     }
 }

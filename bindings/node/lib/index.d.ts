@@ -9,6 +9,8 @@ export type ConcurErrorCode =
   | 'INVALID_ARGUMENT'
   /** A token store (file, Redis) could not be read or written; the stored token is left as it was. */
   | 'STORE'
+  /** The call needs a part of the Rust core (a Cargo feature, named in the message) this build lacks; the published addon has them all. */
+  | 'NOT_BUILT_IN'
   /** A bug inside the addon was caught (a Rust panic); please report it. */
   | 'INTERNAL';
 

@@ -17,6 +17,7 @@ const CODES = Object.freeze([
   'PROTOCOL',
   'INVALID_ARGUMENT',
   'STORE',
+  'NOT_BUILT_IN',
   'INTERNAL',
 ]);
 

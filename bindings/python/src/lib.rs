@@ -386,6 +386,7 @@ fn exception_class(kind: ErrorKind) -> &'static str {
         ErrorKind::Tls => "TLSError",
         ErrorKind::Protocol => "ProtocolError",
         ErrorKind::Store => "StoreError",
+        ErrorKind::NotBuiltIn => "NotBuiltInError",
         _ => "ConcurError",
     }
 }
