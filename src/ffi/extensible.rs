@@ -9,7 +9,7 @@
 //! (`proxy_env` and `trust_store` at its end), so its first layout's size is accepted too, and
 //! the fields past it read as 0, their defaults (see [`input_grown`]).
 
-use super::args::{Failure, invalid};
+use super::failure::{Failure, invalid};
 
 /// The largest `struct_size` believed: anything larger is taken for an unset (garbage) field
 /// rather than read.

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::args::{Failure, invalid, optional, required};
+use super::args::{optional, required};
 use super::boundary::boundary;
 use super::buffers::concur_oauth2_token_buffers;
 use super::client::{client_ref, concur_client};
 use super::details::concur_error_details;
 use super::extensible;
+use super::failure::{Failure, invalid};
 use super::oauth2::{deliver_token, details_export, open_token_out};
 use super::status::concur_status;
 use crate::Error;

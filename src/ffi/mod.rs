@@ -27,6 +27,7 @@ mod buffers;
 mod client;
 mod details;
 mod extensible;
+mod failure;
 mod manager;
 mod native;
 mod oauth2;
