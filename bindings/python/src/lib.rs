@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use zeroize::Zeroizing;
 
+mod events;
 mod manager;
 mod pool;
 
@@ -1122,6 +1123,8 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOAuth2Token>()?;
     m.add_class::<PyLegacyExchange>()?;
     m.add_class::<manager::PyTokenManager>()?;
+    m.add_class::<events::PyRefreshEvent>()?;
+    m.add_class::<events::PyManagerStatus>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())
