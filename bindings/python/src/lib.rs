@@ -1117,6 +1117,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_empty_call_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(manager::_wait_for_refreshes, m)?)?;
     m.add_class::<Ticket>()?;
     m.add_class::<Token>()?;
     m.add_class::<PyClient>()?;

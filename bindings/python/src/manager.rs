@@ -66,6 +66,25 @@ pub(crate) struct PyTokenManager {
     callbacks: Option<Arc<Callbacks>>,
 }
 
+impl Drop for PyTokenManager {
+    /// The core's manager waits, when dropped, for a refresh ahead still running, which may
+    /// need the GIL (an `on_event` callback, a callback store): this waits first, with the GIL
+    /// released, so that a manager freed while it refreshes cannot deadlock.
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        Python::attach(|py| py.detach(|| inner.wait_idle(Duration::from_secs(3600))));
+    }
+}
+
+/// Waits, at most `timeout` seconds and with the GIL released, until no refresh ahead runs in
+/// the process: the package's `atexit` hook, since a process that ends in the middle of a
+/// refresh may lose the refresh token Concur just rotated.
+#[pyfunction]
+pub(crate) fn _wait_for_refreshes(py: Python<'_>, timeout: f64) -> bool {
+    let timeout = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::ZERO);
+    py.detach(|| concur_native::manager::wait_for_refreshes(timeout))
+}
+
 #[pymethods]
 impl PyTokenManager {
     #[new]

@@ -69,7 +69,10 @@ from ._errors import (
     TLSError,
     UnauthorizedError,
 )
+import atexit as _atexit
+
 from ._aio import AsyncClient
+from ._native import _wait_for_refreshes
 from ._native import (
     DEFAULT_BASE_URL,
     Client,
@@ -115,3 +118,7 @@ __all__ = [
     "parse_callback",
     "parse_oauth2_callback",
 ]
+
+# A process that ends in the middle of a refresh ahead may lose the refresh token Concur just
+# rotated: at exit, wait for any still running (the client's default deadline and a little).
+_atexit.register(_wait_for_refreshes, 35.0)

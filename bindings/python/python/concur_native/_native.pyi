@@ -15,6 +15,7 @@ __all__ = [
     "_panic_for_tests",
     "_empty_call_for_tests",
     "_spawn",
+    "_wait_for_refreshes",
     "_Ticket",
     "Token",
     "Client",
@@ -383,6 +384,9 @@ def _panic_for_tests() -> None:
 
 def _empty_call_for_tests(pooled: bool) -> None:
     """An empty call through the pool (True) or on this thread (False), for the benchmark."""
+
+def _wait_for_refreshes(timeout: float) -> bool:
+    """Waits (GIL released, at most timeout seconds) until no refresh ahead runs: the atexit hook."""
 
 @final
 class _Ticket:
