@@ -9,6 +9,10 @@ const { EventEmitter } = require('node:events');
 const util = require('node:util');
 const binding = require('./addon.js').load().addon;
 
+// A process that ends in the middle of a refresh ahead may lose the refresh token Concur just
+// rotated: at exit, wait for any still running (the client's default deadline and a little).
+process.once('exit', () => binding.waitForRefreshes(35));
+
 const CODES = Object.freeze([
   'UNAUTHORIZED',
   'HTTP_STATUS',
