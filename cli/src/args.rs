@@ -358,7 +358,8 @@ pub(crate) enum OAuth2Command {
         #[arg(long, conflicts_with = "grant")]
         geolocation: Option<String>,
         /// Refresh this many seconds before the access token expires (the run waits for that
-        /// refresh; should it fail for a while, the current token is printed while it lasts).
+        /// refresh; should it fail, the current token is printed, with a warning, while it is
+        /// valid for more than the floor).
         #[arg(long, default_value_t = 300.0)]
         margin: f64,
         /// Never print a token valid for less than this many seconds: below it the run must
