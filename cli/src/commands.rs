@@ -331,7 +331,12 @@ fn token_for_a_run(
         // Woken by the attempt's event; the timeout is a safety net only.
         let _ = attempts.recv_timeout(Duration::from_millis(200));
     }
-    let token = manager.access_token()?;
+    // What the refresh ahead left (or, had it failed, the token still above the floor): read
+    // as it is, since a token inside the window would start yet another refresh ahead.
+    let token = match manager.current() {
+        Some(token) => token,
+        None => manager.access_token()?,
+    };
     if let Some(error) = manager.status().last_error
         && !events
     {

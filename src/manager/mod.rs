@@ -410,6 +410,14 @@ impl TokenManager {
             .then(|| f(current.token.access_token()))
     }
 
+    /// The token held in memory as it is — maybe inside the window, maybe below the floor —
+    /// without refreshing, starting a refresh ahead or waiting; `None` before the first one.
+    /// For a tool that reports what it holds (a command that waited for its refresh ahead and
+    /// prints the result); a token to send is [`access_token`](TokenManager::access_token)'s.
+    pub fn current(&self) -> Option<AccessToken> {
+        self.inner.current.load_full().map(AccessToken)
+    }
+
     /// Forgets the access token (say, after an API call answered 401): the next call refreshes,
     /// even when the store still holds that same token as valid.
     pub fn invalidate(&self) {
