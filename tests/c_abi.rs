@@ -359,6 +359,16 @@ const MANAGER_REQUESTS: &[(&str, &str, usize)] = &[
     ("small", "refresh_token", 1),
     // Bad arguments: nothing at all.
     ("never", "refresh_token", 0),
+    // A refresh with no token, then one ahead of expiry: each reported by an event.
+    ("events", "refresh_token", 2),
+    // A refresh answered 503: reported, not sent again by the call.
+    ("events-fail", "refresh_token", 1),
+    // A sealed file: one refresh; a wrong key sends nothing.
+    ("sealed", "refresh_token", 1),
+    ("sealed-wrong", "refresh_token", 0),
+    // A plain file, then refused by require_sealed: nothing sent.
+    ("plain-a", "refresh_token", 1),
+    ("plain-b", "refresh_token", 0),
 ];
 
 /// Runs the token manager's contract test (`tests/c/manager_test.c`) under `wrapper`, with a
