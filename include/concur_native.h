@@ -65,6 +65,18 @@
 #define CONCUR_STORE_TOO_SMALL 2
 
 /**
+ * The room of `concur_manager_status.last_error_correlation_id`, its NUL included: every
+ * correlation id this library sends (at most 128 characters) fits.
+ */
+#define CONCUR_MANAGER_STATUS_CORRELATION_ID_CAPACITY 129
+
+/**
+ * The length of a generated store key's base64 text (`concur_store_key_generate`), without
+ * its NUL: a buffer of `CONCUR_STORE_KEY_BASE64_LEN + 1` bytes holds one.
+ */
+#define CONCUR_STORE_KEY_BASE64_LEN 44
+
+/**
  * The outcome of a call. Values are fixed for ever: new ones are added at the end, retired
  * ones are never reused. In C the type is a `uint32_t`, so unknown future values are safe to
  * receive; `concur_native_status_name` names them.
@@ -135,6 +147,106 @@ enum concur_status
 typedef enum concur_status concur_status;
 #else
 typedef uint32_t concur_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a refresh attempt ended (`concur_refresh_event.outcome`). Values are fixed for ever; in
+ * C the field is a `uint32_t`, so treat a value you do not know as a failure.
+ */
+enum concur_refresh_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A new token was obtained from Concur and saved.
+   */
+  CONCUR_REFRESH_OUTCOME_REFRESHED = 1,
+  /**
+   * The token was taken from the store: another holder (process, machine) had refreshed.
+   */
+  CONCUR_REFRESH_OUTCOME_FROM_STORE = 2,
+  /**
+   * The attempt failed and will be tried again (see `retry_at`); callers keep the current
+   * token while it stays above the floor.
+   */
+  CONCUR_REFRESH_OUTCOME_FAILED = 3,
+  /**
+   * Concur refused the credentials (a bad or expired refresh token, code 108; a revoked
+   * connection; an unknown client): nothing more is sent until the manager is made again.
+   */
+  CONCUR_REFRESH_OUTCOME_DEAD = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_refresh_outcome concur_refresh_outcome;
+#else
+typedef uint32_t concur_refresh_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Why a refresh was attempted (`concur_refresh_event.trigger`). Values are fixed for ever.
+ */
+enum concur_refresh_trigger
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No token yet (the first call, or an empty store).
+   */
+  CONCUR_REFRESH_TRIGGER_ABSENT = 1,
+  /**
+   * Inside the refresh window (`margin_seconds`): refreshed ahead on the library's thread
+   * while callers kept the current token.
+   */
+  CONCUR_REFRESH_TRIGGER_AHEAD = 2,
+  /**
+   * Below the floor (`floor_seconds`) or expired: a caller waited for it.
+   */
+  CONCUR_REFRESH_TRIGGER_EXPIRED = 3,
+  /**
+   * `concur_token_manager_invalidate` was called.
+   */
+  CONCUR_REFRESH_TRIGGER_INVALIDATED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_refresh_trigger concur_refresh_trigger;
+#else
+typedef uint32_t concur_refresh_trigger;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where a manager stands (`concur_manager_status.state`). Values are fixed for ever.
+ */
+enum concur_manager_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing has gone wrong since the last refresh.
+   */
+  CONCUR_MANAGER_STATE_ACTIVE = 1,
+  /**
+   * The last attempts failed; they are tried again with a backoff (about 1 s, doubling, at
+   * most 120 s) while the current token lasts.
+   */
+  CONCUR_MANAGER_STATE_FAILING = 2,
+  /**
+   * Concur refused the credentials: nothing more is sent.
+   */
+  CONCUR_MANAGER_STATE_DEAD = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_manager_state concur_manager_state;
+#else
+typedef uint32_t concur_manager_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -292,7 +404,7 @@ typedef struct concur_client concur_client;
 
 /**
  * A token manager: keeps one valid access token for every thread that asks, refreshes it
- * once shortly before it expires (once between the processes or machines sharing its store),
+ * once ahead of its expiry (once between the processes or machines sharing its store),
  * and saves the rotated refresh token before the new access token is handed out. Create it
  * with `concur_token_manager_new`, release it with `concur_token_manager_free`. Every other
  * call takes a `const concur_token_manager *` and is safe from many threads at once.
@@ -537,11 +649,123 @@ typedef struct concur_store_callbacks {
 } concur_store_callbacks;
 
 /**
+ * One refresh attempt, handed to `concur_token_manager_options.on_event`. The struct and
+ * every string it points to belong to the library and are valid during the callback only:
+ * copy what you keep. Strings are NUL-terminated UTF-8, or NULL where said. No field ever
+ * holds a secret (token, password, client secret, key).
+ *
+ * `struct_size` is `sizeof(concur_refresh_event)` as the library was built: a later library
+ * adds fields at the end only, so every field of this header is present when `struct_size`
+ * covers it (`offsetof(concur_refresh_event, field) < event->struct_size`); all of them are
+ * with this version.
+ */
+typedef struct concur_refresh_event {
+  /**
+   * `sizeof(concur_refresh_event)` as the library was built.
+   */
+  uint32_t struct_size;
+  /**
+   * How it ended (one of `concur_refresh_outcome`).
+   */
+  concur_refresh_outcome outcome;
+  /**
+   * Why it was attempted (one of `concur_refresh_trigger`).
+   */
+  concur_refresh_trigger trigger;
+  /**
+   * `CONCUR_OK` on success, else the error's status (as `concur_token_manager_access_token`
+   * would return it).
+   */
+  concur_status status;
+  /**
+   * The OAuth grant sent (`"refresh_token"`, `"password"`, `"client_credentials"`); NULL
+   * when nothing was sent (taken from the store, or the store failed first).
+   */
+  const char *grant;
+  /**
+   * How long the attempt took, store included, in milliseconds.
+   */
+  uint64_t duration_ms;
+  /**
+   * When the attempt ended, in Unix milliseconds.
+   */
+  int64_t at;
+  /**
+   * The new access token's expiry in Unix seconds; 0 when unknown (always on failure).
+   */
+  int64_t expires_at;
+  /**
+   * The new refresh token's expiry in Unix seconds; 0 when unknown (always on failure).
+   */
+  int64_t refresh_expires_at;
+  /**
+   * The HTTP status of Concur's answer to a failed attempt; 0 when none arrived (and on
+   * success).
+   */
+  uint16_t http_status;
+  /**
+   * 1 when Concur's answer carried a numeric code (then in `concur_code`), else 0, as in
+   * `concur_error_details`.
+   */
+  int32_t has_concur_code;
+  /**
+   * Concur's numeric code (108: bad or expired refresh token, …) when `has_concur_code`;
+   * else 0.
+   */
+  int64_t concur_code;
+  /**
+   * The failed exchange's `concur-correlationid` (quote it to Concur support); NULL when
+   * none is known (and on success).
+   */
+  const char *correlation_id;
+  /**
+   * Failures in a row, this one included; 0 on success.
+   */
+  uint32_t failures;
+  /**
+   * When the next attempt may start, in Unix milliseconds, for a failure tried again
+   * (`CONCUR_REFRESH_OUTCOME_FAILED`); 0 otherwise.
+   */
+  int64_t retry_at;
+  /**
+   * The error's text (as `concur_token_manager_access_token` writes it); NULL on success.
+   */
+  const char *message;
+  /**
+   * The whole event as one line of operator text (`token refresh failed (ahead, 12 ms, grant
+   * refresh_token): … ; 1 failure(s) in a row; next attempt in 1043 ms`), never NULL: what
+   * the library's own log records say.
+   */
+  const char *summary;
+} concur_refresh_event;
+
+/**
+ * Called by a manager with each refresh attempt: `user` is `event_user` of its options, as
+ * given; `event` is valid during the call only.
+ *
+ * The callback runs on the thread that made the attempt: a caller's, inside
+ * `concur_token_manager_access_token`, or the library's own thread for a refresh ahead. Calls
+ * for one manager never overlap (a lock of the library is held around each), and none starts
+ * once `concur_token_manager_free` has returned. It must be quick (the refreshing thread, and
+ * a concurrent `concur_token_manager_free`, wait for it), must return normally (never
+ * `longjmp`, throw or unwind through the library), and must not call the manager (no
+ * `concur_token_manager_*` function with it, `status` included): the library does not promise
+ * that such a call returns.
+ */
+typedef void (*concur_refresh_event_cb)(void *user, const struct concur_refresh_event *event);
+
+/**
  * What `concur_token_manager_new` builds a manager from. Set `struct_size` to
  * `sizeof(concur_token_manager_options)` (or call `concur_token_manager_options_init`),
  * `client_id`, `client_secret`, `start` and the fields that start uses (see
  * `concur_manager_start`); the library never reads the other start fields. Everything is
- * copied: the struct and its strings need not outlive the call.
+ * copied (the struct and its strings need not outlive the call) but `callbacks->user` and
+ * `event_user`.
+ *
+ * The struct grows at its end only: `floor_seconds`, `store_keys`, `store_key_count`,
+ * `require_sealed`, `on_event` and `event_user` came in its second layout, and a program whose
+ * `struct_size` is that of the first (ending with `callbacks`: 112 bytes on 64-bit platforms)
+ * gets their defaults.
  */
 typedef struct concur_token_manager_options {
   /**
@@ -601,14 +825,50 @@ typedef struct concur_token_manager_options {
    */
   const char *redis_key;
   /**
-   * How long before its expiry a token is refreshed, in seconds; 0 for 300. A margin above
-   * a token's lifetime (3600 s at Concur) refreshes at every call.
+   * The refresh window, in seconds; 0 for 300. Once the token is valid for less than this,
+   * a call still gets it at once, and one refresh ahead starts on a thread of the library's
+   * own (callers never wait for it). At most a day.
    */
   uint32_t margin_seconds;
   /**
    * The application's own store (see `concur_store_callbacks`); NULL for none.
    */
   const struct concur_store_callbacks *callbacks;
+  /**
+   * The floor, in seconds; 0 for 30 (or half of `margin_seconds` when that is smaller). A
+   * token valid for less than this is never handed out: the call waits for a refresh. Must
+   * be below the window (`margin_seconds`, 300 when 0), else `CONCUR_ERR_INVALID_ARGUMENT`.
+   * A floor above a token's lifetime (3600 s at Concur) makes every call wait for a new one.
+   */
+  uint32_t floor_seconds;
+  /**
+   * Keys that seal the stored token (AES-256-GCM, bound to the store's name), each the
+   * base64 text (standard or URL-safe, padded or not) of 32 random bytes, NUL-terminated,
+   * as `concur_store_key_generate` or `concur-token store-key` make them: the first seals
+   * every save, any of them opens (list the new key first to rotate). A wrong key (or a
+   * tampered or copied document) is `CONCUR_ERR_STORE`, and the store is left unchanged.
+   * A plain-text document, from before keys were set, is read and sealed at the next save
+   * unless `require_sealed`. NULL (with `store_key_count` 0) for a plain-text store.
+   */
+  const char *const *store_keys;
+  /**
+   * How many strings `store_keys` points to: 0 with NULL `store_keys`, else 1 to 16.
+   */
+  size_t store_key_count;
+  /**
+   * 1 to refuse a plain-text document in the store (`CONCUR_ERR_STORE`) instead of reading
+   * it; needs `store_keys`. 0 (the default) migrates it; other values are refused.
+   */
+  uint32_t require_sealed;
+  /**
+   * Called with every refresh attempt (see `concur_refresh_event_cb`); NULL for none.
+   */
+  concur_refresh_event_cb on_event;
+  /**
+   * Passed to `on_event` as is; may be NULL. Must stay valid until
+   * `concur_token_manager_free` returns.
+   */
+  void *event_user;
 } concur_token_manager_options;
 
 /**
@@ -678,6 +938,80 @@ typedef struct concur_oauth2_token_buffers {
    */
   uint16_t http_status;
 } concur_oauth2_token_buffers;
+
+/**
+ * A snapshot of a manager, written by `concur_token_manager_status`. Set `struct_size` to
+ * `sizeof(concur_manager_status)` (or call `concur_manager_status_init`); the library writes
+ * every other field, on success only. Times are Unix seconds (expiries) or Unix milliseconds
+ * (events), 0 when unknown. No field holds a secret.
+ */
+typedef struct concur_manager_status {
+  /**
+   * `sizeof(concur_manager_status)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * Where it stands (one of `concur_manager_state`).
+   */
+  concur_manager_state state;
+  /**
+   * The held access token's expiry, Unix seconds; 0 when no token is held (or unknown).
+   */
+  int64_t expires_at;
+  /**
+   * The refresh token's expiry, Unix seconds; 0 when unknown.
+   */
+  int64_t refresh_expires_at;
+  /**
+   * When the last successful refresh (or read from the store) ended, Unix milliseconds; 0
+   * for never.
+   */
+  int64_t last_refresh;
+  /**
+   * When the next attempt may start while failing, Unix milliseconds; 0 otherwise.
+   */
+  int64_t next_attempt;
+  /**
+   * Refreshes that obtained a new token here since the manager was made.
+   */
+  uint64_t refresh_count;
+  /**
+   * Failures in a row.
+   */
+  uint32_t failures;
+  /**
+   * 1 while a refresh runs, else 0.
+   */
+  int32_t refreshing;
+  /**
+   * The last failure's status, until a refresh succeeds; `CONCUR_OK` when there is none.
+   */
+  concur_status last_error_status;
+  /**
+   * The last failure's HTTP status; 0 when none arrived, or no failure.
+   */
+  uint16_t last_error_http_status;
+  /**
+   * 1 when the last failure carried Concur's numeric code (then in
+   * `last_error_concur_code`), else 0.
+   */
+  int32_t last_error_has_concur_code;
+  /**
+   * Concur's numeric code of the last failure (108, …) when `last_error_has_concur_code`;
+   * else 0.
+   */
+  int64_t last_error_concur_code;
+  /**
+   * The last failure's `concur-correlationid`, NUL-terminated; empty when none is known, or
+   * when it does not fit (then `last_error_correlation_id_len` is its length anyway).
+   */
+  char last_error_correlation_id[CONCUR_MANAGER_STATUS_CORRELATION_ID_CAPACITY];
+  /**
+   * The length of the last failure's correlation id, without the NUL; 0 when none. Above
+   * `CONCUR_MANAGER_STATUS_CORRELATION_ID_CAPACITY - 1` it was too long to be written.
+   */
+  size_t last_error_correlation_id_len;
+} concur_manager_status;
 
 /**
  * A grant for `concur_client_oauth2_token`. Set `struct_size` to
@@ -901,18 +1235,20 @@ concur_status concur_client_revoke_user_tokens(const struct concur_client *clien
  * Creates a token manager over `client` and stores it in `*manager_out` (set to NULL on
  * failure). Nothing is sent and no store is touched until the first
  * `concur_token_manager_access_token`; the options are checked here, so a bad one (a missing
- * start field, an unknown start, a malformed `redis://` URL, …) is
+ * start field, an unknown start, a malformed `redis://` URL, a floor not below the window, a
+ * store key that is not base64 of 32 bytes — named by its index —, …) is
  * `CONCUR_ERR_INVALID_ARGUMENT` now. A `redis://` store in a library built without its
  * `redis` feature is `CONCUR_ERR_NOT_BUILT_IN` (the message names the feature).
  *
  * The manager keeps its own reference to the client's connections and options: free the
  * client whenever you like (before or after), and the manager with
  * `concur_token_manager_free`. Every string is copied; the options struct need not outlive
- * the call, but `options->callbacks->user` must outlive the manager.
+ * the call, but `options->callbacks->user` and `options->event_user` must outlive the manager.
  *
  * # Safety
  * `client` NULL or from `concur_client_new`; `options` NULL or valid for its `struct_size`,
- * with the strings its start uses NULL or NUL-terminated; `manager_out` NULL or writable;
+ * with the strings its start uses NULL or NUL-terminated, and `store_keys` NULL or
+ * `store_key_count` pointers to NUL-terminated strings; `manager_out` NULL or writable;
  * `error_message` NULL or `error_capacity` writable bytes.
  */
 concur_status concur_token_manager_new(const struct concur_client *client,
@@ -924,7 +1260,9 @@ concur_status concur_token_manager_new(const struct concur_client *client,
 /**
  * Releases a manager (and its reference to the client). NULL is accepted and does nothing.
  * No other thread may be using it, and it must not be used again. The token stays in the
- * store (a file or Redis) for the next manager.
+ * store (a file or Redis) for the next manager. A refresh ahead running on the library's
+ * thread is waited for (it ends within the client's timeout and the store's lock wait), so
+ * that neither a store callback nor the event callback is called after this returns.
  *
  * # Safety
  * `manager` must be NULL or come from `concur_token_manager_new`, and not be freed already.
@@ -934,9 +1272,12 @@ void concur_token_manager_free(struct concur_token_manager *manager);
 /**
  * Writes a valid access token into `out` (all buffers or none, as for
  * `concur_client_oauth2_token`; `token_type` is `Bearer`): from memory while it is valid for
- * longer than the margin (no request, no store access), else from the store when another
- * holder refreshed already, else from one refresh (or grant) that every thread asking at that
- * moment waits for and shares, saved to the store before it is handed out.
+ * longer than the floor (no request, no store access; inside the refresh window one refresh
+ * ahead starts on the library's thread, and this call does not wait for it), else from the
+ * store when another holder refreshed already, else from one refresh (or grant) that every
+ * thread asking at that moment waits for and shares, saved to the store before it is handed
+ * out. A failed refresh ahead is tried again with a backoff while the token lasts; the
+ * options' `on_event` hears of each attempt.
  *
  * `out->refresh_token` receives the refresh token the manager holds (empty for client
  * credentials): keep it for the record if you must, but never refresh with it yourself, since
@@ -971,6 +1312,39 @@ concur_status concur_token_manager_access_token(const struct concur_token_manage
  * `manager` must be NULL or come from `concur_token_manager_new` and not be freed.
  */
 void concur_token_manager_invalidate(const struct concur_token_manager *manager);
+
+/**
+ * Writes a snapshot of `manager` into `*out` (see `concur_manager_status`): where it stands,
+ * its token's expiries, the last refresh, the last failure and the next attempt. Sends
+ * nothing, touches no store, never waits for a refresh; safe from many threads at once (but
+ * not from an event callback).
+ *
+ * Returns `CONCUR_OK`, or `CONCUR_ERR_INVALID_ARGUMENT` when `manager` or `out` is NULL or
+ * `out->struct_size` is not set (0) or smaller than this header's `sizeof`; then `*out` is
+ * left untouched.
+ *
+ * # Safety
+ * `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a writable
+ * `concur_manager_status` of `out->struct_size` bytes.
+ */
+concur_status concur_token_manager_status(const struct concur_token_manager *manager,
+                                          struct concur_manager_status *out);
+
+/**
+ * Writes a fresh random store key (32 bytes from the system's generator) as standard base64
+ * text (44 characters and a NUL) into `buf`, and its length (44, without the NUL) into
+ * `*len`: a key for `concur_token_manager_options.store_keys`. Keep it as a secret (a secret
+ * manager, an environment variable), never beside the store it seals; wipe `buf` after use.
+ *
+ * Returns `CONCUR_OK`; `CONCUR_ERR_BUFFER_TOO_SMALL` when `capacity` is below
+ * `CONCUR_STORE_KEY_BASE64_LEN + 1` (nothing is generated or written but `*len`, set to 44:
+ * `(NULL, 0)` asks the size); `CONCUR_ERR_INVALID_ARGUMENT` when `len` is NULL, or `buf` NULL
+ * with a non-zero `capacity`; `CONCUR_ERR_INTERNAL` when the system's generator fails.
+ *
+ * # Safety
+ * `buf` NULL or `capacity` writable bytes; `len` NULL or writable.
+ */
+concur_status concur_store_key_generate(char *buf, size_t capacity, size_t *len);
 
 /**
  * Obtains an access token with Concur's Native Flow and writes it into caller-owned buffers.
@@ -1152,8 +1526,8 @@ concur_status concur_parse_callback(const char *callback_url,
  * struct and set its struct_size; they are inline, so sizeof is your header's, never the
  * library's. 0 is refused (CONCUR_ERR_INVALID_ARGUMENT, "struct_size not set") except in
  * concur_options, where 0 means this version's layout. A size smaller than this header's is
- * refused, except concur_options' first layout (up to correlation_id), whose later fields
- * then take their defaults; a larger one (a newer header) is accepted for inputs when the
+ * refused, except the first layouts of concur_options (up to correlation_id) and of
+ * concur_token_manager_options (up to callbacks), whose later fields then take their defaults; a larger one (a newer header) is accepted for inputs when the
  * fields this library does not know are all zero, and for outputs, whose unknown fields are
  * left untouched.
  */
@@ -1178,6 +1552,9 @@ static inline void concur_error_details_init(concur_error_details *details) { CO
 
 /** Zeroes `options` (memory store, default margin) and sets its struct_size; then set the application, start and store. */
 static inline void concur_token_manager_options_init(concur_token_manager_options *options) { CONCUR_NATIVE_ZERO_AND_SIZE(options); }
+
+/** Zeroes `status` and sets its struct_size, for concur_token_manager_status. */
+static inline void concur_manager_status_init(concur_manager_status *status) { CONCUR_NATIVE_ZERO_AND_SIZE(status); }
 
 /** Zeroes `callbacks` and sets its struct_size; then set load, save and user. */
 static inline void concur_store_callbacks_init(concur_store_callbacks *callbacks) { CONCUR_NATIVE_ZERO_AND_SIZE(callbacks); }

@@ -2,7 +2,7 @@
 //! file, Redis, or the application's own load/save callbacks).
 
 use std::ffi::{c_char, c_void};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
@@ -14,11 +14,13 @@ use super::client::{client_ref, concur_client};
 use super::details::concur_error_details;
 use super::extensible;
 use super::failure::{Failure, invalid};
+use super::manager_events::{EventSink, concur_refresh_event_cb};
 use super::oauth2::{deliver_token, details_export, open_token_out};
 use super::status::concur_status;
 use crate::Error;
 use crate::manager::{
-    DEFAULT_MARGIN, Document, FileStore, MemoryStore, Start, StoreLock, TokenManager, TokenStore,
+    DEFAULT_WINDOW, Document, FileStore, MemoryStore, RefreshPolicy, Sealer, Start, StoreKey,
+    StoreLock, TokenManager, TokenStore,
 };
 
 /// Where a manager starts when its store holds no token yet. Values are fixed for ever; 0 is
@@ -118,10 +120,16 @@ pub struct concur_store_callbacks {
 /// `sizeof(concur_token_manager_options)` (or call `concur_token_manager_options_init`),
 /// `client_id`, `client_secret`, `start` and the fields that start uses (see
 /// `concur_manager_start`); the library never reads the other start fields. Everything is
-/// copied: the struct and its strings need not outlive the call.
+/// copied (the struct and its strings need not outlive the call) but `callbacks->user` and
+/// `event_user`.
+///
+/// The struct grows at its end only: `floor_seconds`, `store_keys`, `store_key_count`,
+/// `require_sealed`, `on_event` and `event_user` came in its second layout, and a program whose
+/// `struct_size` is that of the first (ending with `callbacks`: 112 bytes on 64-bit platforms)
+/// gets their defaults.
 #[allow(non_camel_case_types)]
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct concur_token_manager_options {
     /// `sizeof(concur_token_manager_options)` as the caller was compiled with it; 0 is refused.
     pub struct_size: u32,
@@ -155,21 +163,60 @@ pub struct concur_token_manager_options {
     /// The Redis key the token is kept under (beside it `{key}:lock` and `{key}:fence`);
     /// required with a `redis://` store, NULL otherwise.
     pub redis_key: *const c_char,
-    /// How long before its expiry a token is refreshed, in seconds; 0 for 300. A margin above
-    /// a token's lifetime (3600 s at Concur) refreshes at every call.
+    /// The refresh window, in seconds; 0 for 300. Once the token is valid for less than this,
+    /// a call still gets it at once, and one refresh ahead starts on a thread of the library's
+    /// own (callers never wait for it). At most a day.
     pub margin_seconds: u32,
     /// The application's own store (see `concur_store_callbacks`); NULL for none.
     pub callbacks: *const concur_store_callbacks,
+    /// The floor, in seconds; 0 for 30 (or half of `margin_seconds` when that is smaller). A
+    /// token valid for less than this is never handed out: the call waits for a refresh. Must
+    /// be below the window (`margin_seconds`, 300 when 0), else `CONCUR_ERR_INVALID_ARGUMENT`.
+    /// A floor above a token's lifetime (3600 s at Concur) makes every call wait for a new one.
+    pub floor_seconds: u32,
+    /// Keys that seal the stored token (AES-256-GCM, bound to the store's name), each the
+    /// base64 text (standard or URL-safe, padded or not) of 32 random bytes, NUL-terminated,
+    /// as `concur_store_key_generate` or `concur-token store-key` make them: the first seals
+    /// every save, any of them opens (list the new key first to rotate). A wrong key (or a
+    /// tampered or copied document) is `CONCUR_ERR_STORE`, and the store is left unchanged.
+    /// A plain-text document, from before keys were set, is read and sealed at the next save
+    /// unless `require_sealed`. NULL (with `store_key_count` 0) for a plain-text store.
+    pub store_keys: *const *const c_char,
+    /// How many strings `store_keys` points to: 0 with NULL `store_keys`, else 1 to 16.
+    pub store_key_count: usize,
+    /// 1 to refuse a plain-text document in the store (`CONCUR_ERR_STORE`) instead of reading
+    /// it; needs `store_keys`. 0 (the default) migrates it; other values are refused.
+    pub require_sealed: u32,
+    /// Called with every refresh attempt (see `concur_refresh_event_cb`); NULL for none.
+    pub on_event: concur_refresh_event_cb,
+    /// Passed to `on_event` as is; may be NULL. Must stay valid until
+    /// `concur_token_manager_free` returns.
+    pub event_user: *mut c_void,
 }
 
+/// The size of `concur_token_manager_options`' first layout, which ended with `callbacks`:
+/// the smallest `struct_size` accepted.
+const OPTIONS_FIRST_LAYOUT_SIZE: usize =
+    std::mem::offset_of!(concur_token_manager_options, floor_seconds);
+
+/// The most keys a store may list.
+const MAX_STORE_KEYS: usize = 16;
+
 /// A token manager: keeps one valid access token for every thread that asks, refreshes it
-/// once shortly before it expires (once between the processes or machines sharing its store),
+/// once ahead of its expiry (once between the processes or machines sharing its store),
 /// and saves the rotated refresh token before the new access token is handed out. Create it
 /// with `concur_token_manager_new`, release it with `concur_token_manager_free`. Every other
 /// call takes a `const concur_token_manager *` and is safe from many threads at once.
 #[allow(non_camel_case_types)]
 pub struct concur_token_manager {
     inner: TokenManager,
+    events: Option<Arc<EventSink>>,
+}
+
+impl concur_token_manager {
+    pub(crate) fn inner(&self) -> &TokenManager {
+        &self.inner
+    }
 }
 
 /// A store of the caller's callbacks, behind an in-process lock.
@@ -409,21 +456,114 @@ unsafe fn read_start(o: &concur_token_manager_options) -> Result<Start, Failure>
     }
 }
 
+/// The refresh policy the options ask for: `Ok` a checked window and floor, or `Err(window)`
+/// for a window alone (floor 0: the default floor, brought down to half a small window, as
+/// before floors could be set).
+fn read_policy(
+    o: &concur_token_manager_options,
+) -> Result<Result<RefreshPolicy, Duration>, Failure> {
+    let window = match o.margin_seconds {
+        0 => DEFAULT_WINDOW,
+        s => Duration::from_secs(u64::from(s)),
+    };
+    if o.floor_seconds == 0 {
+        return Ok(Err(window));
+    }
+    let floor = Duration::from_secs(u64::from(o.floor_seconds));
+    if floor >= window {
+        return Err(invalid(format!(
+            "options->floor_seconds ({}) must be below the refresh window, \
+             options->margin_seconds ({}{})",
+            o.floor_seconds,
+            window.as_secs(),
+            if o.margin_seconds == 0 {
+                ", the default"
+            } else {
+                ""
+            }
+        )));
+    }
+    RefreshPolicy::new(window, floor)
+        .map(Ok)
+        .map_err(|_| invalid("options->margin_seconds is over a day (86400)"))
+}
+
+/// The store keys the options list, checked (`None`: a plain-text store).
+///
+/// # Safety
+/// `o.store_keys` must be NULL or point to `o.store_key_count` pointers, each NULL or to a
+/// NUL-terminated string.
+unsafe fn read_sealer(o: &concur_token_manager_options) -> Result<Option<Sealer>, Failure> {
+    let count = o.store_key_count;
+    let require_sealed = match o.require_sealed {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(invalid(format!(
+                "options->require_sealed {other} is neither 0 nor 1"
+            )));
+        }
+    };
+    if o.store_keys.is_null() {
+        if count != 0 {
+            return Err(invalid(format!(
+                "options->store_keys is NULL but options->store_key_count is {count}"
+            )));
+        }
+        if require_sealed {
+            return Err(invalid(
+                "options->require_sealed is set without options->store_keys",
+            ));
+        }
+        return Ok(None);
+    }
+    if count == 0 {
+        return Err(invalid(
+            "options->store_keys is set but options->store_key_count is 0",
+        ));
+    }
+    if count > MAX_STORE_KEYS {
+        return Err(invalid(format!(
+            "options->store_key_count {count} is over {MAX_STORE_KEYS}"
+        )));
+    }
+    // SAFETY: non-NULL, `count` pointers by the caller's promise (count checked above).
+    let texts = unsafe { std::slice::from_raw_parts(o.store_keys, count) };
+    let mut keys = Vec::with_capacity(count);
+    for (i, &text) in texts.iter().enumerate() {
+        let name = format!("options->store_keys[{i}]");
+        // SAFETY: NULL or NUL-terminated by the caller's promise.
+        let text = unsafe { required(text, &name) }?;
+        // The core's message is not used: it would not name the index. The key is never quoted.
+        let key = StoreKey::from_base64(text).map_err(|_| {
+            invalid(format!(
+                "{name} is not the base64 text of a 32-byte key (44 characters, as \
+                 concur_store_key_generate makes them)"
+            ))
+        })?;
+        keys.push(key);
+    }
+    let sealer = Sealer::new(keys)?;
+    Ok(Some(sealer.require_sealed(require_sealed)))
+}
+
 /// Creates a token manager over `client` and stores it in `*manager_out` (set to NULL on
 /// failure). Nothing is sent and no store is touched until the first
 /// `concur_token_manager_access_token`; the options are checked here, so a bad one (a missing
-/// start field, an unknown start, a malformed `redis://` URL, …) is
+/// start field, an unknown start, a malformed `redis://` URL, a floor not below the window, a
+/// store key that is not base64 of 32 bytes — named by its index —, …) is
 /// `CONCUR_ERR_INVALID_ARGUMENT` now. A `redis://` store in a library built without its
 /// `redis` feature is `CONCUR_ERR_NOT_BUILT_IN` (the message names the feature).
 ///
 /// The manager keeps its own reference to the client's connections and options: free the
 /// client whenever you like (before or after), and the manager with
 /// `concur_token_manager_free`. Every string is copied; the options struct need not outlive
-/// the call, but `options->callbacks->user` must outlive the manager.
+/// the call, but `options->callbacks->user` and `options->event_user` must outlive the manager.
 ///
 /// # Safety
 /// `client` NULL or from `concur_client_new`; `options` NULL or valid for its `struct_size`,
-/// with the strings its start uses NULL or NUL-terminated; `manager_out` NULL or writable;
+/// with the strings its start uses NULL or NUL-terminated, and `store_keys` NULL or
+/// `store_key_count` pointers to NUL-terminated strings; `manager_out` NULL or writable;
 /// `error_message` NULL or `error_capacity` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn concur_token_manager_new(
@@ -441,21 +581,33 @@ pub unsafe extern "C" fn concur_token_manager_new(
             };
             *slot = std::ptr::null_mut();
             let client = client_ref(client)?;
-            let Some(o) = extensible::input(options, "options", false)? else {
+            // An older caller's struct (its first layout) gets the later fields' defaults.
+            let grown =
+                extensible::input_grown(options, "options", false, OPTIONS_FIRST_LAYOUT_SIZE)?;
+            let Some(o) = grown.as_ref() else {
                 return Err(invalid("options is NULL"));
             };
             let client_id = required(o.client_id, "options->client_id")?;
             let client_secret = required(o.client_secret, "options->client_secret")?;
             let start = read_start(o)?;
             let store = read_store(o)?;
-            let margin = match o.margin_seconds {
-                0 => DEFAULT_MARGIN,
-                s => Duration::from_secs(u64::from(s)),
+            let sealer = read_sealer(o)?;
+            let policy = read_policy(o)?;
+            let events = EventSink::new(o.on_event, o.event_user);
+            let mut inner =
+                TokenManager::new(client.inner.clone(), client_id, client_secret, start)?
+                    .with_boxed_store(store);
+            inner = match policy {
+                Ok(policy) => inner.with_policy(policy),
+                Err(window) => inner.with_margin(window),
             };
-            let inner = TokenManager::new(client.inner.clone(), client_id, client_secret, start)?
-                .with_boxed_store(store)
-                .with_margin(margin);
-            *slot = Box::into_raw(Box::new(concur_token_manager { inner }));
+            if let Some(sealer) = sealer {
+                inner = inner.with_sealer(sealer);
+            }
+            if let Some(events) = &events {
+                inner = inner.with_observer(events.observer());
+            }
+            *slot = Box::into_raw(Box::new(concur_token_manager { inner, events }));
             Ok(())
         })
     }
@@ -463,7 +615,9 @@ pub unsafe extern "C" fn concur_token_manager_new(
 
 /// Releases a manager (and its reference to the client). NULL is accepted and does nothing.
 /// No other thread may be using it, and it must not be used again. The token stays in the
-/// store (a file or Redis) for the next manager.
+/// store (a file or Redis) for the next manager. A refresh ahead running on the library's
+/// thread is waited for (it ends within the client's timeout and the store's lock wait), so
+/// that neither a store callback nor the event callback is called after this returns.
 ///
 /// # Safety
 /// `manager` must be NULL or come from `concur_token_manager_new`, and not be freed already.
@@ -476,14 +630,30 @@ pub unsafe extern "C" fn concur_token_manager_free(manager: *mut concur_token_ma
     // promise.
     let manager = unsafe { Box::from_raw(manager) };
     // A panic must never unwind into C: at worst, something leaks.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(manager)));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        // A refresh ahead may still run on the library's thread, with the caller's store
+        // callbacks and event callback: wait for it, so that none is called once this returns.
+        // No new one starts: no other thread uses the manager now.
+        let mut pause = Duration::from_millis(1);
+        while manager.inner.status().refreshing {
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+        if let Some(events) = &manager.events {
+            events.close();
+        }
+        drop(manager);
+    }));
 }
 
 /// Writes a valid access token into `out` (all buffers or none, as for
 /// `concur_client_oauth2_token`; `token_type` is `Bearer`): from memory while it is valid for
-/// longer than the margin (no request, no store access), else from the store when another
-/// holder refreshed already, else from one refresh (or grant) that every thread asking at that
-/// moment waits for and shares, saved to the store before it is handed out.
+/// longer than the floor (no request, no store access; inside the refresh window one refresh
+/// ahead starts on the library's thread, and this call does not wait for it), else from the
+/// store when another holder refreshed already, else from one refresh (or grant) that every
+/// thread asking at that moment waits for and shares, saved to the store before it is handed
+/// out. A failed refresh ahead is tried again with a backoff while the token lasts; the
+/// options' `on_event` hears of each attempt.
 ///
 /// `out->refresh_token` receives the refresh token the manager holds (empty for client
 /// credentials): keep it for the record if you must, but never refresh with it yourself, since
