@@ -733,6 +733,12 @@ mod tests {
             redis_key: c"concur-native:token".as_ptr(),
             margin_seconds: 0,
             callbacks: std::ptr::null(),
+            floor_seconds: 0,
+            store_keys: std::ptr::null(),
+            store_key_count: 0,
+            require_sealed: 0,
+            on_event: None,
+            event_user: std::ptr::null_mut(),
         }
     }
 
