@@ -632,13 +632,10 @@ pub unsafe extern "C" fn concur_token_manager_free(manager: *mut concur_token_ma
     // A panic must never unwind into C: at worst, something leaks.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         // A refresh ahead may still run on the library's thread, with the caller's store
-        // callbacks and event callback: wait for it, so that none is called once this returns.
-        // No new one starts: no other thread uses the manager now.
-        let mut pause = Duration::from_millis(1);
-        while manager.inner.status().refreshing {
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
+        // callbacks and event callback: wait for it (the core's own wait, bounded by the
+        // refresh's deadline), so that none is called once this returns. No new one starts:
+        // no other thread uses the manager now.
+        manager.inner.wait_idle(crate::options::MAX_TIMEOUT);
         if let Some(events) = &manager.events {
             events.close();
         }
