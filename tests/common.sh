@@ -3,6 +3,12 @@
 # server, maturin and napi. napi always passes --target <host>, so everything builds for the
 # host triple explicitly and lands in target/<triple>/.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+# Loopback never goes through a proxy the environment names: npm, pip and curl would otherwise
+# send the requests for the loopback test server and npm registry (tests/packaging/node.sh) to
+# it. Registries stay reachable through it as before.
+inherited_no_proxy=${NO_PROXY:-${no_proxy:-}}
+export NO_PROXY="127.0.0.1,localhost,::1${inherited_no_proxy:+,$inherited_no_proxy}"
+export no_proxy="$NO_PROXY"
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 BIN_DIR="$TARGET_DIR/$CARGO_BUILD_TARGET/debug"
 VENV="$TARGET_DIR/venv"

@@ -4,10 +4,12 @@
 # C programs, the Python and Node packages built from source and their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
 # Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, bash-completion,
-# python3 with venv, node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs
-# (60 by default).
+# python3 with venv, node >= 20.17 and npm: tests/prerequisites.sh has the full list and checks
+# it first, naming what is missing and how to install it. FUZZ_SECONDS sets how long each fuzz
+# target runs (60 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tests/prerequisites.sh
 source tests/common.sh
 step() { printf '\n=== %s\n' "$*"; }
 
