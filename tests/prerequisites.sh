@@ -8,6 +8,8 @@
 # Who needs what: cc/c++ with libasan/libubsan, valgrind, nm (tests/c_abi.rs); openssl
 # (tests/hostile.rs, tests/network.rs); redis-server (the Redis store's tests); script
 # (cli/tests/cli.rs, a pseudo-terminal); chattr (bindings/node/test/manager.test.js as root);
+# flock (bindings/node/test/manager_events.test.js holds a file store's lock); objcopy
+# (scripts/install-c.sh strips the library and keeps its debug file);
 # pkg-config, readelf, objdump, ldd (tests/packaging/c.sh); bash-completion
 # (tests/packaging/cli.sh); python3 >= 3.11 with venv and ensurepip (the venv; tomllib in
 # tests/packaging/metadata.sh); node >= 20.17 and npm (@napi-rs/cli); cargo with rustfmt and
@@ -40,6 +42,8 @@ need nm binutils
 need ldd libc-bin
 need script bsdutils
 need chattr e2fsprogs
+need flock util-linux
+need objcopy binutils
 [ -f /usr/share/bash-completion/bash_completion ] || { missing+=(bash-completion); apt+=(bash-completion); }
 need python3 python3
 if command -v python3 >/dev/null 2>&1; then
