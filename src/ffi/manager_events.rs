@@ -8,9 +8,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::failure::{Failure, invalid};
 use super::boundary::boundary;
 use super::extensible;
+use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use crate::Error;
 use crate::manager::{ManagerStatus, Observer, Outcome, RefreshEvent, State, StoreKey, Trigger};
