@@ -872,74 +872,6 @@ typedef struct concur_token_manager_options {
 } concur_token_manager_options;
 
 /**
- * The outputs of `concur_client_oauth2_token`: a current-API (oauth2/v0) token and what came
- * with it. Set `struct_size` to `sizeof(concur_oauth2_token_buffers)` (or call
- * `concur_oauth2_token_buffers_init`), then each wanted buffer's `data` and `capacity`; the
- * library writes the rest. The nine buffers are all-or-nothing, as for `concur_token_buffers`.
- */
-typedef struct concur_oauth2_token_buffers {
-  /**
-   * `sizeof(concur_oauth2_token_buffers)` as the caller was compiled with it; 0 is refused.
-   */
-  uint32_t struct_size;
-  /**
-   * The access token, for `Authorization: Bearer {access_token}`.
-   */
-  struct concur_buffer access_token;
-  /**
-   * The token type Concur named (`Bearer`).
-   */
-  struct concur_buffer token_type;
-  /**
-   * The refresh token (after a refresh, the one to store from now on: Concur may rotate
-   * it); empty for `client_credentials`.
-   */
-  struct concur_buffer refresh_token;
-  /**
-   * The granted scopes, space separated; may be empty.
-   */
-  struct concur_buffer scope;
-  /**
-   * The base URL of the user's (or company's) data centre, already checked as trusted: pass
-   * it as `host` to refreshes and later calls.
-   */
-  struct concur_buffer geolocation;
-  /**
-   * The id_token (a JWT); empty for `client_credentials`.
-   */
-  struct concur_buffer id_token;
-  /**
-   * The id_token's `sub` claim (the user's or company's UUID), read without verifying the
-   * signature; may be empty.
-   */
-  struct concur_buffer subject;
-  /**
-   * The id_token's `concur.type` claim (`user` or `company`), read without verifying the
-   * signature; may be empty.
-   */
-  struct concur_buffer principal_type;
-  /**
-   * The `concur-correlationid` of the exchange.
-   */
-  struct concur_buffer correlation_id;
-  /**
-   * Written by the library: when the access token expires, as Unix seconds; 0 when unknown
-   * or on failure.
-   */
-  int64_t expires_at;
-  /**
-   * Written by the library: when the refresh token expires, as Unix seconds; 0 when unknown
-   * or on failure.
-   */
-  int64_t refresh_expires_at;
-  /**
-   * Written by the library: on failure, the HTTP status of Concur's answer, 0 when no answer
-   * arrived (and 0 on success).
-   */
-  uint16_t http_status;
-} concur_oauth2_token_buffers;
-
-/**
  * A snapshot of a manager, written by `concur_token_manager_status`. Set `struct_size` to
  * `sizeof(concur_manager_status)` (or call `concur_manager_status_init`); the library writes
  * every other field, on success only. Times are Unix seconds (expiries) or Unix milliseconds
@@ -1012,6 +944,74 @@ typedef struct concur_manager_status {
    */
   size_t last_error_correlation_id_len;
 } concur_manager_status;
+
+/**
+ * The outputs of `concur_client_oauth2_token`: a current-API (oauth2/v0) token and what came
+ * with it. Set `struct_size` to `sizeof(concur_oauth2_token_buffers)` (or call
+ * `concur_oauth2_token_buffers_init`), then each wanted buffer's `data` and `capacity`; the
+ * library writes the rest. The nine buffers are all-or-nothing, as for `concur_token_buffers`.
+ */
+typedef struct concur_oauth2_token_buffers {
+  /**
+   * `sizeof(concur_oauth2_token_buffers)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * The access token, for `Authorization: Bearer {access_token}`.
+   */
+  struct concur_buffer access_token;
+  /**
+   * The token type Concur named (`Bearer`).
+   */
+  struct concur_buffer token_type;
+  /**
+   * The refresh token (after a refresh, the one to store from now on: Concur may rotate
+   * it); empty for `client_credentials`.
+   */
+  struct concur_buffer refresh_token;
+  /**
+   * The granted scopes, space separated; may be empty.
+   */
+  struct concur_buffer scope;
+  /**
+   * The base URL of the user's (or company's) data centre, already checked as trusted: pass
+   * it as `host` to refreshes and later calls.
+   */
+  struct concur_buffer geolocation;
+  /**
+   * The id_token (a JWT); empty for `client_credentials`.
+   */
+  struct concur_buffer id_token;
+  /**
+   * The id_token's `sub` claim (the user's or company's UUID), read without verifying the
+   * signature; may be empty.
+   */
+  struct concur_buffer subject;
+  /**
+   * The id_token's `concur.type` claim (`user` or `company`), read without verifying the
+   * signature; may be empty.
+   */
+  struct concur_buffer principal_type;
+  /**
+   * The `concur-correlationid` of the exchange.
+   */
+  struct concur_buffer correlation_id;
+  /**
+   * Written by the library: when the access token expires, as Unix seconds; 0 when unknown
+   * or on failure.
+   */
+  int64_t expires_at;
+  /**
+   * Written by the library: when the refresh token expires, as Unix seconds; 0 when unknown
+   * or on failure.
+   */
+  int64_t refresh_expires_at;
+  /**
+   * Written by the library: on failure, the HTTP status of Concur's answer, 0 when no answer
+   * arrived (and 0 on success).
+   */
+  uint16_t http_status;
+} concur_oauth2_token_buffers;
 
 /**
  * A grant for `concur_client_oauth2_token`. Set `struct_size` to
@@ -1270,6 +1270,23 @@ concur_status concur_token_manager_new(const struct concur_client *client,
 void concur_token_manager_free(struct concur_token_manager *manager);
 
 /**
+ * Writes a snapshot of `manager` into `*out` (see `concur_manager_status`): where it stands,
+ * its token's expiries, the last refresh, the last failure and the next attempt. Sends
+ * nothing, touches no store, never waits for a refresh; safe from many threads at once (but
+ * not from an event callback).
+ *
+ * Returns `CONCUR_OK`, or `CONCUR_ERR_INVALID_ARGUMENT` when `manager` or `out` is NULL or
+ * `out->struct_size` is not set (0) or smaller than this header's `sizeof`; then `*out` is
+ * left untouched.
+ *
+ * # Safety
+ * `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a writable
+ * `concur_manager_status` of `out->struct_size` bytes.
+ */
+concur_status concur_token_manager_status(const struct concur_token_manager *manager,
+                                          struct concur_manager_status *out);
+
+/**
  * Writes a valid access token into `out` (all buffers or none, as for
  * `concur_client_oauth2_token`; `token_type` is `Bearer`): from memory while it is valid for
  * longer than the floor (no request, no store access; inside the refresh window one refresh
@@ -1312,23 +1329,6 @@ concur_status concur_token_manager_access_token(const struct concur_token_manage
  * `manager` must be NULL or come from `concur_token_manager_new` and not be freed.
  */
 void concur_token_manager_invalidate(const struct concur_token_manager *manager);
-
-/**
- * Writes a snapshot of `manager` into `*out` (see `concur_manager_status`): where it stands,
- * its token's expiries, the last refresh, the last failure and the next attempt. Sends
- * nothing, touches no store, never waits for a refresh; safe from many threads at once (but
- * not from an event callback).
- *
- * Returns `CONCUR_OK`, or `CONCUR_ERR_INVALID_ARGUMENT` when `manager` or `out` is NULL or
- * `out->struct_size` is not set (0) or smaller than this header's `sizeof`; then `*out` is
- * left untouched.
- *
- * # Safety
- * `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a writable
- * `concur_manager_status` of `out->struct_size` bytes.
- */
-concur_status concur_token_manager_status(const struct concur_token_manager *manager,
-                                          struct concur_manager_status *out);
 
 /**
  * Writes a fresh random store key (32 bytes from the system's generator) as standard base64

@@ -14,7 +14,7 @@ use super::client::{client_ref, concur_client};
 use super::details::concur_error_details;
 use super::extensible;
 use super::failure::{Failure, invalid};
-use super::manager_events::{EventSink, concur_refresh_event_cb};
+use super::manager_events::{EventSink, concur_manager_status, concur_refresh_event_cb};
 use super::oauth2::{deliver_token, details_export, open_token_out};
 use super::status::concur_status;
 use crate::Error;
@@ -641,6 +641,36 @@ pub unsafe extern "C" fn concur_token_manager_free(manager: *mut concur_token_ma
         }
         drop(manager);
     }));
+}
+
+/// Writes a snapshot of `manager` into `*out` (see `concur_manager_status`): where it stands,
+/// its token's expiries, the last refresh, the last failure and the next attempt. Sends
+/// nothing, touches no store, never waits for a refresh; safe from many threads at once (but
+/// not from an event callback).
+///
+/// Returns `CONCUR_OK`, or `CONCUR_ERR_INVALID_ARGUMENT` when `manager` or `out` is NULL or
+/// `out->struct_size` is not set (0) or smaller than this header's `sizeof`; then `*out` is
+/// left untouched.
+///
+/// # Safety
+/// `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a writable
+/// `concur_manager_status` of `out->struct_size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn concur_token_manager_status(
+    manager: *const concur_token_manager,
+    out: *mut concur_manager_status,
+) -> concur_status {
+    // SAFETY (all): NULL or valid by the caller's promise.
+    unsafe {
+        boundary(std::ptr::null_mut(), 0, || {
+            let manager = manager.as_ref().ok_or_else(|| invalid("manager is NULL"))?;
+            let Some(out) = extensible::output(out, "out")? else {
+                return Err(invalid("out is NULL"));
+            };
+            out.fill(&manager.inner().status());
+            Ok(())
+        })
+    }
 }
 
 /// Writes a valid access token into `out` (all buffers or none, as for

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::boundary::boundary;
-use super::extensible;
 use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use crate::Error;
@@ -299,7 +298,7 @@ pub struct concur_manager_status {
 }
 
 impl concur_manager_status {
-    fn fill(&mut self, s: &ManagerStatus) {
+    pub(super) fn fill(&mut self, s: &ManagerStatus) {
         self.state = match s.state {
             State::Active => concur_manager_state::CONCUR_MANAGER_STATE_ACTIVE,
             State::Failing => concur_manager_state::CONCUR_MANAGER_STATE_FAILING,
@@ -331,36 +330,6 @@ impl concur_manager_status {
                 *to = from as c_char;
             }
         }
-    }
-}
-
-/// Writes a snapshot of `manager` into `*out` (see `concur_manager_status`): where it stands,
-/// its token's expiries, the last refresh, the last failure and the next attempt. Sends
-/// nothing, touches no store, never waits for a refresh; safe from many threads at once (but
-/// not from an event callback).
-///
-/// Returns `CONCUR_OK`, or `CONCUR_ERR_INVALID_ARGUMENT` when `manager` or `out` is NULL or
-/// `out->struct_size` is not set (0) or smaller than this header's `sizeof`; then `*out` is
-/// left untouched.
-///
-/// # Safety
-/// `manager` NULL or from `concur_token_manager_new` and not freed; `out` NULL or a writable
-/// `concur_manager_status` of `out->struct_size` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn concur_token_manager_status(
-    manager: *const super::manager::concur_token_manager,
-    out: *mut concur_manager_status,
-) -> concur_status {
-    // SAFETY (all): NULL or valid by the caller's promise.
-    unsafe {
-        boundary(std::ptr::null_mut(), 0, || {
-            let manager = manager.as_ref().ok_or_else(|| invalid("manager is NULL"))?;
-            let Some(out) = extensible::output(out, "out")? else {
-                return Err(invalid("out is NULL"));
-            };
-            out.fill(&manager.inner().status());
-            Ok(())
-        })
     }
 }
 

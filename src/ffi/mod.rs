@@ -51,13 +51,12 @@ pub use manager::{
     CONCUR_STORE_EMPTY, CONCUR_STORE_OK, CONCUR_STORE_TOO_SMALL, concur_manager_start,
     concur_store_callbacks, concur_store_load, concur_store_save, concur_token_manager,
     concur_token_manager_access_token, concur_token_manager_free, concur_token_manager_invalidate,
-    concur_token_manager_new, concur_token_manager_options,
+    concur_token_manager_new, concur_token_manager_options, concur_token_manager_status,
 };
 pub use manager_events::{
     CONCUR_MANAGER_STATUS_CORRELATION_ID_CAPACITY, CONCUR_STORE_KEY_BASE64_LEN,
     concur_manager_state, concur_manager_status, concur_refresh_event, concur_refresh_event_cb,
     concur_refresh_outcome, concur_refresh_trigger, concur_store_key_generate,
-    concur_token_manager_status,
 };
 pub use native::concur_native_token;
 pub use oauth2::{
