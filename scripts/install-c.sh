@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C library (release) and installs it under a prefix the way cargo-c lays it out:
-# a SONAME'd shared library with its symlinks, the static library, the committed header, a
-# pkg-config file, the valgrind suppressions and the licence texts.
+# a SONAME'd shared library with its symlinks (stripped, its symbols and debug information in
+# a separate file, as distributions ship libraries), the static library, the committed header,
+# a pkg-config file, the valgrind suppressions and the licence texts.
 #
 # Why a script and not cargo-c: cargo-c 0.10.24 (the newest that builds with rustc 1.95)
 # takes about 16 minutes to compile on 2 cores before it builds anything, Debian's cargo-c
@@ -12,12 +13,20 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/install-c.sh [--prefix PREFIX] [--libdir DIR] [--destdir DIR] [--zig] [PREFIX]
+Usage: scripts/install-c.sh [--prefix PREFIX] [--libdir DIR] [--destdir DIR] [--features LIST]
+                            [--zig] [PREFIX]
 
-Builds libconcur_native in release mode (default features plus the token manager's Redis
-store) and installs:
+Builds libconcur_native in release mode (the crate's default features, plus those --features
+names) and installs:
 
-  PREFIX/LIBDIR/libconcur_native.so.X.Y.Z    the shared library, SONAME libconcur_native.so.0.Y
+  PREFIX/LIBDIR/libconcur_native.so.X.Y.Z    the shared library, SONAME libconcur_native.so.0.Y,
+                                             stripped (strip --strip-unneeded), with a
+                                             .gnu_debuglink to the debug file below
+  PREFIX/LIBDIR/.debug/libconcur_native.so.X.Y.Z.debug
+                                             its symbol table and debug information
+                                             (objcopy --only-keep-debug): gdb and valgrind
+                                             find it there by themselves, whatever PREFIX;
+                                             delete it (or package it apart) if unwanted
   PREFIX/LIBDIR/libconcur_native.so.0.Y      -> libconcur_native.so.X.Y.Z (what programs load)
   PREFIX/LIBDIR/libconcur_native.so          -> libconcur_native.so.X.Y.Z (what -l finds)
   PREFIX/LIBDIR/libconcur_native.a           the static library
@@ -26,7 +35,8 @@ store) and installs:
   PREFIX/share/valgrind/concur_native.supp   valgrind suppressions for the library's internals
   PREFIX/share/doc/concur-native/            README.md and the licence texts
 
-(macOS: libconcur_native.X.Y.Z.dylib, .0.Y.dylib and .dylib, install name PREFIX/LIBDIR/...)
+(macOS: libconcur_native.X.Y.Z.dylib, .0.Y.dylib and .dylib, install name PREFIX/LIBDIR/...,
+as built: no debug file)
 
 Options:
   --prefix PREFIX  absolute install prefix (default /usr/local); may also be given alone
@@ -34,6 +44,13 @@ Options:
   --destdir DIR    stage the files under DIR as `make install DESTDIR=DIR` does: the files land
                    in DIR/PREFIX/..., while the .pc file and install name still say PREFIX
                    (the DESTDIR environment variable does the same)
+  --features LIST  Cargo features to build in, comma-separated. Each token store beyond memory,
+                   a file and the application's callbacks is one, off by default to keep the
+                   library small:
+                     redis   concur_token_manager_new accepts a redis:// (rediss://) store
+                             (adds about 0.5 MiB)
+                   Without it such a store is CONCUR_ERR_NOT_BUILT_IN at run time; the header
+                   lists which calls need which feature.
   --zig            Linux x86_64/aarch64 glibc only: link with zig against glibc 2.17
                    (cargo-zigbuild rustc --target TRIPLE.2.17), so the shared library loads on
                    glibc 2.17 and newer, not only on this machine's glibc and newer. Needs
@@ -44,7 +61,8 @@ Options:
                    build its own CARGO_TARGET_DIR to keep both warm.
   -h, --help       this text
 
-Environment: CARGO (default cargo), CARGO_TARGET_DIR and CARGO_BUILD_TARGET as cargo reads them.
+Environment: CARGO (default cargo), CARGO_TARGET_DIR and CARGO_BUILD_TARGET as cargo reads them,
+OBJCOPY (default objcopy; e.g. llvm-objcopy or aarch64-linux-gnu-objcopy for another target).
 
 Link with:  cc prog.c $(pkg-config --cflags --libs concur_native)
 EOF
@@ -60,6 +78,7 @@ libdir=lib
 destdir=${DESTDIR:-}
 prefix_given=
 zig=
+features=
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -69,6 +88,8 @@ while [ $# -gt 0 ]; do
     --libdir=*) libdir=${1#*=}; shift ;;
     --destdir) [ $# -ge 2 ] || die "--destdir needs a value"; destdir=$2; shift 2 ;;
     --destdir=*) destdir=${1#*=}; shift ;;
+    --features) [ $# -ge 2 ] || die "--features needs a value"; features=$2; shift 2 ;;
+    --features=*) features=${1#*=}; shift ;;
     --zig) zig=1; shift ;;
     -*) die "unknown option $1 (see --help)" ;;
     *)
@@ -76,6 +97,11 @@ while [ $# -gt 0 ]; do
       prefix=$1; prefix_given=1; shift ;;
   esac
 done
+
+# Feature names as Cargo.toml spells them, comma-separated; cargo refuses unknown ones.
+[[ "$features" =~ ^[A-Za-z0-9_,-]*$ ]] || die "--features takes names separated by commas, not '$features'"
+feature_args=()
+[ -z "$features" ] || feature_args=(--features "$features")
 
 # A relative prefix would be written into the .pc file and the install name, where it means
 # nothing: refuse it rather than guess what it is relative to.
@@ -144,6 +170,9 @@ case "$(uname -s)" in
     full_name=libconcur_native.so.$major.$minor.$patch
     soname_file=libconcur_native.so.$sover
     link_args=(-C "link-arg=-Wl,-soname,$soname_file")
+    objcopy=${OBJCOPY:-objcopy}
+    command -v "$objcopy" >/dev/null ||
+      die "$objcopy not found: it splits the debug file off the library (binutils; or set OBJCOPY)"
     ;;
   *)
     # Windows would need a .dll in bin/, its import library libconcur_native.dll.lib (MSVC) in
@@ -166,21 +195,22 @@ if [ -n "$zig" ]; then
   build=(cargo-zigbuild rustc --target "$triple.$zig_glibc")
 fi
 
-echo "--- building libconcur_native $version (release, SONAME/install name $soname_file${zig:+, zig: glibc $zig_glibc})"
+echo "--- building libconcur_native $version (release, features: default${features:+,$features}; SONAME/install name $soname_file${zig:+, zig: glibc $zig_glibc})"
 log=$(mktemp)
 artifacts=$(mktemp)
-trap 'rm -f "$log" "$artifacts"' EXIT
+split=$(mktemp -d)
+trap 'rm -rf "$log" "$artifacts" "$split"' EXIT
 start=$(date +%s)
 # `cargo rustc` passes the flags after `--` to this crate's compilation only: the SONAME is a
 # link argument of the final shared library, not of any dependency. The crate types replace
-# Cargo.toml's list (no rlib needed). Features: the defaults, as the crate ships, plus
-# `redis`, so that concur_token_manager_new accepts the redis:// store its documentation
-# describes (as the Python and Node packages do); without it a C program would get
-# CONCUR_ERR_INVALID_ARGUMENT "no Redis support" at run time for a documented option.
+# Cargo.toml's list (no rlib needed). Features: the defaults, as the crate ships, plus what
+# --features names. The token stores beyond memory and a file are left out unless asked for
+# (Redis alone is a sixth of the library; issue 22 keeps the default under 3 MiB stripped);
+# the header says which calls need which, and without it they return CONCUR_ERR_NOT_BUILT_IN.
 # rustc prints the static library's system libraries as a note (replayed by cargo when the
 # build is fresh); it goes to the .pc file's Libs.private.
 {
-  "${build[@]}" --locked --release --lib -p concur-native --features redis \
+  "${build[@]}" --locked --release --lib -p concur-native ${feature_args[@]+"${feature_args[@]}"} \
     --crate-type cdylib,staticlib --message-format=json-render-diagnostics \
     -- "${link_args[@]}" --print native-static-libs 2>&1 >"$artifacts" | tee "$log" >&2
 }
@@ -200,7 +230,25 @@ root=$destdir$prefix
 lib=$destdir$libdir_abs
 [ "$prefix" = / ] && root=${destdir:-/}
 install -d "$lib/pkgconfig" "$root/include" "$root/share/valgrind" "$root/share/doc/concur-native"
-install -m 0755 "$built_shared" "$lib/$full_name"
+if [ -n "${objcopy:-}" ]; then
+  # As distributions ship a library (Debian's dh_strip, Fedora's find-debuginfo): the
+  # installed file keeps only what the loader needs (strip --strip-unneeded: no .symtab; the
+  # release profile already leaves out DWARF), and its symbol table and any debug information
+  # go to a file of their own, which the library names in .gnu_debuglink (with its CRC).
+  # That file sits in .debug/ beside the library: the one place where gdb and valgrind look
+  # for a debuglink target under any prefix (Debian's /usr/lib/debug is only searched for
+  # /usr, or when gdb is told), and where ldconfig, which scans lib*.so* files, never sees it.
+  # valgrind needs the symbols to apply share/valgrind/concur_native.supp, whose entries name
+  # the library's internal functions.
+  debug_name=$full_name.debug
+  "$objcopy" --only-keep-debug "$built_shared" "$split/$debug_name"
+  "$objcopy" --strip-unneeded --add-gnu-debuglink="$split/$debug_name" "$built_shared" "$split/$full_name"
+  install -d "$lib/.debug"
+  install -m 0644 "$split/$debug_name" "$lib/.debug/$debug_name"
+  install -m 0755 "$split/$full_name" "$lib/$full_name"
+else
+  install -m 0755 "$built_shared" "$lib/$full_name"
+fi
 ln -sfn "$full_name" "$lib/$soname_file"
 ln -sfn "$full_name" "$lib/$shared"
 install -m 0644 "$built_static" "$lib/libconcur_native.a"
@@ -227,7 +275,8 @@ EOF
 chmod 0644 "$lib/pkgconfig/concur_native.pc"
 
 echo "--- installed libconcur_native $version under ${destdir:+$destdir (DESTDIR) + }$prefix:"
-for f in "$lib/$full_name" "$lib/$soname_file" "$lib/$shared" "$lib/libconcur_native.a" \
+printf '  (built %s: %s bytes)\n' "$built_shared" "$(wc -c <"$built_shared" | tr -d ' ')"
+for f in "$lib/$full_name" ${debug_name:+"$lib/.debug/$debug_name"} "$lib/$soname_file" "$lib/$shared" "$lib/libconcur_native.a" \
   "$lib/pkgconfig/concur_native.pc" "$root/include/concur_native.h" \
   "$root/share/valgrind/concur_native.supp" "$root/share/doc/concur-native/"*; do
   if [ -L "$f" ]; then

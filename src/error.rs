@@ -28,6 +28,10 @@ pub enum ErrorKind {
     /// A token store (file, Redis, or the application's own) could not be read or written, or
     /// held something that is not a stored token. The stored token is left as it was.
     Store,
+    /// The call needs an optional part that this build of the library was compiled without
+    /// (a Cargo feature, named in the message: `redis` for a `redis://` store). Nothing was
+    /// sent and no store was touched; a build with the feature accepts the same call.
+    NotBuiltIn,
 }
 
 impl ErrorKind {
@@ -43,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Tls => "TLS",
             ErrorKind::Protocol => "PROTOCOL",
             ErrorKind::Store => "STORE",
+            ErrorKind::NotBuiltIn => "NOT_BUILT_IN",
         }
     }
 
@@ -56,6 +61,7 @@ impl ErrorKind {
             ErrorKind::Tls => "TLS failure",
             ErrorKind::Protocol => "malformed answer",
             ErrorKind::Store => "token store failed",
+            ErrorKind::NotBuiltIn => "not built in",
         }
     }
 }
@@ -120,6 +126,20 @@ impl Error {
     /// callback store). `detail` must not quote a secret.
     pub fn store_failure(detail: impl Into<String>) -> Error {
         Error::store(detail)
+    }
+
+    /// An [`ErrorKind::NotBuiltIn`] error: `what` needs the Cargo feature `feature`, which this
+    /// build lacks.
+    // Called where a feature is off: a build with every feature has no caller.
+    #[cfg_attr(feature = "redis", allow(dead_code))]
+    pub(crate) fn not_built_in(feature: &str, what: &str) -> Error {
+        Error::new(
+            ErrorKind::NotBuiltIn,
+            format!(
+                "{what} needs the Cargo feature \"{feature}\", which this build of the library \
+                 was compiled without (C library: scripts/install-c.sh --features {feature})"
+            ),
+        )
     }
 
     pub(crate) fn protocol(detail: impl Into<String>) -> Error {

@@ -46,6 +46,8 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+pub mod __bindings;
 mod calendar;
 mod client;
 mod credentials;

@@ -1,4 +1,5 @@
-//! Random values from the operating system's CSPRNG: OAuth `state`s and correlation ids.
+//! Random values from the operating system's CSPRNG: OAuth `state`s, correlation ids, nonces
+//! and keys for sealed documents, and the jitter of retries.
 
 use std::fmt::Write;
 
@@ -37,6 +38,28 @@ pub(crate) fn uuid_v4() -> String {
         let _ = write!(id, "{byte:02x}");
     }
     id
+}
+
+/// A uniform number in [0, 1) for jitter (no secrecy needed: the clock stands in if the
+/// random source fails).
+pub(crate) fn unit_interval() -> f64 {
+    let mut b = [0u8; 8];
+    if getrandom::getrandom(&mut b).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b[..4].copy_from_slice(&nanos.to_le_bytes());
+    }
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `N` bytes from the operating system's CSPRNG (a nonce, a key).
+pub(crate) fn secret_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|_| Error::store("the operating system's random source failed"))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Whether and when a call is sent again: 429/502/503/504 within the deadline, honouring
-//! `Retry-After`, never for a request that must not reach Concur twice.
+//! `Retry-After`, never for a request that must not reach Concur twice. It decides from plain
+//! facts (status, `Retry-After`, time left), so it stands below the transport that uses it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use crate::transport::Answer;
 
 /// Whether a request may be sent again after it may have reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,23 +30,24 @@ impl RetryPolicy {
         RetryPolicy { retries }
     }
 
-    /// How long to wait before sending again, or `None` to hand the answer to the caller.
+    /// How long to wait before sending again, or `None` to hand the answer to the caller,
+    /// from the answer's `status` and `Retry-After` (`retry_after`) and the time `remaining`
+    /// before the deadline.
     pub(crate) fn wait_before_retry(
         &self,
         resend: Resend,
         attempt: u32,
-        answer: &Answer,
+        status: u16,
+        retry_after: Option<Duration>,
         remaining: Duration,
     ) -> Option<Duration> {
         if resend == Resend::Never
             || attempt >= self.retries
-            || !matches!(answer.status, 429 | 502 | 503 | 504)
+            || !matches!(status, 429 | 502 | 503 | 504)
         {
             return None;
         }
-        let wait = answer
-            .retry_after
-            .unwrap_or_else(|| FIRST_BACKOFF * 2u32.saturating_pow(attempt));
+        let wait = retry_after.unwrap_or_else(|| FIRST_BACKOFF * 2u32.saturating_pow(attempt));
         (wait + MARGIN < remaining).then_some(wait)
     }
 }
@@ -96,17 +96,6 @@ fn parse_http_date(value: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zeroize::Zeroizing;
-
-    fn answer(status: u16, retry_after: Option<Duration>) -> Answer {
-        Answer {
-            status,
-            content_type: None,
-            body: Zeroizing::new(Vec::new()),
-            correlation_id: None,
-            retry_after,
-        }
-    }
 
     #[test]
     fn retry_after_seconds_and_dates() {
@@ -136,46 +125,47 @@ mod tests {
     fn which_answers_are_retried() {
         let p = RetryPolicy::new(2);
         let plenty = Duration::from_secs(30);
-        let a = answer(503, Some(Duration::from_secs(1)));
+        // A 503 asking for one second.
+        let a = Some(Duration::from_secs(1));
         assert_eq!(
-            p.wait_before_retry(Resend::Allowed, 0, &a, plenty),
+            p.wait_before_retry(Resend::Allowed, 0, 503, a, plenty),
             Some(Duration::from_secs(1))
         );
         assert_eq!(
-            p.wait_before_retry(Resend::Allowed, 2, &a, plenty),
+            p.wait_before_retry(Resend::Allowed, 2, 503, a, plenty),
             None,
             "budget spent"
         );
         assert_eq!(
-            p.wait_before_retry(Resend::Never, 0, &a, plenty),
+            p.wait_before_retry(Resend::Never, 0, 503, a, plenty),
             None,
             "never resent"
         );
         assert_eq!(
-            p.wait_before_retry(Resend::Allowed, 0, &a, Duration::from_millis(900)),
+            p.wait_before_retry(Resend::Allowed, 0, 503, a, Duration::from_millis(900)),
             None,
             "the wait does not fit in the deadline"
         );
         for status in [429, 502, 504] {
             assert!(
-                p.wait_before_retry(Resend::Allowed, 0, &answer(status, None), plenty)
+                p.wait_before_retry(Resend::Allowed, 0, status, None, plenty)
                     .is_some()
             );
         }
         for status in [200, 400, 401, 500, 501] {
             assert!(
-                p.wait_before_retry(Resend::Allowed, 0, &answer(status, None), plenty)
+                p.wait_before_retry(Resend::Allowed, 0, status, None, plenty)
                     .is_none()
             );
         }
         assert_eq!(
-            p.wait_before_retry(Resend::Allowed, 1, &answer(503, None), plenty),
+            p.wait_before_retry(Resend::Allowed, 1, 503, None, plenty),
             Some(Duration::from_millis(500)),
             "backoff doubles without Retry-After"
         );
         assert!(
             RetryPolicy::new(0)
-                .wait_before_retry(Resend::Allowed, 0, &a, plenty)
+                .wait_before_retry(Resend::Allowed, 0, 503, a, plenty)
                 .is_none()
         );
     }

@@ -249,7 +249,8 @@ impl Transport {
             match self.policy.wait_before_retry(
                 outgoing.resend,
                 attempt,
-                &answer,
+                answer.status,
+                answer.retry_after,
                 deadline.remaining(),
             ) {
                 Some(wait) => {

@@ -359,6 +359,16 @@ const MANAGER_REQUESTS: &[(&str, &str, usize)] = &[
     ("small", "refresh_token", 1),
     // Bad arguments: nothing at all.
     ("never", "refresh_token", 0),
+    // A refresh with no token, then one ahead of expiry: each reported by an event.
+    ("events", "refresh_token", 2),
+    // A refresh answered 503: reported, not sent again by the call.
+    ("events-fail", "refresh_token", 1),
+    // A sealed file: one refresh; a wrong key sends nothing.
+    ("sealed", "refresh_token", 1),
+    ("sealed-wrong", "refresh_token", 0),
+    // A plain file, then refused by require_sealed: nothing sent.
+    ("plain-a", "refresh_token", 1),
+    ("plain-b", "refresh_token", 0),
 ];
 
 /// Runs the token manager's contract test (`tests/c/manager_test.c`) under `wrapper`, with a
@@ -451,6 +461,21 @@ fn contract_test_in_c() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+/// The token stores of the library as C sees them (`tests/c/store_features.c`): this build has
+/// the `redis` feature, so a `redis://` store is accepted. tests/packaging/c.sh runs the same
+/// program against the default install, where it must be `CONCUR_ERR_NOT_BUILT_IN`.
+#[test]
+fn store_features_in_c() {
+    let program = compile("tests/c/store_features.c", false);
+    let output = Command::new(&program)
+        .arg("redis")
+        .output()
+        .expect("the program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("(redis): 5 passed, 0 failed"), "{stdout}");
 }
 
 /// `concur_options.proxy_env` and `trust_store` from C (`tests/c/network_test.c`): the test
@@ -645,9 +670,10 @@ fn c_oauth2_example_explains_a_refusal() {
     assert!(!stderr.contains("definitely-wrong"), "{stderr}");
 }
 
-/// `examples/token_manager.c` run twice on one token file: four threads share one token, the
-/// second run prints the first run's token, read from the file, and the server saw one
-/// password grant from the example in all.
+/// `examples/token_manager.c` run twice on one token file sealed with `CONCUR_STORE_KEY`: four
+/// threads share one token, the second run prints the first run's token, read from the file
+/// (which holds it only sealed), each run reports its refresh event on stderr, and the server
+/// saw one password grant from the example in all.
 #[test]
 fn c_manager_example_shares_and_keeps_a_token() {
     let program = compile("examples/token_manager.c", false);
@@ -666,25 +692,42 @@ fn c_manager_example_shares_and_keeps_a_token() {
             .env("CONCUR_TOKEN_FILE", &file)
             .env("CONCUR_BASE_URL", server().base_url())
             .env("CONCUR_CA_FILE", server().ca_file())
+            // 32 bytes of 7s, base64.
+            .env(
+                "CONCUR_STORE_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+            )
             .output()
             .expect("the example runs");
         let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-        assert!(
-            output.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "{stdout}{stderr}");
         assert!(stdout.contains("Threads:         4, one token"), "{stdout}");
+        assert!(stdout.contains("(sealed)"), "{stdout}");
         assert!(!stdout.contains(ACCOUNTS[0].password), "{stdout}");
-        stdout
+        let token = stdout
             .lines()
             .find_map(|l| l.strip_prefix("Access token:"))
             .expect("an Access token line")
             .trim()
-            .to_string()
+            .to_string();
+        assert!(!stderr.contains(&token), "{stderr}");
+        (token, stderr)
     };
-    let first = run_once();
-    let second = run_once();
+    let (first, first_events) = run_once();
+    let file_text = std::fs::read_to_string(&file).expect("the token file");
+    let (second, second_events) = run_once();
+    assert!(!file_text.contains(&first), "a sealed file: {file_text}");
+    assert!(
+        first_events.starts_with("refresh refreshed in ")
+            && first_events.contains(", CONCUR_OK")
+            && first_events.lines().count() == 1,
+        "one refresh reported: {first_events}"
+    );
+    assert!(
+        second_events.starts_with("refresh from_store in ") && second_events.lines().count() == 1,
+        "one read from the file reported: {second_events}"
+    );
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(file.with_extension("json.lock"));
     assert!(!first.is_empty());

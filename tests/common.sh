@@ -3,6 +3,12 @@
 # server, maturin and napi. napi always passes --target <host>, so everything builds for the
 # host triple explicitly and lands in target/<triple>/.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+# Loopback never goes through a proxy the environment names: npm, pip and curl would otherwise
+# send the requests for the loopback test server and npm registry (tests/packaging/node.sh) to
+# it. Registries stay reachable through it as before.
+inherited_no_proxy=${NO_PROXY:-${no_proxy:-}}
+export NO_PROXY="127.0.0.1,localhost,::1${inherited_no_proxy:+,$inherited_no_proxy}"
+export no_proxy="$NO_PROXY"
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 BIN_DIR="$TARGET_DIR/$CARGO_BUILD_TARGET/debug"
 VENV="$TARGET_DIR/venv"
@@ -16,9 +22,16 @@ start_test_server() {
   SERVER_PID=$!
   # Killed, the server cannot remove its CA file: do it here.
   trap 'kill "$SERVER_PID" 2>/dev/null || true; rm -f "${CONCUR_CA_FILE:-}"' EXIT
-  for _ in $(seq 100); do
-    [ -s "$info" ] && break
+  # It makes its certificates first: on a loaded machine that took more than the 5 s this
+  # waited once, and the unset fields then ended the caller silently. A minute, and a reason.
+  local waited=0
+  until grep -q '"base_url"' "$info" 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$waited" -ge 1200 ]; then
+      echo "the test server did not start (see $info)" >&2
+      return 1
+    fi
     sleep 0.05
+    waited=$((waited + 1))
   done
   # The first occurrence: the demo account precedes the list of all accounts.
   field() { grep -o "\"$1\":\"[^\"]*\"" "$info" | head -n 1 | cut -d'"' -f4; }

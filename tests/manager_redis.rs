@@ -1,6 +1,8 @@
 //! The token manager's Redis store against a real `redis-server` started on a loopback port:
-//! eight processes at expiry refresh once between them, a worker that stalled past its lock
-//! cannot overwrite the newer token, and garbage or an unreachable server is a store error.
+//! eight processes at expiry refresh once between them, a refresh that outlives the lock's TTL
+//! keeps its lock alive and saves its rotated token, a save whose lock lapsed still lands when
+//! nothing newer was stored, a worker that stalled past its lock cannot overwrite a newer token,
+//! and garbage or an unreachable server is a store error.
 //! Built with the `redis` feature, which the test command turns on.
 #![cfg(feature = "redis")]
 
@@ -11,7 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use concur_native::manager::{RedisStore, Start, StoredToken, TokenManager, TokenStore};
+use concur_native::manager::{
+    RedisStore, Sealer, Start, StoreLock, StoredToken, TokenManager, TokenStore,
+};
 use concur_native::oauth2::Grant;
 use concur_native::{Client, ErrorKind, Options};
 use concur_test_server::{
@@ -98,51 +102,138 @@ fn token(refresh: &str, access: &str) -> StoredToken {
     }
 }
 
-#[test]
-fn a_stalled_lock_holder_cannot_overwrite_a_newer_token() {
-    let k = key("fence");
-    let stalled = RedisStore::new(redis(), &k)
-        .unwrap()
-        .lock_ttl(Duration::from_millis(100));
-    let fresh = RedisStore::new(redis(), &k).unwrap();
-    let mut old_lock = stalled.lock(Duration::from_secs(1)).unwrap();
-    // Wait for the lock to expire, as seen by Redis itself.
-    let mut raw = redis::Client::open(redis())
+fn raw() -> redis::Connection {
+    redis::Client::open(redis())
         .unwrap()
         .get_connection()
+        .unwrap()
+}
+
+fn stored(store: &RedisStore) -> StoredToken {
+    Sealer::default()
+        .load(store)
+        .unwrap()
+        .expect("a stored token")
+}
+
+fn save(lock: &mut dyn StoreLock, token: &StoredToken) -> Result<(), concur_native::Error> {
+    lock.save(&token.to_document())
+}
+
+/// The lock vanishing as if it had expired (a crash of the keeper, a failover).
+fn lapse(k: &str) {
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{k}:lock"))
+        .query(&mut raw())
         .unwrap();
-    let started = Instant::now();
-    loop {
-        let ttl: i64 = redis::cmd("PTTL")
-            .arg(format!("{k}:lock"))
-            .query(&mut raw)
-            .unwrap();
-        if ttl == -2 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the lock never expired"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let mut new_lock = fresh.lock(Duration::from_secs(1)).unwrap();
-    new_lock
-        .save(&token("newer-refresh", "newer-access"))
+}
+
+#[test]
+fn a_save_whose_lock_lapsed_lands_when_nothing_newer_was_stored() {
+    let k = key("lapsed");
+    let store = RedisStore::new(redis(), &k).unwrap();
+    let mut lock = store.lock(Duration::from_secs(1)).unwrap();
+    save(&mut *lock, &token("seeded", "a")).expect_err("a save needs a load first");
+    assert!(lock.load().unwrap().is_none());
+    save(&mut *lock, &token("first", "a")).unwrap();
+    lapse(&k);
+    // No other holder: the rotated refresh token is kept (audit S1: it was dropped).
+    save(&mut *lock, &token("rotated", "b")).unwrap();
+    drop(lock);
+    assert_eq!(stored(&store).refresh_token.as_deref(), Some("rotated"));
+}
+
+#[test]
+fn a_stalled_lock_holder_cannot_overwrite_a_newer_token() {
+    let k = key("stalled");
+    let store = RedisStore::new(redis(), &k).unwrap();
+    let mut first = store.lock(Duration::from_secs(1)).unwrap();
+    first.load().unwrap();
+    save(&mut *first, &token("seeded", "a")).unwrap();
+    drop(first);
+    let mut stalled = store.lock(Duration::from_secs(1)).unwrap();
+    stalled.load().unwrap();
+    lapse(&k);
+    let other = RedisStore::new(redis(), &k).unwrap();
+    let mut newer = other.lock(Duration::from_secs(1)).unwrap();
+    newer.load().unwrap();
+    save(&mut *newer, &token("newer-refresh", "newer-access")).unwrap();
+    drop(newer);
+    let e = save(&mut *stalled, &token("stale-refresh", "stale-access")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    assert!(e.to_string().contains("newer one was kept"), "{e}");
+    drop(stalled);
+    assert_eq!(
+        stored(&store).refresh_token.as_deref(),
+        Some("newer-refresh")
+    );
+}
+
+#[test]
+fn a_held_lock_is_kept_alive_past_its_ttl() {
+    let k = key("alive");
+    let store = RedisStore::new(redis(), &k)
+        .unwrap()
+        .lock_ttl(Duration::from_millis(900));
+    let held = store.lock(Duration::from_secs(1)).unwrap();
+    // Three TTLs later the lock is still there and still excludes another holder.
+    std::thread::sleep(Duration::from_millis(2700));
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{k}:lock"))
+        .query(&mut raw())
         .unwrap();
-    let e = old_lock
-        .save(&token("stale-refresh", "stale-access"))
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Store);
-    assert!(e.to_string().contains("newer token was kept"), "{e}");
-    drop(new_lock);
-    // Even once the newer holder let go, the stalled one's fence is old.
-    let e = old_lock
-        .save(&token("stale-refresh", "stale-access"))
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Store);
-    let stored = fresh.load().unwrap().unwrap();
-    assert_eq!(stored.refresh_token.as_deref(), Some("newer-refresh"));
+    assert!(pttl > 0, "the lock expired while held (PTTL {pttl})");
+    let other = RedisStore::new(redis(), &k).unwrap();
+    assert!(other.lock(Duration::from_millis(50)).is_err());
+    drop(held);
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{k}:lock"))
+        .query(&mut raw())
+        .unwrap();
+    assert_eq!(pttl, -2, "released on drop");
+}
+
+/// Audit S1 end to end: a refresh that takes longer than the lock's TTL (the server answers
+/// after 1.5 s, the TTL is 0.3 s) saves its rotated refresh token and the next holder uses it.
+#[test]
+fn a_refresh_slower_than_the_lock_ttl_keeps_the_connection() {
+    let k = key("slow");
+    let refresh = seeded_refresh_token();
+    let slow = RedisStore::new(redis(), &k)
+        .unwrap()
+        .lock_ttl(Duration::from_millis(300));
+    let options = Options::new()
+        .base_url(server().scenario_url("slow-headers-1500"))
+        .ca_file(server().ca_file())
+        .timeout(Duration::from_secs(60));
+    let m = TokenManager::new(
+        Arc::new(Client::new(&options).unwrap()),
+        ID,
+        SECRET,
+        Start::RefreshToken {
+            refresh_token: refresh.clone(),
+            geolocation: None,
+        },
+    )
+    .unwrap()
+    .with_store(slow);
+    let token = m.access_token().expect("the slow refresh is saved");
+    let kept = stored(&RedisStore::new(redis(), &k).unwrap());
+    assert_ne!(kept.refresh_token.as_deref(), Some(refresh.as_str()));
+    assert_eq!(kept.access_token.as_deref(), Some(token.as_str()));
+    // The next holder refreshes with the rotated token: the connection lives.
+    let next = client()
+        .oauth2_token(
+            ID,
+            SECRET,
+            &Grant::RefreshToken {
+                refresh_token: kept.refresh_token.as_deref().unwrap(),
+                scope: None,
+            },
+            None,
+        )
+        .expect("the saved refresh token works");
+    assert!(next.refresh_token().is_some());
 }
 
 #[test]
@@ -157,7 +248,9 @@ fn garbage_and_an_unreachable_server_are_store_errors() {
         .arg("{not a token")
         .query(&mut raw)
         .unwrap();
-    let e = RedisStore::new(redis(), &k).unwrap().load().unwrap_err();
+    let e = Sealer::default()
+        .load(&RedisStore::new(redis(), &k).unwrap())
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Store);
 
     let closed = TcpListener::bind("127.0.0.1:0")
@@ -219,25 +312,12 @@ fn child_process_entry() {
 #[test]
 fn eight_processes_sharing_redis_refresh_once() {
     let k = key("procs");
-    let seeded = client()
-        .oauth2_token(
-            ID,
-            SECRET,
-            &Grant::Password {
-                username: ACCOUNTS[0].login_id,
-                password: ACCOUNTS[0].password,
-                scope: None,
-            },
-            None,
-        )
-        .unwrap();
     let store = RedisStore::new(redis(), &k).unwrap();
-    let refresh = seeded.refresh_token().unwrap().to_string();
-    store
-        .lock(Duration::from_secs(1))
-        .unwrap()
-        .save(&token(&refresh, "expired"))
-        .unwrap();
+    let refresh = seeded_refresh_token();
+    let mut lock = store.lock(Duration::from_secs(1)).unwrap();
+    lock.load().unwrap();
+    save(&mut *lock, &token(&refresh, "expired")).unwrap();
+    drop(lock);
 
     let dir = std::env::temp_dir().join(format!("concur-redis-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -290,9 +370,28 @@ fn eight_processes_sharing_redis_refresh_once() {
         })
         .count();
     assert_eq!(refreshes, 1, "one refresh between eight processes");
-    let stored = store.load().unwrap().unwrap();
+    let stored = stored(&store);
     assert_eq!(stored.access_token.as_deref(), Some(tokens[0].as_str()));
     assert_ne!(stored.refresh_token.as_deref(), Some(refresh.as_str()));
+}
+
+/// A fresh user refresh token from a password grant.
+fn seeded_refresh_token() -> String {
+    client()
+        .oauth2_token(
+            ID,
+            SECRET,
+            &Grant::Password {
+                username: ACCOUNTS[0].login_id,
+                password: ACCOUNTS[0].password,
+                scope: None,
+            },
+            None,
+        )
+        .unwrap()
+        .refresh_token()
+        .unwrap()
+        .to_string()
 }
 
 fn client() -> Client {

@@ -4,10 +4,12 @@
 # C programs, the Python and Node packages built from source and their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
 # Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, bash-completion,
-# python3 with venv, node >= 20.17 and npm. FUZZ_SECONDS sets how long each fuzz target runs
-# (60 by default).
+# python3 with venv, node >= 20.17 and npm: tests/prerequisites.sh has the full list and checks
+# it first, naming what is missing and how to install it. FUZZ_SECONDS sets how long each fuzz
+# target runs (60 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tests/prerequisites.sh
 source tests/common.sh
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -31,6 +33,9 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --
 step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis store, concur-token"
 # The Redis store's tests start a real redis-server on a loopback port.
 cargo test --locked --features redis
+
+step "Rust: the core's own tests without optional features (a redis:// store is NOT_BUILT_IN there)"
+cargo test --locked --quiet -p concur-native --lib
 
 # A suite that passes once can still race; a second pass catches what the first got lucky on.
 step "Rust: the integration suites once more"

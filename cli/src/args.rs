@@ -3,6 +3,8 @@
 // The argument docs are clap's --help text, shown verbatim: URLs there stay bare.
 #![allow(rustdoc::bare_urls)]
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use concur_native::Error;
@@ -41,8 +43,9 @@ Without either, HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured as curl honours
 (--no-proxy-env turns that off); loopback hosts never go through them.
 
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
-6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed, 1 anything else
-(an internal error included: a bug caught, reported in one line without details).";
+6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed,
+10 not built in (a Cargo feature left out of the build), 1 anything else (an internal error
+included: a bug caught, reported in one line without details).";
 
 /// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
 #[derive(Parser)]
@@ -191,6 +194,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: OAuth2Command,
     },
+    /// Print a fresh random key for sealing a token store (256 bits, base64, one line), for
+    /// `oauth2 access-token`. Keep it secret, and out of the command line.
+    #[command(after_help = STORE_KEY_HELP)]
+    StoreKey,
     /// Print a completion script for a shell on standard output, e.g.
     /// `concur-token completions bash > ~/.local/share/bash-completion/completions/concur-token`.
     Completions {
@@ -201,6 +208,17 @@ pub(crate) enum Command {
     #[command(name = "__panic-for-tests", hide = true)]
     PanicForTests,
 }
+
+const STORE_KEY_HELP: &str = "\
+With a store key, `oauth2 access-token` seals what its store holds (AES-256-GCM): the file or
+Redis key then holds neither token in clear. Give the key in the environment, or in a file only
+you can read (never as an argument, where ps and shell history would show it):
+  export CONCUR_STORE_KEY=$(concur-token store-key)
+  (umask 077; concur-token store-key > ~/.concur-store.key)
+  concur-token oauth2 access-token ... --store-key-file ~/.concur-store.key
+To rotate: put a new key first (CONCUR_STORE_KEY=new,old, or a new first line in the file); every
+key listed opens the store, the first seals it at the next save. A store sealed under a key no
+longer listed cannot be opened (exit 9): it is left as it is.";
 
 const OAUTH2_EXAMPLES: &str = "\
 Examples (the secrets come from the environment, or a prompt without echo):
@@ -340,9 +358,33 @@ pub(crate) enum OAuth2Command {
         /// The data centre CONCUR_REFRESH_TOKEN belongs to (its geolocation).
         #[arg(long, conflicts_with = "grant")]
         geolocation: Option<String>,
-        /// Refresh this many seconds before the access token expires.
+        /// Refresh this many seconds before the access token expires (the run waits for that
+        /// refresh; should it fail, the current token is printed, with a warning, while it is
+        /// valid for more than the floor).
         #[arg(long, default_value_t = 300.0)]
         margin: f64,
+        /// Never print a token valid for less than this many seconds: below it the run must
+        /// refresh, or fail. Below --margin. [default: 30, or half the margin when less]
+        #[arg(long, value_name = "SECONDS")]
+        floor: Option<f64>,
+        /// A file holding the store key (one base64 key per line, the first seals, every one
+        /// opens; mode 0600: a file others can read is refused). Wins over CONCUR_STORE_KEY,
+        /// which holds one key, or a comma-separated list that rotates the same way. See
+        /// `concur-token store-key`.
+        #[arg(long, value_name = "PATH")]
+        store_key_file: Option<PathBuf>,
+        /// Refuse a store holding an unsealed token instead of sealing it at the next save
+        /// (needs a store key).
+        #[arg(long)]
+        require_sealed: bool,
+        /// Print the manager's status as JSON instead of the token (state, expiries, last
+        /// refresh, failures, last error; never a secret), also when getting the token failed.
+        #[arg(long)]
+        status: bool,
+        /// Print each refresh attempt (outcome, trigger, duration, expiry, error) on standard
+        /// error, one line each.
+        #[arg(long, short = 'v')]
+        events: bool,
     },
     /// Print the URL that asks a user to grant the application access (authorization-code
     /// flow), and the state to expect back (on standard error, or in --json).
@@ -379,7 +421,11 @@ Examples (the secrets come from the environment, or a prompt without echo):
 Concur may rotate the refresh token on every refresh: the store always holds the newest, saved
 before the access token is printed, so keep using the store rather than the first refresh
 token. Runs sharing a store refresh once between them. Exit code 9: the store could not be
-read or written (nothing in it was lost).";
+read or written, or opened with the store key (nothing in it was lost).
+
+Sealed (see `concur-token store-key`), with a health check for monitoring:
+  CONCUR_STORE_KEY=... CONCUR_CLIENT_SECRET=... concur-token oauth2 access-token \\
+    --client-id $CLIENT_ID --store ~/.concur-token.json --require-sealed --status";
 
 /// The grants `oauth2 access-token --grant` can start from.
 #[derive(Clone, Copy, ValueEnum)]

@@ -1,18 +1,20 @@
 //! What each subcommand does: the client it needs, the secrets it reads, the call it makes.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use clap::CommandFactory;
-use concur_native::manager::{FileStore, Start, TokenManager, TokenStore};
+use concur_native::manager::{
+    AccessToken, FileStore, RefreshPolicy, Sealer, Start, StoreKey, TokenManager, TokenStore,
+};
 use concur_native::oauth2::{Grant, OtpRequest, oauth2_authorize_url};
 use concur_native::{Client, Error, Options};
 use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Connection, OAuth2Command, StartGrant};
-use crate::output::{print_oauth2_token, print_token};
-use crate::secrets::{Credential, Secrets};
+use crate::output::{print_oauth2_token, print_status, print_token};
+use crate::secrets::{Credential, Secrets, store_keys};
 
 /// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
 /// for the current API, which chooses a host per call unless `--base-url` was given.
@@ -165,15 +167,24 @@ fn run_oauth2(
             company_id,
             geolocation,
             margin,
+            floor,
+            store_key_file,
+            require_sealed,
+            status,
+            events,
         } => {
-            let margin = Duration::try_from_secs_f64(margin).map_err(|_| {
-                Error::invalid_argument("--margin must be a non-negative number of seconds")
-            })?;
+            if status && json {
+                return Err(Error::invalid_argument(
+                    "--status prints the status instead of the token: leave --json off",
+                ));
+            }
+            let policy = refresh_policy(margin, floor)?;
+            let sealer = sealer(store_key_file.as_deref(), require_sealed)?;
             let store = token_store(&store, redis_key.as_deref())?;
             let client_secret = app_secret()?;
             let start = match grant {
                 Some(StartGrant::ClientCredentials) => Start::ClientCredentials,
-                _ => match stored_start(store.as_ref())? {
+                _ => match stored_start(store.as_ref(), &sealer)? {
                     // The store's refresh token wins over any start: no other secret needed.
                     Some(start) => start,
                     None => match grant {
@@ -203,12 +214,30 @@ fn run_oauth2(
                     },
                 },
             };
+            // Each attempt's one-line account (never a secret) when asked for, and a wake-up
+            // for a run waiting for its refresh ahead.
+            let (landed, attempts) = mpsc::channel::<()>();
             let manager =
                 TokenManager::new(Arc::new(client()?), &app.client_id, &client_secret, start)?
                     .with_boxed_store(store)
-                    .with_margin(margin);
-            let token = manager.access_token()?;
-            print_oauth2_token(token.token(), json);
+                    .with_sealer(sealer)
+                    .on_event(move |event| {
+                        if events {
+                            eprintln!("concur-token: {event}");
+                        }
+                        let _ = landed.send(());
+                    });
+            let manager = match policy {
+                Some(policy) => manager.with_policy(policy),
+                None => manager.with_margin(margin_of(margin)?),
+            };
+            let token = token_for_a_run(&manager, &attempts, events);
+            if status {
+                print_status(&manager.status());
+                token?;
+            } else {
+                print_oauth2_token(token?.token(), json);
+            }
             return Ok(());
         }
         OAuth2Command::Revoke => {
@@ -244,9 +273,81 @@ fn redis_store(url: &str, key: &str) -> Result<Box<dyn TokenStore>, Error> {
     Ok(Box::new(concur_native::manager::RedisStore::new(url, key)?))
 }
 
+fn margin_of(margin: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(margin)
+        .map_err(|_| Error::invalid_argument("--margin must be a non-negative number of seconds"))
+}
+
+/// The policy `--margin` and `--floor` ask for; `None` without `--floor`, where the margin
+/// alone sets it as before (the floor 30 s, or half a smaller margin).
+fn refresh_policy(margin: f64, floor: Option<f64>) -> Result<Option<RefreshPolicy>, Error> {
+    let window = margin_of(margin)?;
+    let Some(floor) = floor else {
+        return Ok(None);
+    };
+    let floor = Duration::try_from_secs_f64(floor)
+        .map_err(|_| Error::invalid_argument("--floor must be a non-negative number of seconds"))?;
+    if floor >= window {
+        return Err(Error::invalid_argument(format!(
+            "--floor ({} s) must be below --margin ({} s)",
+            floor.as_secs_f64(),
+            window.as_secs_f64()
+        )));
+    }
+    RefreshPolicy::new(window, floor)
+        .map(Some)
+        .map_err(|e| Error::invalid_argument(format!("--margin, --floor: {}", e.detail())))
+}
+
+/// The sealer of the store: the keys of `--store-key-file` or `CONCUR_STORE_KEY`, or none.
+fn sealer(key_file: Option<&std::path::Path>, require_sealed: bool) -> Result<Sealer, Error> {
+    match store_keys(key_file)? {
+        Some(keys) => Ok(Sealer::new(keys)?.require_sealed(require_sealed)),
+        None if require_sealed => Err(Error::invalid_argument(
+            "--require-sealed needs a store key: CONCUR_STORE_KEY or --store-key-file \
+             (see `concur-token store-key`)",
+        )),
+        None => Ok(Sealer::default()),
+    }
+}
+
+/// The token for a run that prints it and exits: the manager's, and when that came from the
+/// store inside the refresh window (above the floor), the one its refresh ahead gets, waited
+/// for here — a thread left running would die with the process. Should the refresh ahead fail,
+/// the current token is kept (it is valid for more than the floor), with a warning.
+fn token_for_a_run(
+    manager: &TokenManager,
+    attempts: &mpsc::Receiver<()>,
+    events: bool,
+) -> Result<AccessToken, Error> {
+    let token = manager.access_token()?;
+    if manager.status().refresh_count > 0 {
+        // Obtained from Concur by this run: printed as it is.
+        return Ok(token);
+    }
+    // Starts the refresh ahead if the token is inside the window; never waits.
+    let _ = manager.cached_access_token(|_| ());
+    while manager.status().refreshing {
+        // Woken by the attempt's event; the timeout is a safety net only.
+        let _ = attempts.recv_timeout(Duration::from_millis(200));
+    }
+    // What the refresh ahead left (or, had it failed, the token still above the floor): read
+    // as it is, since a token inside the window would start yet another refresh ahead.
+    let token = match manager.current() {
+        Some(token) => token,
+        None => manager.access_token()?,
+    };
+    if let Some(error) = manager.status().last_error
+        && !events
+    {
+        eprintln!("concur-token: the refresh ahead failed, the current token is printed: {error}");
+    }
+    Ok(token)
+}
+
 /// A start from the refresh token the store already holds, if it holds one.
-fn stored_start(store: &dyn TokenStore) -> Result<Option<Start>, Error> {
-    Ok(store.load()?.and_then(|stored| {
+fn stored_start(store: &dyn TokenStore, sealer: &Sealer) -> Result<Option<Start>, Error> {
+    Ok(sealer.load(store)?.and_then(|stored| {
         Some(Start::RefreshToken {
             refresh_token: stored.refresh_token.clone()?,
             geolocation: stored.geolocation.clone(),
@@ -316,7 +417,7 @@ fn reads(command: &Command) -> Vec<Credential> {
                 None => vec![ClientSecret, RefreshToken],
             },
         },
-        Command::Completions { .. } | Command::PanicForTests => vec![],
+        Command::Completions { .. } | Command::StoreKey | Command::PanicForTests => vec![],
     }
 }
 
@@ -327,6 +428,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
         Command::Oauth2 { command } => return run_oauth2(command, &cli.connection, &secrets),
         // Before any client: the connection's options (CONCUR_CA_FILE…) play no part.
         Command::Completions { shell } => return print_completions(shell),
+        Command::StoreKey => {
+            println!("{}", StoreKey::generate_base64()?.as_str());
+            return Ok(());
+        }
         _ => {}
     }
     let client = client(&cli.connection, false)?;
@@ -369,7 +474,9 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::json!({ "revoked": true }));
             }
         }
-        Command::Oauth2 { .. } | Command::Completions { .. } => unreachable!("handled above"),
+        Command::Oauth2 { .. } | Command::Completions { .. } | Command::StoreKey => {
+            unreachable!("handled above")
+        }
         Command::PanicForTests => panic!("the panic concur-token's tests ask for"),
     }
     Ok(())

@@ -30,6 +30,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Tls => 7,
         ErrorKind::Protocol => 8,
         ErrorKind::Store => 9,
+        ErrorKind::NotBuiltIn => 10,
         _ => 1,
     }
 }

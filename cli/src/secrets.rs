@@ -10,8 +10,11 @@
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use concur_native::Error;
+use concur_native::manager::StoreKey;
 use zeroize::Zeroizing;
 
 /// A secret a subcommand reads, named after the environment variable that holds it.
@@ -216,6 +219,107 @@ fn piped_secret(
         )));
     }
     Ok(text)
+}
+
+/// The environment variable holding the store key (or a comma-separated list of keys).
+pub(crate) const STORE_KEY_VARIABLE: &str = "CONCUR_STORE_KEY";
+
+/// The store keys, first the one that seals: from `file` (one base64 key per line; blank lines
+/// and `#` comments skipped) when given, else from `CONCUR_STORE_KEY` (comma-separated), else
+/// none. Never from the command line. A file that its group or others may read is refused, as
+/// ssh refuses such a private key. No message quotes a key or the file's content.
+pub(crate) fn store_keys(file: Option<&Path>) -> Result<Option<Vec<StoreKey>>, Error> {
+    if let Some(path) = file {
+        let shown = path.display();
+        let opened = File::open(path).map_err(|e| {
+            Error::invalid_argument(format!("--store-key-file {shown}: cannot be read ({e})"))
+        })?;
+        let mode = opened
+            .metadata()
+            .map_err(|e| {
+                Error::invalid_argument(format!("--store-key-file {shown}: cannot be read ({e})"))
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::invalid_argument(format!(
+                "--store-key-file {shown}: its mode is {:04o}, so others may read the key:                  `chmod 600` it",
+                mode & 0o7777
+            )));
+        }
+        // Allocated once and never grown (the limit stops the read first): no unwiped copy.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_STDIN_BYTES + 1));
+        (&opened)
+            .take(MAX_STDIN_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Error::invalid_argument(format!("--store-key-file {shown}: cannot be read ({e})"))
+            })?;
+        if bytes.len() > MAX_STDIN_BYTES {
+            return Err(Error::invalid_argument(format!(
+                "--store-key-file {shown}: holds more than {} KiB, which is no key list",
+                MAX_STDIN_BYTES / 1024
+            )));
+        }
+        let text = match String::from_utf8(std::mem::take(&mut *bytes)) {
+            Ok(text) => Zeroizing::new(text),
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                return Err(Error::invalid_argument(format!(
+                    "--store-key-file {shown}: not UTF-8 text"
+                )));
+            }
+        };
+        let lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        let keys = parse_keys(lines, &|n| format!("--store-key-file {shown}: key {n}"))?;
+        if keys.is_empty() {
+            return Err(Error::invalid_argument(format!(
+                "--store-key-file {shown}: holds no key"
+            )));
+        }
+        return Ok(Some(keys));
+    }
+    let Some(value) = std::env::var_os(STORE_KEY_VARIABLE) else {
+        return Ok(None);
+    };
+    let value = Zeroizing::new(value.into_string().map_err(|v| {
+        drop(Zeroizing::new(v.into_encoded_bytes()));
+        Error::invalid_argument(format!("{STORE_KEY_VARIABLE} is not UTF-8 text"))
+    })?);
+    if value.trim().is_empty() {
+        // Not taken as "no key": a store meant to be sealed would be written in clear.
+        return Err(Error::invalid_argument(format!(
+            "{STORE_KEY_VARIABLE} is set but empty (unset it to keep the store unsealed)"
+        )));
+    }
+    let keys = parse_keys(value.split(',').map(str::trim), &|n| {
+        format!("{STORE_KEY_VARIABLE}: key {n}")
+    })?;
+    Ok(Some(keys))
+}
+
+/// Each of `texts` as a key; `name(n)` names the n-th (from 1) in errors, never quoting it.
+fn parse_keys<'a>(
+    texts: impl Iterator<Item = &'a str>,
+    name: &dyn Fn(usize) -> String,
+) -> Result<Vec<StoreKey>, Error> {
+    texts
+        .enumerate()
+        .map(|(i, text)| {
+            if text.is_empty() {
+                return Err(Error::invalid_argument(format!("{} is empty", name(i + 1))));
+            }
+            StoreKey::from_base64(text).map_err(|_| {
+                Error::invalid_argument(format!(
+                    "{} is not the base64 text of 32 bytes (`concur-token store-key` prints one)",
+                    name(i + 1)
+                ))
+            })
+        })
+        .collect()
 }
 
 /// A prompt on the terminal that never echoes: echo is turned off *before* the prompt is

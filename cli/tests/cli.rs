@@ -1201,6 +1201,440 @@ fn oauth2_access_token_errors_exit_with_their_class() {
     assert!(!empty.exists());
 }
 
+// --- sealed stores, the floor, status and events -------------------------------------------
+
+/// What `concur-token store-key` printed, checked to be one line of padded standard base64
+/// (44 characters) that decodes to 32 bytes.
+fn store_key() -> String {
+    let out = tool(&server().base_url())
+        .arg("store-key")
+        .output()
+        .expect("concur-token runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let key = printed.strip_suffix('\n').expect("one line").to_string();
+    assert_eq!(key.len(), 44, "{printed:?}");
+    assert!(!key.contains('\n'));
+    assert!(key.ends_with('=') && !key.ends_with("=="), "{key}");
+    assert!(
+        key[..43]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/'),
+        "{key}"
+    );
+    // The library reads exactly 32 decoded bytes as a key, and nothing else.
+    concur_native::manager::StoreKey::from_base64(&key).expect("32 bytes of base64");
+    key
+}
+
+#[test]
+fn store_key_prints_a_fresh_key_each_run() {
+    let a = store_key();
+    let b = store_key();
+    assert_ne!(a, b);
+    let help = tool(&server().base_url())
+        .args(["store-key", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&help.stdout);
+    assert!(help.contains("export CONCUR_STORE_KEY="), "{help}");
+    assert!(help.contains("--store-key-file"), "{help}");
+}
+
+/// Asserts that none of `secrets` shows in what `out` printed, on either stream.
+fn quotes_none(out: &Output, secrets: &[&str]) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    for secret in secrets {
+        assert!(!stdout.contains(secret), "stdout quotes a secret: {stdout}");
+        assert!(!stderr.contains(secret), "stderr quotes a secret: {stderr}");
+    }
+}
+
+/// A refresh token of its own for a test: a password grant's (refresh tokens rotate).
+fn seed_refresh_token() -> (String, String) {
+    let first = json_of(&password_grant(
+        &server().base_url(),
+        ACCOUNTS[0].login_id,
+        ACCOUNTS[0].password,
+        true,
+    ));
+    (
+        first["refresh_token"].as_str().unwrap().to_string(),
+        first["geolocation"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn a_sealed_file_store_holds_no_token_and_opens_only_with_its_key() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = store_dir("sealed");
+    let path = dir.join("token.json");
+    let key = store_key();
+    let (seeded, geolocation) = seed_refresh_token();
+    let keyed = [("CONCUR_STORE_KEY", key.as_str())];
+
+    // Sealed from the first save: the file holds neither token, nor the key.
+    let out = access_token(
+        &path,
+        &["--geolocation", &geolocation, "--json"],
+        &[("CONCUR_REFRESH_TOKEN", &seeded), keyed[0]],
+    );
+    let doc = json_of(&out);
+    quotes_none(&out, &[&key, OAUTH2_CLIENT_SECRET, &seeded]);
+    let access = doc["access_token"].as_str().unwrap().to_string();
+    let rotated = doc["refresh_token"].as_str().unwrap().to_string();
+    let sealed = std::fs::read(&path).unwrap();
+    let sealed_text = text(&sealed);
+    assert!(sealed_text.starts_with("{\"sealed\":1,"), "{sealed_text}");
+    for secret in [&access, &rotated, &seeded, &key] {
+        assert!(!sealed_text.contains(secret.as_str()), "{sealed_text}");
+    }
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(refreshes_with(&[&seeded, &rotated]), 1);
+
+    // Again with the key: the token read from the sealed store, no request, no refresh token.
+    let out = access_token(&path, &[], &keyed);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), access);
+    assert_eq!(refreshes_with(&[&seeded, &rotated]), 1, "no request");
+    quotes_none(&out, &[&key]);
+
+    // A wrong key, and no key: exit 9, nothing sent, the file as it was; no key quoted.
+    let other = store_key();
+    for env in [&[("CONCUR_STORE_KEY", other.as_str())][..], &[]] {
+        let out = access_token(&path, &[], env);
+        assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+        quotes_none(&out, &[&key, &other, &access, &rotated]);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            sealed,
+            "the file is unchanged"
+        );
+    }
+    assert_eq!(refreshes_with(&[&seeded, &rotated]), 1, "no request");
+
+    // Rotation: a new key first, the old one still opens; a refresh seals under the new one,
+    // which then opens alone, while the old one alone no longer does.
+    let new = store_key();
+    let both = format!("{new},{key}");
+    let out = access_token(
+        &path,
+        &["--margin", "3660"],
+        &[("CONCUR_STORE_KEY", both.as_str())],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_ne!(text(&out.stdout).trim(), access, "refreshed");
+    quotes_none(&out, &[&key, &new]);
+    let out = access_token(&path, &[], &[("CONCUR_STORE_KEY", new.as_str())]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = access_token(&path, &[], &keyed);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+
+    // The same keys from a file: refused while others may read it, taken once it is 0600.
+    let key_file = dir.join("store.key");
+    std::fs::write(&key_file, format!("# the newest first\n{new}\n\n{key}\n")).unwrap();
+    let with_file = |mode: u32| {
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+        access_token(
+            &path,
+            &["--store-key-file", key_file.to_str().unwrap()],
+            &[],
+        )
+    };
+    for mode in [0o644, 0o640, 0o604] {
+        let out = with_file(mode);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{mode:o}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("chmod 600"),
+            "{}",
+            text(&out.stderr)
+        );
+        quotes_none(&out, &[&key, &new]);
+    }
+    let out = with_file(0o600);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    quotes_none(&out, &[&key, &new]);
+    // The file wins over the environment.
+    std::fs::write(&key_file, format!("{other}\n")).unwrap();
+    let out = access_token(
+        &path,
+        &["--store-key-file", key_file.to_str().unwrap()],
+        &[("CONCUR_STORE_KEY", new.as_str())],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    quotes_none(&out, &[&other, &new]);
+}
+
+#[test]
+fn bad_keys_and_require_sealed_are_refused() {
+    let dir = store_dir("keys");
+    // A plain store, written without a key.
+    let plain = dir.join("plain.json");
+    let out = access_token(&plain, &["--grant", "client-credentials"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = std::fs::read(&plain).unwrap();
+    let key = store_key();
+
+    // --require-sealed refuses it (exit 9, untouched); without the flag it is read, and sealed
+    // at the next save.
+    let out = access_token(
+        &plain,
+        &["--grant", "client-credentials", "--require-sealed"],
+        &[("CONCUR_STORE_KEY", &key)],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&plain).unwrap(), before);
+    let out = access_token(
+        &plain,
+        &["--grant", "client-credentials", "--margin", "3660"],
+        &[("CONCUR_STORE_KEY", &key)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&std::fs::read(&plain).unwrap()).starts_with("{\"sealed\":1,"));
+
+    // Keys that are no keys, an empty variable, --require-sealed without a key, a key on the
+    // command line: exit 2, nothing written, no key quoted.
+    let empty = dir.join("empty.json");
+    let half = &key[..22];
+    let cases: [(&[&str], &str); 6] = [
+        (&[], "not-base64!"),
+        (&[], half),
+        (&[], ""),
+        (&[], ",,"),
+        (&["--require-sealed"], "-"),
+        (&["--store-key", &key], "-"),
+    ];
+    for (args, value) in cases {
+        let mut all = vec!["--grant", "client-credentials"];
+        all.extend_from_slice(args);
+        let env: &[(&str, &str)] = if value == "-" {
+            &[]
+        } else {
+            &[("CONCUR_STORE_KEY", value)]
+        };
+        let out = access_token(&empty, &all, env);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?} {value:?}: {}",
+            text(&out.stderr)
+        );
+        quotes_none(&out, &[&key]);
+        if value.len() > 3 {
+            quotes_none(&out, &[value]);
+        }
+    }
+    assert!(!empty.exists());
+}
+
+#[test]
+fn the_floor_must_be_below_the_margin_and_below_it_the_run_refreshes() {
+    let dir = store_dir("floor");
+    let empty = dir.join("empty.json");
+    for args in [
+        &["--floor", "300"][..],
+        &["--floor", "400"],
+        &["--margin", "60", "--floor", "60"],
+        &["--floor=-1"],
+        &["--floor", "nan"],
+        &["--margin", "100000", "--floor", "90000"],
+    ] {
+        let out = access_token(&empty, args, &[("CONCUR_REFRESH_TOKEN", "x")]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("--floor"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert!(!empty.exists());
+    // Without --floor a small margin still works (the floor follows it down).
+    let path = dir.join("app.json");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--grant", "client-credentials", "--events"];
+        all.extend_from_slice(args);
+        let out = access_token(&path, &all, &[]);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout).trim().to_string(), text(&out.stderr))
+    };
+    let (a, events) = run(&["--margin", "0"]);
+    assert!(
+        events.contains("token refresh refreshed (absent"),
+        "{events}"
+    );
+    // The stored token (an hour left) inside the window and above the floor: taken from the
+    // store, then refreshed ahead, which the run waits for and prints.
+    let (b, events) = run(&["--margin", "3660", "--floor", "10"]);
+    assert_ne!(a, b);
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(lines.len(), 2, "{events}");
+    assert!(
+        lines[0].starts_with("concur-token: token refresh from_store (absent"),
+        "{events}"
+    );
+    assert!(
+        lines[1].starts_with("concur-token: token refresh refreshed (ahead"),
+        "{events}"
+    );
+    // Below the floor: not taken from the store, refreshed before anything is printed.
+    let (c, events) = run(&["--margin", "3700", "--floor", "3650"]);
+    assert_ne!(b, c);
+    assert_eq!(events.lines().count(), 1, "{events}");
+    assert!(
+        events.starts_with("concur-token: token refresh refreshed (absent"),
+        "{events}"
+    );
+    // Valid for more than the margin: the same token, read from the store, nothing sent.
+    let (d, events) = run(&[]);
+    assert_eq!(c, d);
+    assert_eq!(events.lines().count(), 1, "{events}");
+    assert!(
+        events.starts_with("concur-token: token refresh from_store (absent"),
+        "{events}"
+    );
+
+    // Concur unreachable for the refresh ahead: the stored token (above the floor) is printed,
+    // with a warning; with --status, the status says the keeper is failing and why.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("https://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = |extra: &[&str]| {
+        let mut cmd = tool(&unreachable);
+        cmd.args(["oauth2", "access-token", "--client-id", OAUTH2_CLIENT_ID])
+            .args([
+                "--store",
+                path.to_str().unwrap(),
+                "--grant",
+                "client-credentials",
+            ])
+            .args(["--margin", "3660", "--floor", "10"])
+            .args(extra)
+            .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+        let out = cmd.output().expect("concur-token runs");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        quotes_none(&out, &[OAUTH2_CLIENT_SECRET]);
+        assert!(!text(&out.stderr).contains(&d));
+        out
+    };
+    let out = offline(&[]);
+    assert_eq!(text(&out.stdout), format!("{d}\n"));
+    let warning = text(&out.stderr);
+    assert!(
+        warning.starts_with("concur-token: the refresh ahead failed, the current token is printed: connection failed"),
+        "{warning}"
+    );
+    let out = offline(&["--status"]);
+    quotes_none(&out, &[&d]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(status["state"], "failing", "{status}");
+    assert_eq!(status["failures"], 1, "{status}");
+    assert_eq!(status["last_error"]["kind"], "CONNECT", "{status}");
+    assert!(status["next_attempt"].is_u64(), "{status}");
+    assert_eq!(
+        std::fs::read(&path).map(|b| text(&b).contains(&d)).ok(),
+        Some(true)
+    );
+}
+
+#[test]
+fn status_is_json_without_secrets_and_says_why_a_run_failed() {
+    let dir = store_dir("status");
+    let path = dir.join("token.json");
+    let key = store_key();
+    let (seeded, geolocation) = seed_refresh_token();
+    let env = [
+        ("CONCUR_REFRESH_TOKEN", seeded.as_str()),
+        ("CONCUR_STORE_KEY", key.as_str()),
+    ];
+    let out = access_token(&path, &["--geolocation", &geolocation, "--json"], &env);
+    let token = json_of(&out);
+    let access = token["access_token"].as_str().unwrap().to_string();
+    let rotated = token["refresh_token"].as_str().unwrap().to_string();
+
+    let secrets = [
+        access.as_str(),
+        rotated.as_str(),
+        seeded.as_str(),
+        key.as_str(),
+        OAUTH2_CLIENT_SECRET,
+        ACCOUNTS[0].password,
+    ];
+    let out = access_token(&path, &["--status", "--events", "--margin", "3660"], &env);
+    quotes_none(&out, &secrets);
+    let status = json_of(&out);
+    for field in [
+        "state",
+        "expires_at",
+        "refresh_expires_at",
+        "last_refresh",
+        "failures",
+        "next_attempt",
+        "refresh_count",
+        "last_error",
+    ] {
+        assert!(status.get(field).is_some(), "{field}: {status}");
+    }
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["failures"], 0);
+    assert_eq!(status["refresh_count"], 1, "refreshed ahead: {status}");
+    assert!(status["last_error"].is_null());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        status["expires_at"].as_i64().unwrap() > now + 3000,
+        "{status}"
+    );
+    assert!(
+        status["last_refresh"].as_i64().unwrap() >= now - 60,
+        "{status}"
+    );
+    assert!(text(&out.stderr).contains("token refresh refreshed (ahead"));
+
+    // A dead refresh token: exit 3, and the status says why (kind, Concur's code), on stdout.
+    let empty = dir.join("empty.json");
+    let out = access_token(
+        &empty,
+        &["--status"],
+        &[("CONCUR_REFRESH_TOKEN", "dead-refresh-token-77")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    quotes_none(&out, &["dead-refresh-token-77", OAUTH2_CLIENT_SECRET]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(status["state"], "dead", "{status}");
+    assert_eq!(status["failures"], 1, "{status}");
+    assert_eq!(status["refresh_count"], 0, "{status}");
+    assert!(status["expires_at"].is_null(), "{status}");
+    let error = &status["last_error"];
+    assert_eq!(error["kind"], "UNAUTHORIZED", "{status}");
+    assert_eq!(error["concur_code"], 108, "{status}");
+    assert!(error["status"].is_u64(), "{status}");
+    assert!(
+        error["message"].as_str().unwrap().contains("108"),
+        "{status}"
+    );
+    assert!(error.get("correlation_id").is_some(), "{status}");
+
+    // --status replaces the token: with --json it is a usage error.
+    let out = access_token(&path, &["--status", "--json"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
 /// A redis-server of the test's own on a free loopback port (killed when dropped), and its URL.
 struct Redis(std::process::Child, String);
 
@@ -1718,6 +2152,8 @@ fn bash_completions_parse_and_complete_past_the_subcommand() {
         offer concur-token oauth2 password --user
         offer concur-token native --password-s
         offer concur-token completions z
+        offer concur-token st
+        offer concur-token oauth2 access-token --store-k
     "#;
     let out = Command::new("bash")
         .args(["-c", session, "bash"])
@@ -1734,6 +2170,8 @@ fn bash_completions_parse_and_complete_past_the_subcommand() {
         "concur-token oauth2 password --user => --username",
         "concur-token native --password-s => --password-stdin",
         "concur-token completions z => zsh",
+        "concur-token st => store-key",
+        "concur-token oauth2 access-token --store-k => --store-key-file",
     ] {
         assert!(
             offered.lines().any(|l| l == line),
@@ -1763,6 +2201,8 @@ fn zsh_fish_powershell_and_elvish_completions_name_every_subcommand() {
             "oauth2",
             "authorize-url",
             "access-token",
+            "store-key",
+            "require-sealed",
         ] {
             assert!(script.contains(word), "{shell}: {word}");
         }

@@ -1,64 +1,20 @@
-//! Reading C arguments, and the failure value every export carries back to its boundary.
+//! Reading C arguments: strings, credentials and `concur_options`, each checked and copied
+//! before any output is touched.
 
 use std::ffi::{CStr, c_char};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::status::concur_status;
+use super::failure::{Failure, invalid};
 use super::{concur_proxy_env, concur_trust_store};
-use crate::{Error, Options, TrustStore};
+use crate::{Options, TrustStore};
 
 const HONOUR: u32 = concur_proxy_env::CONCUR_PROXY_ENV_HONOUR as u32;
 const IGNORE: u32 = concur_proxy_env::CONCUR_PROXY_ENV_IGNORE as u32;
 const MOZILLA: u32 = concur_trust_store::CONCUR_TRUST_STORE_MOZILLA as u32;
 const OS: u32 = concur_trust_store::CONCUR_TRUST_STORE_OS as u32;
 const BOTH: u32 = concur_trust_store::CONCUR_TRUST_STORE_BOTH as u32;
-
-/// A failure on its way to the caller: the status, the message for the error buffer, the
-/// HTTP status for the outputs that report one, and the core's error (Concur's code, OAuth
-/// error, geolocation, correlation id) for `concur_error_details`.
-pub(crate) struct Failure {
-    pub(crate) status: concur_status,
-    pub(crate) message: String,
-    pub(crate) http_status: u32,
-    pub(crate) error: Option<Error>,
-    /// The exchange's correlation id when the failure came after an answer but is not the
-    /// core's (a token too large for its buffers).
-    pub(crate) correlation_id: Option<String>,
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Failure {
-        Failure {
-            status: concur_status::from_kind(e.kind()),
-            message: e.to_string(),
-            http_status: e.status().map_or(0, u32::from),
-            error: Some(e),
-            correlation_id: None,
-        }
-    }
-}
-
-impl Failure {
-    /// A failure of the library's own, with no answer behind it.
-    pub(crate) fn new(status: concur_status, message: String) -> Failure {
-        Failure {
-            status,
-            message,
-            http_status: 0,
-            error: None,
-            correlation_id: None,
-        }
-    }
-}
-
-pub(crate) fn invalid(message: impl Into<String>) -> Failure {
-    Failure::new(
-        concur_status::CONCUR_ERR_INVALID_ARGUMENT,
-        format!("invalid argument: {}", message.into()),
-    )
-}
 
 /// Reads a required NUL-terminated UTF-8 argument without copying it.
 ///

@@ -5,9 +5,10 @@ use std::ffi::c_char;
 
 use zeroize::Zeroizing;
 
-use super::args::{Failure, invalid, optional_copy, required_copy};
+use super::args::{optional_copy, required_copy};
 use super::buffers::concur_buffer;
 use super::details::concur_error_details;
+use super::failure::{Failure, invalid};
 use super::oauth2::details_export;
 use super::status::concur_status;
 use super::token_out::{check_buffers, clear, deliver, url_and_state};

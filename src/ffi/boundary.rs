@@ -3,8 +3,8 @@
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::args::Failure;
 use super::buffers::write_message;
+use super::failure::Failure;
 use super::status::concur_status;
 
 /// Runs `body`, turning a panic into `CONCUR_ERR_INTERNAL`, and writes the outcome's message

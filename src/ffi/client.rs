@@ -3,10 +3,11 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::args::{Failure, invalid, native_credentials, read_options, required, required_copy};
+use super::args::{native_credentials, read_options, required, required_copy};
 use super::boundary::boundary;
 use super::buffers::concur_token_buffers;
 use super::concur_options;
+use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use super::token_out::token_export;
 use crate::Client;

@@ -1,7 +1,7 @@
 //! `concur_error_details`: what Concur said about a failure, for the current API's functions.
 
-use super::args::Failure;
 use super::buffers::concur_buffer;
+use super::failure::Failure;
 
 /// What a failed call learnt beyond its status: the HTTP status, Concur's numeric code, the
 /// OAuth `error`, the geolocation Concur named, and the `concur-correlationid` (quote it to

@@ -6,10 +6,11 @@
 //! reads or writes a field only when it lies within `struct_size`; so a program compiled against
 //! an older header keeps working with a newer library. Most layouts are still their first ones,
 //! so the smallest size accepted is this version's `sizeof`; `concur_options` has grown once
-//! (`proxy_env` and `trust_store` at its end), so its first layout's size is accepted too, and
-//! the fields past it read as 0, their defaults (see [`input_grown`]).
+//! (`proxy_env` and `trust_store` at its end), and `concur_token_manager_options` once
+//! (`floor_seconds` to `event_user`), so their first layouts' sizes are accepted too, and the
+//! fields past them read as 0 (NULL), their defaults (see [`input_grown`]).
 
-use super::args::{Failure, invalid};
+use super::failure::{Failure, invalid};
 
 /// The largest `struct_size` believed: anything larger is taken for an unset (garbage) field
 /// rather than read.
@@ -94,7 +95,8 @@ pub(crate) unsafe fn input<'a, T>(
 /// # Safety
 /// `ptr` must be NULL or point to `struct_size` readable bytes that start with a `T` (or with
 /// its first `struct_size` bytes, for an older caller); `T` must be a `#[repr(C)]` struct of
-/// integers and raw pointers, for which all-zero bytes are a valid value; `oldest` must be at
+/// integers, raw pointers and nullable (`Option`) function pointers, for which all-zero bytes
+/// are a valid value; `oldest` must be at
 /// least 4 (the `struct_size` field) and at most `size_of::<T>()`.
 pub(crate) unsafe fn input_grown<T: Copy>(
     ptr: *const T,

@@ -17,8 +17,9 @@
 //! - No panic crosses the boundary: a bug is caught and reported as `CONCUR_ERR_INTERNAL`.
 //! - Every function is thread-safe and reentrant; the library keeps no global state.
 //! - Extensible structs (`concur_options`, `concur_oauth2_grant`, `concur_oauth2_token_buffers`,
-//!   `concur_error_details`, `concur_token_manager_options`, `concur_store_callbacks`) start
-//!   with `uint32_t struct_size`: see the `extensible` module.
+//!   `concur_error_details`, `concur_token_manager_options`, `concur_store_callbacks`,
+//!   `concur_manager_status`, and the library's `concur_refresh_event`) start with
+//!   `uint32_t struct_size`: see the `extensible` module.
 
 mod args;
 mod authorize;
@@ -27,7 +28,9 @@ mod buffers;
 mod client;
 mod details;
 mod extensible;
+mod failure;
 mod manager;
+mod manager_events;
 mod native;
 mod oauth2;
 mod status;
@@ -48,7 +51,12 @@ pub use manager::{
     CONCUR_STORE_EMPTY, CONCUR_STORE_OK, CONCUR_STORE_TOO_SMALL, concur_manager_start,
     concur_store_callbacks, concur_store_load, concur_store_save, concur_token_manager,
     concur_token_manager_access_token, concur_token_manager_free, concur_token_manager_invalidate,
-    concur_token_manager_new, concur_token_manager_options,
+    concur_token_manager_new, concur_token_manager_options, concur_token_manager_status,
+};
+pub use manager_events::{
+    CONCUR_MANAGER_STATUS_CORRELATION_ID_CAPACITY, CONCUR_STORE_KEY_BASE64_LEN,
+    concur_manager_state, concur_manager_status, concur_refresh_event, concur_refresh_event_cb,
+    concur_refresh_outcome, concur_refresh_trigger, concur_store_key_generate,
 };
 pub use native::concur_native_token;
 pub use oauth2::{

@@ -5,12 +5,13 @@ use std::ffi::c_char;
 
 use zeroize::Zeroizing;
 
-use super::args::{Failure, invalid, optional_copy, required_copy};
+use super::args::{optional_copy, required_copy};
 use super::boundary::boundary;
 use super::buffers::{concur_buffer, concur_oauth2_token_buffers};
 use super::client::{client_ref, concur_client};
 use super::details::concur_error_details;
 use super::extensible;
+use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use super::token_out::{check_buffers, clear, deliver};
 use crate::oauth2::{Grant, OAuth2Token, OtpRequest};

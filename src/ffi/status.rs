@@ -35,6 +35,11 @@ pub enum concur_status {
     /// or written, or held something that is not a stored token. A token whose save failed is
     /// not handed out: its rotated refresh token would be lost.
     CONCUR_ERR_STORE = 10,
+    /// The call needs an optional part of the library that this build was compiled without:
+    /// a Cargo feature, named in the error message (`scripts/install-c.sh --features NAME`
+    /// builds it in). Today only the `redis` feature: a `redis://` store in
+    /// `concur_token_manager_new`. No request was sent and no store was touched.
+    CONCUR_ERR_NOT_BUILT_IN = 11,
 }
 
 impl concur_status {
@@ -49,6 +54,7 @@ impl concur_status {
             ErrorKind::Tls => concur_status::CONCUR_ERR_TLS,
             ErrorKind::Protocol => concur_status::CONCUR_ERR_PROTOCOL,
             ErrorKind::Store => concur_status::CONCUR_ERR_STORE,
+            ErrorKind::NotBuiltIn => concur_status::CONCUR_ERR_NOT_BUILT_IN,
             // A class added to the core but not yet here must still come out as an error.
             #[allow(unreachable_patterns)]
             _ => concur_status::CONCUR_ERR_INTERNAL,
@@ -70,6 +76,7 @@ impl concur_status {
             8 => c"CONCUR_ERR_PROTOCOL",
             9 => c"CONCUR_ERR_INTERNAL",
             10 => c"CONCUR_ERR_STORE",
+            11 => c"CONCUR_ERR_NOT_BUILT_IN",
             _ => c"CONCUR_UNKNOWN_STATUS",
         }
     }
@@ -93,6 +100,7 @@ mod tests {
             concur_status::CONCUR_ERR_PROTOCOL,
             concur_status::CONCUR_ERR_INTERNAL,
             concur_status::CONCUR_ERR_STORE,
+            concur_status::CONCUR_ERR_NOT_BUILT_IN,
         ] {
             assert_eq!(
                 concur_status::name(status as u32).to_str().unwrap(),

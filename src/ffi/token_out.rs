@@ -2,9 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::args::{Failure, invalid};
 use super::boundary::boundary;
 use super::buffers::{concur_buffer, concur_token_buffers};
+use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use crate::Token;
 

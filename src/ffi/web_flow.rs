@@ -3,9 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::args::{Failure, invalid, optional_copy, required_copy};
+use super::args::{optional_copy, required_copy};
 use super::boundary::boundary;
 use super::buffers::concur_buffer;
+use super::failure::{Failure, invalid};
 use super::status::concur_status;
 use super::token_out::{check_buffers, clear, deliver, url_and_state};
 use zeroize::Zeroizing;

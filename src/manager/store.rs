@@ -1,5 +1,5 @@
 //! Where a kept token lives between refreshes: the stored document, the store trait with its
-//! lock, and the in-memory store.
+//! lock and compare-and-swap save, and the in-memory store.
 
 use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -115,29 +115,44 @@ impl Drop for StoredToken {
     }
 }
 
+/// A stored document as the store holds it (plain JSON, or sealed): wiped on drop.
+pub type Document = Zeroizing<Vec<u8>>;
+
 /// A place to keep a token that several holders share: threads of one process (memory), the
 /// processes of one machine (a file), the workers of many machines (Redis), or the
-/// application's own secret storage.
+/// application's own secret storage. A store keeps one document, as bytes: the keeper turns
+/// tokens into documents, and seals them when it has a key, so every store holds what it is
+/// given and nothing more.
 ///
 /// A refresh happens under the store's lock: the holder reads what is stored (another holder
 /// may have refreshed already), refreshes only if it must, and saves the rotated token through
-/// the lock before anyone uses it. A lock that expires (Redis) fences its holder off: a save
-/// through a lost lock is refused, so a stalled worker cannot overwrite a newer token.
+/// the lock before anyone uses it. The save is a compare-and-swap: it replaces the document
+/// only if the store still holds the one this lock loaded. A lock whose exclusion can lapse
+/// (Redis's expires) must make that check atomic in the store; one that cannot lapse (a file's
+/// `flock`, a mutex) may rely on the lock.
 pub trait TokenStore: Send + Sync {
-    /// Reads the stored token without the lock (`None`: nothing stored yet).
-    fn load(&self) -> Result<Option<StoredToken>, Error>;
+    /// Reads the stored document without the lock (`None`: nothing stored yet).
+    fn load(&self) -> Result<Option<Document>, Error>;
 
     /// Takes the store's lock, waiting at most `wait` for it.
     fn lock(&self, wait: Duration) -> Result<Box<dyn StoreLock + '_>, Error>;
+
+    /// The store's name (a file's path as given, a Redis key), bound into sealed documents so
+    /// that one copied under another name does not open. Empty by default.
+    fn identity(&self) -> String {
+        String::new()
+    }
 }
 
 /// The store's lock, held for one refresh; released when dropped.
 pub trait StoreLock {
-    /// Reads the stored token under the lock.
-    fn load(&mut self) -> Result<Option<StoredToken>, Error>;
+    /// Reads the stored document under the lock.
+    fn load(&mut self) -> Result<Option<Document>, Error>;
 
-    /// Replaces the stored token, whole (never a partial document), if the lock is still held.
-    fn save(&mut self, token: &StoredToken) -> Result<(), Error>;
+    /// Replaces the stored document, whole (never a partial document), if the store still holds
+    /// what the last [`load`](StoreLock::load) through this lock read; otherwise a
+    /// [`Store`](crate::ErrorKind::Store) error and the store is left as it is.
+    fn save(&mut self, document: &[u8]) -> Result<(), Error>;
 }
 
 /// Keeps the token in this process only: for one process with many threads, or tests.
@@ -149,7 +164,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct MemoryState {
-    token: Option<StoredToken>,
+    document: Option<Document>,
     locked: bool,
 }
 
@@ -165,8 +180,8 @@ impl MemoryStore {
 }
 
 impl TokenStore for MemoryStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
-        Ok(self.state().token.clone())
+    fn load(&self) -> Result<Option<Document>, Error> {
+        Ok(self.state().document.clone())
     }
 
     fn lock(&self, wait: Duration) -> Result<Box<dyn StoreLock + '_>, Error> {
@@ -186,6 +201,10 @@ impl TokenStore for MemoryStore {
         state.locked = true;
         Ok(Box::new(MemoryLock { store: self }))
     }
+
+    fn identity(&self) -> String {
+        "memory:".to_string()
+    }
 }
 
 struct MemoryLock<'a> {
@@ -193,12 +212,12 @@ struct MemoryLock<'a> {
 }
 
 impl StoreLock for MemoryLock<'_> {
-    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
-        Ok(self.store.state().token.clone())
+    fn load(&mut self) -> Result<Option<Document>, Error> {
+        Ok(self.store.state().document.clone())
     }
 
-    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
-        self.store.state().token = Some(token.clone());
+    fn save(&mut self, document: &[u8]) -> Result<(), Error> {
+        self.store.state().document = Some(Zeroizing::new(document.to_vec()));
         Ok(())
     }
 }
@@ -243,7 +262,7 @@ mod tests {
         let store = MemoryStore::new();
         let mut held = store.lock(Duration::from_millis(10)).unwrap();
         assert!(store.lock(Duration::from_millis(20)).is_err());
-        held.save(&StoredToken::default()).unwrap();
+        held.save(&StoredToken::default().to_document()).unwrap();
         drop(held);
         assert!(store.lock(Duration::from_millis(10)).is_ok());
         assert!(store.load().unwrap().is_some());

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,13 +44,13 @@ static void no_secret_in(const char *text, const char *what) {
 static char correlation[64][128];
 static int correlation_next;
 
-/* A client whose requests carry "m-<tag>-<name>", for the harness's count. */
-static concur_client *client_for(const char *name) {
+/* A client of `url` whose requests carry "m-<tag>-<name>", for the harness's count. */
+static concur_client *client_at(const char *name, const char *url) {
     char *id = correlation[correlation_next++ % 64];
     snprintf(id, 128, "m-%s-%s", tag, name);
     concur_options options;
     concur_options_init(&options);
-    options.base_url = base_url;
+    options.base_url = url;
     options.ca_file = ca_file;
     options.timeout_ms = 20000;
     options.correlation_id = id;
@@ -61,6 +62,8 @@ static concur_client *client_for(const char *name) {
     }
     return client;
 }
+
+static concur_client *client_for(const char *name) { return client_at(name, base_url); }
 
 /* A fresh refresh token (and its geolocation) from a password grant. */
 static void seed(char *refresh_token, char *geolocation) {
@@ -174,14 +177,15 @@ static void test_cached(void) {
     concur_token_manager_free(m);
 }
 
-/* A margin above the token's lifetime: every call refreshes, each with the refresh token the
- * one before rotated in (the server refuses a rotated-away one with 108). */
+/* A floor above the token's lifetime: every call waits for a refresh, each with the refresh
+ * token the one before rotated in (the server refuses a rotated-away one with 108). */
 static void test_margin(void) {
     char refresh[ROOM], geolocation[ROOM];
     seed(refresh, geolocation);
     concur_client *client = client_for("margin");
     concur_token_manager_options o = refresh_options(refresh, geolocation);
     o.margin_seconds = 3700;
+    o.floor_seconds = 3650;
     concur_token_manager *m = manager_for(client, &o);
     struct token_out t[3];
     for (int i = 0; i < 3; i++) get_ok(m, &t[i], "a refresh at the margin");
@@ -411,11 +415,367 @@ static void test_callback_store(void) {
     concur_client_free(l);
 }
 
+/* ---- refresh events, recorded from whichever thread delivers them ---- */
+
+#define MAX_EVENTS 8
+
+struct recorded {
+    uint32_t struct_size, outcome, trigger, status, failures;
+    uint64_t duration_ms;
+    int64_t at, expires_at, refresh_expires_at, retry_at, concur_code;
+    uint16_t http_status;
+    int32_t has_concur_code;
+    int has_grant, has_correlation_id, has_message, has_summary;
+    char grant[32], correlation_id[160], message[1024], summary[1024];
+    pthread_t thread;
+};
+
+struct recorder {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int count, overlapping, inside;
+    struct recorded e[MAX_EVENTS];
+};
+
+static void recorder_init(struct recorder *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->changed, NULL);
+}
+
+static void recorder_destroy(struct recorder *r) {
+    pthread_cond_destroy(&r->changed);
+    pthread_mutex_destroy(&r->lock);
+}
+
+static void copy_text(char *to, size_t room, int *has, const char *from) {
+    *has = from != NULL;
+    snprintf(to, room, "%s", from ? from : "");
+}
+
+static void record_event(void *user, const concur_refresh_event *event) {
+    struct recorder *r = user;
+    pthread_mutex_lock(&r->lock);
+    r->overlapping |= r->inside;
+    r->inside = 1;
+    if (r->count < MAX_EVENTS) {
+        struct recorded *e = &r->e[r->count];
+        e->struct_size = event->struct_size;
+        e->outcome = event->outcome;
+        e->trigger = event->trigger;
+        e->status = event->status;
+        e->failures = event->failures;
+        e->duration_ms = event->duration_ms;
+        e->at = event->at;
+        e->expires_at = event->expires_at;
+        e->refresh_expires_at = event->refresh_expires_at;
+        e->retry_at = event->retry_at;
+        e->http_status = event->http_status;
+        e->has_concur_code = event->has_concur_code;
+        e->concur_code = event->concur_code;
+        copy_text(e->grant, sizeof e->grant, &e->has_grant, event->grant);
+        copy_text(e->correlation_id, sizeof e->correlation_id, &e->has_correlation_id,
+                  event->correlation_id);
+        copy_text(e->message, sizeof e->message, &e->has_message, event->message);
+        copy_text(e->summary, sizeof e->summary, &e->has_summary, event->summary);
+        e->thread = pthread_self();
+    }
+    r->count++;
+    r->inside = 0;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Waits until `n` events arrived: a latch, with 60 s as a safety net only. */
+static int wait_events(struct recorder *r, int n) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 60;
+    pthread_mutex_lock(&r->lock);
+    while (r->count < n && pthread_cond_timedwait(&r->changed, &r->lock, &deadline) == 0) {
+    }
+    int count = r->count;
+    pthread_mutex_unlock(&r->lock);
+    return count >= n;
+}
+
+static int64_t now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* No secret in any string of an event: the fixed ones, and the tokens `secrets` lists. */
+static void no_secret_in_event(const struct recorded *e, const char *const *secrets, int n,
+                               const char *what) {
+    const char *texts[] = {e->grant, e->correlation_id, e->message, e->summary};
+    for (int i = 0; i < 4; i++) {
+        no_secret_in(texts[i], what);
+        for (int k = 0; k < n; k++)
+            CHECK(secrets[k][0] == '\0' || strstr(texts[i], secrets[k]) == NULL,
+                  "%s: a token in '%s'", what, texts[i]);
+    }
+}
+
+/* A success's event holds every field it should, and nothing of a failure. */
+static void check_success_event(const struct recorded *e, uint32_t trigger, const char *what) {
+    CHECK(e->struct_size == sizeof(concur_refresh_event), "%s: struct_size %u", what,
+          e->struct_size);
+    CHECK(e->outcome == CONCUR_REFRESH_OUTCOME_REFRESHED, "%s: outcome %u", what, e->outcome);
+    CHECK(e->trigger == trigger, "%s: trigger %u (wanted %u)", what, e->trigger, trigger);
+    CHECK(e->status == CONCUR_OK, "%s: status %u", what, e->status);
+    CHECK(e->has_grant && strcmp(e->grant, "refresh_token") == 0, "%s: grant '%s'", what,
+          e->grant);
+    CHECK(e->duration_ms < 60000, "%s: duration %llu ms", what,
+          (unsigned long long)e->duration_ms);
+    CHECK(e->at > now_ms() - 120000 && e->at <= now_ms() + 1000, "%s: at %lld", what,
+          (long long)e->at);
+    CHECK(e->expires_at > now() + 3000 && e->expires_at <= now() + 3601, "%s: expires_at %lld",
+          what, (long long)e->expires_at);
+    CHECK(e->refresh_expires_at > now(), "%s: refresh_expires_at %lld", what,
+          (long long)e->refresh_expires_at);
+    CHECK(e->http_status == 0 && e->has_concur_code == 0 && e->concur_code == 0,
+          "%s: no HTTP status or Concur code", what);
+    CHECK(!e->has_correlation_id && !e->has_message, "%s: no correlation id or message", what);
+    CHECK(e->failures == 0 && e->retry_at == 0, "%s: no failure, no retry", what);
+    CHECK(e->has_summary && strstr(e->summary, "token refresh refreshed") != NULL,
+          "%s: summary '%s'", what, e->summary);
+}
+
+/* A refresh when no token is held (a caller waits: trigger ABSENT, on the caller's thread),
+ * then one ahead of expiry (the window is above the token's lifetime, the floor is not: the
+ * caller gets the current token at once and the refresh runs on the library's thread). The
+ * harness counts two refreshes for "events". */
+static void test_events_refresh(void) {
+    char refresh[ROOM], geolocation[ROOM];
+    seed(refresh, geolocation);
+    static struct recorder r;
+    recorder_init(&r);
+    concur_client *client = client_for("events");
+    concur_token_manager_options o = refresh_options(refresh, geolocation);
+    o.margin_seconds = 3700;
+    o.on_event = record_event;
+    o.event_user = &r;
+    concur_token_manager *m = manager_for(client, &o);
+    struct token_out first, second;
+    get_ok(m, &first, "events: the first token");
+    CHECK(wait_events(&r, 1), "events: the first event");
+    get_ok(m, &second, "events: inside the window");
+    CHECK(strcmp(first.field[0], second.field[0]) == 0, "events: the current token, at once");
+    CHECK(wait_events(&r, 2), "events: the event of the refresh ahead");
+    concur_manager_status st;
+    concur_manager_status_init(&st);
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_OK, "events: status");
+    concur_token_manager_free(m);
+    concur_client_free(client);
+
+    pthread_mutex_lock(&r.lock);
+    CHECK(r.count == 2, "events: two events, not %d", r.count);
+    CHECK(!r.overlapping, "events: callbacks never overlap");
+    check_success_event(&r.e[0], CONCUR_REFRESH_TRIGGER_ABSENT, "events: the first");
+    CHECK(pthread_equal(r.e[0].thread, pthread_self()), "events: the first on the caller's thread");
+    check_success_event(&r.e[1], CONCUR_REFRESH_TRIGGER_AHEAD, "events: ahead");
+    CHECK(!pthread_equal(r.e[1].thread, pthread_self()), "events: ahead on the library's thread");
+    CHECK(r.e[1].expires_at >= r.e[0].expires_at, "events: a later expiry");
+    const char *secrets[] = {first.field[0], first.field[2], second.field[2], refresh};
+    for (int i = 0; i < 2; i++) no_secret_in_event(&r.e[i], secrets, 4, "events");
+    pthread_mutex_unlock(&r.lock);
+
+    CHECK(st.struct_size == sizeof st && st.state == CONCUR_MANAGER_STATE_ACTIVE,
+          "status: active (%u)", st.state);
+    CHECK(st.refresh_count == 2 && st.failures == 0 && st.refreshing == 0,
+          "status: two refreshes, no failure: %llu %u %d", (unsigned long long)st.refresh_count,
+          st.failures, st.refreshing);
+    CHECK(st.expires_at == r.e[1].expires_at && st.refresh_expires_at == r.e[1].refresh_expires_at,
+          "status: the new token's expiries");
+    CHECK(st.last_refresh == r.e[1].at, "status: last_refresh %lld, the event's %lld",
+          (long long)st.last_refresh, (long long)r.e[1].at);
+    CHECK(st.next_attempt == 0 && st.last_error_status == CONCUR_OK &&
+              st.last_error_http_status == 0 && st.last_error_has_concur_code == 0 &&
+              st.last_error_correlation_id[0] == '\0' && st.last_error_correlation_id_len == 0,
+          "status: no error");
+    recorder_destroy(&r);
+}
+
+/* A refresh Concur answers 503 (a scenario of the test server): CONCUR_ERR_HTTP_STATUS, an
+ * event FAILED with the status, the correlation id and a retry time, and status() FAILING.
+ * One refresh for "events-fail". */
+static void test_events_failure(void) {
+    char refresh[ROOM], geolocation[ROOM], url[512];
+    seed(refresh, geolocation);
+    snprintf(url, sizeof url, "%s/s/retry-503-1-0-%s", base_url, tag);
+    static struct recorder r;
+    recorder_init(&r);
+    concur_client *client = client_at("events-fail", url);
+    concur_token_manager_options o = refresh_options(refresh, NULL);
+    o.on_event = record_event;
+    o.event_user = &r;
+    concur_token_manager *m = manager_for(client, &o);
+    struct token_out t;
+    concur_status status = get(m, &t, NULL);
+    CHECK(status == CONCUR_ERR_HTTP_STATUS, "events-fail: %s: %s",
+          concur_native_status_name(status), last_error);
+    CHECK(wait_events(&r, 1), "events-fail: the event");
+    concur_manager_status st;
+    concur_manager_status_init(&st);
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_OK, "events-fail: status");
+    concur_token_manager_free(m);
+    concur_client_free(client);
+
+    char correlation_id[160];
+    snprintf(correlation_id, sizeof correlation_id, "m-%s-events-fail", tag);
+    pthread_mutex_lock(&r.lock);
+    const struct recorded *e = &r.e[0];
+    CHECK(r.count == 1, "events-fail: one event, not %d", r.count);
+    CHECK(e->struct_size == sizeof(concur_refresh_event), "events-fail: struct_size");
+    CHECK(e->outcome == CONCUR_REFRESH_OUTCOME_FAILED, "events-fail: outcome %u", e->outcome);
+    CHECK(e->trigger == CONCUR_REFRESH_TRIGGER_ABSENT, "events-fail: trigger %u", e->trigger);
+    CHECK(e->status == CONCUR_ERR_HTTP_STATUS && e->http_status == 503,
+          "events-fail: status %u, HTTP %u", e->status, e->http_status);
+    CHECK(e->has_grant && strcmp(e->grant, "refresh_token") == 0, "events-fail: grant '%s'",
+          e->grant);
+    CHECK(e->expires_at == 0 && e->refresh_expires_at == 0, "events-fail: no expiry");
+    CHECK(e->has_correlation_id && strcmp(e->correlation_id, correlation_id) == 0,
+          "events-fail: correlation id '%s'", e->correlation_id);
+    CHECK(e->failures == 1, "events-fail: failures %u", e->failures);
+    CHECK(e->retry_at > e->at && e->retry_at < e->at + 5000, "events-fail: retry_at %lld, at %lld",
+          (long long)e->retry_at, (long long)e->at);
+    CHECK(e->has_message && strstr(e->message, "503") != NULL, "events-fail: message '%s'",
+          e->message);
+    CHECK(strcmp(e->message, last_error) == 0, "events-fail: the message is the error's: '%s'",
+          e->message);
+    CHECK(strstr(e->summary, "token refresh failed") != NULL && strstr(e->summary, "503"),
+          "events-fail: summary '%s'", e->summary);
+    const char *secrets[] = {refresh};
+    no_secret_in_event(e, secrets, 1, "events-fail");
+    CHECK(st.state == CONCUR_MANAGER_STATE_FAILING && st.failures == 1,
+          "status: failing (%u), %u failure", st.state, st.failures);
+    CHECK(st.next_attempt == e->retry_at, "status: next_attempt %lld", (long long)st.next_attempt);
+    CHECK(st.last_error_status == CONCUR_ERR_HTTP_STATUS && st.last_error_http_status == 503,
+          "status: the last error");
+    CHECK(strcmp(st.last_error_correlation_id, correlation_id) == 0 &&
+              st.last_error_correlation_id_len == strlen(correlation_id),
+          "status: its correlation id '%s'", st.last_error_correlation_id);
+    CHECK(st.refresh_count == 0 && st.expires_at == 0 && st.last_refresh == 0,
+          "status: no token");
+    pthread_mutex_unlock(&r.lock);
+    recorder_destroy(&r);
+}
+
+/* ---- sealed stores ---- */
+
+static size_t read_file(const char *path, char *buf, size_t room) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, room - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n;
+}
+
+static void new_key(char *key) {
+    size_t len = 0;
+    concur_status status = concur_store_key_generate(key, CONCUR_STORE_KEY_BASE64_LEN + 1, &len);
+    CHECK(status == CONCUR_OK && len == CONCUR_STORE_KEY_BASE64_LEN && strlen(key) == len,
+          "a generated key: %s, %zu", concur_native_status_name(status), len);
+}
+
+/* A file sealed with a key holds neither token; a wrong key is CONCUR_ERR_STORE and leaves it
+ * unchanged; a plain file is refused with require_sealed. "sealed" and "plain-a" refresh once,
+ * "sealed-wrong" and "plain-b" send nothing. */
+static void test_sealed_file(void) {
+    size_t len = 7;
+    CHECK(concur_store_key_generate(NULL, 0, &len) == CONCUR_ERR_BUFFER_TOO_SMALL &&
+              len == CONCUR_STORE_KEY_BASE64_LEN,
+          "(NULL, 0) asks the size: %zu", len);
+    char small[CONCUR_STORE_KEY_BASE64_LEN];
+    memset(small, SENTINEL, sizeof small);
+    CHECK(concur_store_key_generate(small, sizeof small, &len) == CONCUR_ERR_BUFFER_TOO_SMALL,
+          "a buffer one byte short");
+    CHECK(untouched_after(small, 0, sizeof small), "nothing written into it");
+    CHECK(concur_store_key_generate(small, sizeof small, NULL) == CONCUR_ERR_INVALID_ARGUMENT,
+          "len NULL");
+    CHECK(concur_store_key_generate(NULL, 45, &len) == CONCUR_ERR_INVALID_ARGUMENT,
+          "buf NULL with a capacity");
+    char key[CONCUR_STORE_KEY_BASE64_LEN + 1], other[CONCUR_STORE_KEY_BASE64_LEN + 1];
+    new_key(key);
+    new_key(other);
+    CHECK(strcmp(key, other) != 0, "two keys differ");
+
+    char refresh[ROOM], geolocation[ROOM], path[1024];
+    seed(refresh, geolocation);
+    snprintf(path, sizeof path, "%s/sealed-%s.json", dir, tag);
+    concur_client *a = client_for("sealed"), *b = client_for("sealed-wrong");
+    concur_token_manager_options o = refresh_options(refresh, geolocation);
+    o.store = path;
+    const char *keys[] = {key};
+    o.store_keys = keys;
+    o.store_key_count = 1;
+    o.require_sealed = 1;
+    concur_token_manager *m = manager_for(a, &o);
+    struct token_out t;
+    get_ok(m, &t, "sealed");
+    concur_token_manager_free(m);
+    static char file[16384], after[16384];
+    size_t n = read_file(path, file, sizeof file);
+    CHECK(n > 0 && strncmp(file, "{\"sealed\":1", 11) == 0, "a sealed document: %.40s", file);
+    CHECK(strstr(file, t.field[0]) == NULL && strstr(file, t.field[2]) == NULL,
+          "the file holds neither token");
+    CHECK(strstr(file, key) == NULL, "nor the key");
+
+    const char *wrong[] = {other};
+    o.store_keys = wrong;
+    m = manager_for(b, &o);
+    struct token_out w;
+    concur_status status = get(m, &w, NULL);
+    CHECK(status == CONCUR_ERR_STORE, "a wrong key: %s: %s", concur_native_status_name(status),
+          last_error);
+    CHECK(all_empty(&w), "a wrong key: nothing handed out");
+    CHECK(strstr(last_error, key) == NULL && strstr(last_error, other) == NULL &&
+              strstr(last_error, t.field[0]) == NULL,
+          "a wrong key: no key or token in '%s'", last_error);
+    concur_token_manager_free(m);
+    CHECK(read_file(path, after, sizeof after) == n && memcmp(file, after, n) == 0,
+          "a wrong key: the file unchanged");
+    concur_client_free(a);
+    concur_client_free(b);
+
+    /* A plain file, then require_sealed over it: refused, unchanged. */
+    char plain[1024];
+    snprintf(plain, sizeof plain, "%s/plain-%s.json", dir, tag);
+    seed(refresh, geolocation);
+    a = client_for("plain-a");
+    b = client_for("plain-b");
+    concur_token_manager_options p = refresh_options(refresh, geolocation);
+    p.store = plain;
+    m = manager_for(a, &p);
+    get_ok(m, &t, "a plain file");
+    concur_token_manager_free(m);
+    n = read_file(plain, file, sizeof file);
+    CHECK(n > 0 && strstr(file, t.field[0]) != NULL, "a plain file holds the token");
+    p.store_keys = keys;
+    p.store_key_count = 1;
+    p.require_sealed = 1;
+    m = manager_for(b, &p);
+    status = get(m, &w, NULL);
+    CHECK(status == CONCUR_ERR_STORE, "require_sealed over a plain file: %s: %s",
+          concur_native_status_name(status), last_error);
+    concur_token_manager_free(m);
+    CHECK(read_file(plain, after, sizeof after) == n && memcmp(file, after, n) == 0,
+          "require_sealed: the file unchanged");
+    concur_client_free(a);
+    concur_client_free(b);
+}
+
 /* A refresh token Concur calls bad (108): UNAUTHORIZED with the code, and not sent again (the
  * harness counts one refresh for "bad108"). */
 static void test_bad_refresh_token(void) {
     concur_client *client = client_for("bad108");
     concur_token_manager_options o = refresh_options("not-a-valid-refresh-token", NULL);
+    static struct recorder r;
+    recorder_init(&r);
+    o.on_event = record_event;
+    o.event_user = &r;
     concur_token_manager *m = manager_for(client, &o);
     for (int i = 0; i < 2; i++) {
         struct token_out t;
@@ -430,11 +790,29 @@ static void test_bad_refresh_token(void) {
         CHECK(all_empty(&t), "call %d: nothing handed out", i);
         CHECK(strstr(last_error, "not-a-valid-refresh-token") == NULL, "call %d: not quoted", i);
     }
+    concur_manager_status st;
+    concur_manager_status_init(&st);
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_OK, "bad108: status");
     concur_token_manager_free(m);
     concur_client_free(client);
+    /* One attempt, one event: Concur's verdict is not sent again, nor reported again. */
+    CHECK(r.count == 1, "bad108: one event, not %d", r.count);
+    const struct recorded *e = &r.e[0];
+    CHECK(e->outcome == CONCUR_REFRESH_OUTCOME_DEAD && e->status == CONCUR_ERR_UNAUTHORIZED,
+          "bad108: dead, unauthorized: %u %u", e->outcome, e->status);
+    CHECK(e->has_concur_code == 1 && e->concur_code == 108 && e->http_status >= 400,
+          "bad108: code %lld, HTTP %u", (long long)e->concur_code, e->http_status);
+    CHECK(e->retry_at == 0 && e->failures == 1, "bad108: never tried again");
+    CHECK(strstr(e->summary, "not-a-valid-refresh-token") == NULL &&
+              strstr(e->message, "not-a-valid-refresh-token") == NULL,
+          "bad108: the refresh token not quoted");
+    CHECK(st.state == CONCUR_MANAGER_STATE_DEAD && st.last_error_status == CONCUR_ERR_UNAUTHORIZED &&
+              st.last_error_has_concur_code == 1 && st.last_error_concur_code == 108,
+          "bad108: status dead (%u), code %lld", st.state, (long long)st.last_error_concur_code);
+    recorder_destroy(&r);
 }
 
-/* Client credentials: no refresh token, a new grant whenever the token is inside the margin
+/* Client credentials: no refresh token, a new grant whenever the token is below the floor
  * (the harness counts two client_credentials grants for "cc", no refresh). */
 static void test_client_credentials(void) {
     concur_client *client = client_for("cc");
@@ -444,6 +822,7 @@ static void test_client_credentials(void) {
     o.client_secret = client_secret;
     o.start = CONCUR_MANAGER_START_CLIENT_CREDENTIALS;
     o.margin_seconds = 3700;
+    o.floor_seconds = 3650;
     concur_token_manager *m = manager_for(client, &o);
     struct token_out a, b;
     get_ok(m, &a, "client credentials");
@@ -587,6 +966,55 @@ static void test_bad_arguments(void) {
     expect_invalid_new(client, &o, "callbacks->struct_size 0", "callbacks->struct_size not set");
     CHECK(unused.loads == 0 && unused.saves == 0, "no callback called");
 
+    /* The floor, the keys, require_sealed. */
+    o = good; o.floor_seconds = 300;
+    expect_invalid_new(client, &o, "floor = the default window", "options->floor_seconds (300)");
+    o = good; o.margin_seconds = 3600; o.floor_seconds = 3700;
+    expect_invalid_new(client, &o, "floor above the window", "options->floor_seconds");
+    o = good; o.margin_seconds = 90000; o.floor_seconds = 30;
+    expect_invalid_new(client, &o, "a window over a day", "options->margin_seconds");
+    char key[CONCUR_STORE_KEY_BASE64_LEN + 1];
+    new_key(key);
+    const char *bad_second[] = {key, "not base64 at all!"};
+    o = good; o.store_keys = bad_second; o.store_key_count = 2;
+    expect_invalid_new(client, &o, "a key that is not base64", "options->store_keys[1]");
+    const char *short_key[] = {"AAAAAAAAAAAAAAAAAAAAAA=="}; /* 16 bytes */
+    o = good; o.store_keys = short_key; o.store_key_count = 1;
+    expect_invalid_new(client, &o, "a 16-byte key", "options->store_keys[0] is not the base64");
+    const char *null_key[] = {key, NULL};
+    o = good; o.store_keys = null_key; o.store_key_count = 2;
+    expect_invalid_new(client, &o, "a NULL key", "options->store_keys[1] is NULL");
+    o = good; o.store_key_count = 2;
+    expect_invalid_new(client, &o, "a key count without keys", "store_keys is NULL");
+    const char *one_key[] = {key};
+    o = good; o.store_keys = one_key;
+    expect_invalid_new(client, &o, "keys without a count", "store_key_count is 0");
+    o = good; o.store_keys = one_key; o.store_key_count = 17;
+    expect_invalid_new(client, &o, "too many keys", "over 16");
+    o = good; o.require_sealed = 1;
+    expect_invalid_new(client, &o, "require_sealed without keys", "without options->store_keys");
+    o = good; o.store_keys = one_key; o.store_key_count = 1; o.require_sealed = 2;
+    expect_invalid_new(client, &o, "require_sealed 2", "require_sealed 2");
+
+    /* The first layout (up to callbacks), as a program built against the older header passes
+     * it: exactly that many bytes (ASan and valgrind see a read past them), defaults after. */
+    size_t first = offsetof(concur_token_manager_options, floor_seconds);
+    CHECK(first == offsetof(concur_token_manager_options, callbacks) + sizeof(void *),
+          "the first layout ends with callbacks: %zu", first);
+    concur_token_manager_options *older = malloc(first);
+    if (older != NULL) {
+        memcpy(older, &good, first);
+        older->struct_size = (uint32_t)first;
+        concur_token_manager *om = NULL;
+        concur_status status = concur_token_manager_new(client, older, &om, error, sizeof error);
+        CHECK(status == CONCUR_OK && om != NULL, "the first layout's size: %s: %s",
+              concur_native_status_name(status), error);
+        concur_token_manager_free(om);
+        older->struct_size = (uint32_t)first - 8;
+        expect_invalid_new(client, older, "below the first layout", "smaller");
+        free(older);
+    }
+
     /* access_token's own arguments, on a valid manager: nothing sent either. */
     concur_token_manager *m = manager_for(client, &good);
     struct token_out t;
@@ -614,6 +1042,25 @@ static void test_bad_arguments(void) {
           "a buffer overlapping the error buffer");
     concur_token_manager_invalidate(NULL);
     concur_token_manager_free(NULL);
+
+    /* status's own arguments: refused, the output untouched. */
+    concur_manager_status st;
+    memset(&st, SENTINEL, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK(concur_token_manager_status(NULL, &st) == CONCUR_ERR_INVALID_ARGUMENT, "status: NULL");
+    CHECK(st.state == st.failures, "status: untouched after an error");
+    CHECK(concur_token_manager_status(m, NULL) == CONCUR_ERR_INVALID_ARGUMENT, "status: out NULL");
+    st.struct_size = 0;
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_ERR_INVALID_ARGUMENT,
+          "status: struct_size 0");
+    st.struct_size = 8;
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_ERR_INVALID_ARGUMENT,
+          "status: struct_size too small");
+    concur_manager_status_init(&st);
+    CHECK(concur_token_manager_status(m, &st) == CONCUR_OK &&
+              st.state == CONCUR_MANAGER_STATE_ACTIVE && st.expires_at == 0 &&
+              st.refresh_count == 0 && st.last_refresh == 0 && st.refreshing == 0,
+          "status: a new manager, nothing yet");
     concur_token_manager_free(m);
     concur_client_free(client);
 }
@@ -657,6 +1104,9 @@ int main(void) {
     test_threads();
     test_file_store();
     test_callback_store();
+    test_events_refresh();
+    test_events_failure();
+    test_sealed_file();
     test_bad_refresh_token();
     test_client_credentials();
     test_grant_starts();

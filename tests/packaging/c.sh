@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The C library as users get it: scripts/install-c.sh into a prefix (staged under DESTDIR as a
-# distribution package is built, staged with --zig as the release tarballs are, once directly),
-# then the examples compiled with exactly the README's pkg-config lines, linked against the
-# shared library (through its SONAME) and against the static one, and run against the loopback
-# test server.
+# distribution package is built, staged with --zig as the release tarballs are, staged with
+# --features redis, once directly), then the examples compiled with exactly the README's
+# pkg-config lines, linked against the shared library (through its SONAME) and against the
+# static one, and run against the loopback test server, once under valgrind: the installed
+# library is stripped, and valgrind finds its symbols in the debug file beside it.
 # The pkg-config output is left unquoted on purpose, split into flags as the README's lines do:
 # shellcheck disable=SC2046
 set -euo pipefail
@@ -55,6 +56,15 @@ slib=$stage$staged_prefix/$multiarch
 grep -qx "prefix=$staged_prefix" "$slib/pkgconfig/concur_native.pc" || fail "staged .pc prefix"
 grep -qx "libdir=\${prefix}/$multiarch" "$slib/pkgconfig/concur_native.pc" || fail "staged .pc libdir"
 grep -q "$stage" "$slib/pkgconfig/concur_native.pc" && fail "the .pc names the staging folder"
+# The default build has no Redis store: a C program asking for one gets the typed status.
+cc -std=c99 -Wall -Wextra -Werror -o "$work/store_features" tests/c/store_features.c -lpthread \
+  $(PKG_CONFIG_PATH=$slib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs concur_native)
+LD_LIBRARY_PATH=$slib "$work/store_features" none || fail "the default build and the redis:// store"
+# Issue 22's budget: the default library, as installed (stripped), at most 3 MiB on x86_64.
+default_bytes=$(size "$slib/libconcur_native.so.$version")
+if [ "$(uname -m)" = x86_64 ] && [ "$default_bytes" -gt $((3 * 1024 * 1024)) ]; then
+  fail "the default library is $default_bytes bytes stripped, over the 3 MiB budget (issue 22)"
+fi
 # What a package build's own checks do: compile against the staged tree through the sysroot.
 cc -o "$work/native_token_staged" examples/native_token.c \
   $(PKG_CONFIG_PATH=$slib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs concur_native)
@@ -105,9 +115,16 @@ cmp -s share/valgrind/concur_native.supp "$prefix/share/valgrind/concur_native.s
 [ "$(pkg-config --modversion concur_native)" = "$version" ] || fail "pkg-config --modversion"
 static_flags=$(pkg-config --static --libs concur_native)
 grep -q -- '-lpthread' <<<"$static_flags" || fail "no Libs.private: $static_flags"
-# Built with the Redis store: the message of a build without it is absent, the store's own present.
-grep -q 'has no Redis support' "$lib/$full" && fail "built without the redis feature"
-grep -q 'redis_key is required' "$lib/$full" || fail "no Redis store code in the library"
+# Stripped as distributions ship it: no symbol table, a .gnu_debuglink to the debug file in
+# .debug/ beside it, which holds the symbols (readelf output kept before grep reads it).
+sections=$(readelf -S "$lib/$full")
+grep -q ' \.symtab ' <<<"$sections" && fail "the installed library keeps its symbol table"
+grep -q ' \.gnu_debuglink ' <<<"$sections" || fail "the installed library has no .gnu_debuglink"
+debuglink=$(readelf --string-dump=.gnu_debuglink "$lib/$full" | sed -n 's/^ *\[ *0\] *//p')
+[ "$debuglink" = "$full.debug" ] || fail "the debuglink names '$debuglink', not $full.debug"
+[ -f "$lib/.debug/$full.debug" ] || fail "no debug file $lib/.debug/$full.debug"
+debug_sections=$(readelf -S "$lib/.debug/$full.debug")
+grep -q ' \.symtab ' <<<"$debug_sections" || fail "the debug file has no symbol table"
 
 echo "--- C: the examples, linked against the shared library through pkg-config"
 # The README's lines (warnings are checked where tests/c_abi.rs compiles the same files).
@@ -138,6 +155,20 @@ CONCUR_TOKEN_FILE=$work/token.json "$work/token_manager" >"$work/token_manager.o
 grep -q 'one token' "$work/token_manager.out" || fail "token_manager: $(cat "$work/token_manager.out")"
 unset LD_LIBRARY_PATH
 
+echo "--- C: valgrind, with the installed suppressions, over the stripped installed library"
+# The suppressions name the library's internal functions: valgrind reads them from the debug
+# file the .gnu_debuglink leads it to. Exit 99 would be an error or a leak valgrind reported.
+# (tests/run.sh needs valgrind anyway; the release workflow's runners may lack it.)
+if command -v valgrind >/dev/null; then
+  LD_LIBRARY_PATH=$lib valgrind --quiet --error-exitcode=99 --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible \
+    --suppressions="$prefix/share/valgrind/concur_native.supp" "$work/native_token" >"$work/valgrind.out" 2>&1 ||
+    fail "valgrind over the installed library: $(cat "$work/valgrind.out")"
+  grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/valgrind.out" || fail "valgrind run: no token"
+else
+  echo "  SKIPPED: valgrind is not installed"
+fi
+
 echo "--- C: a run path instead of LD_LIBRARY_PATH"
 cc -o "$work/native_token_rpath" examples/native_token.c $(pkg-config --cflags --libs concur_native) \
   -Wl,-rpath,"$(pkg-config --variable=libdir concur_native)"
@@ -153,11 +184,23 @@ grep -q concur_native <<<"$needed" && fail "the static build needs the shared li
 env -u LD_LIBRARY_PATH "$work/native_token_static" >"$work/static.out"
 grep -Eq '^Token: +0_[0-9a-f]{16}[0-9]{6}$' "$work/static.out" || fail "static build: no token"
 
+echo "--- C: --features redis: the token manager's Redis store built in"
+# Last, as it rebuilds the library with other features (the installs above share one build).
+start=$(date +%s)
+scripts/install-c.sh --features redis --destdir "$work/stage3" /usr/local >/dev/null
+redis_seconds=$(($(date +%s) - start))
+rlib=$work/stage3/usr/local/lib
+LD_LIBRARY_PATH=$rlib "$work/store_features" redis || fail "--features redis: no redis:// store"
+redis_bytes=$(size "$rlib/libconcur_native.so.$version")
+[ "$redis_bytes" -gt "$default_bytes" ] || fail "the redis build ($redis_bytes bytes) is not larger than the default ($default_bytes)"
+
 echo "--- C: numbers"
 echo "  install time: ${staged_seconds} s (staged, first: includes the release build), ${install_seconds} s (second, build reused)"
 echo "  --zig install (own target dir, includes its release build): ${zig_seconds} s; highest glibc symbol version: $zig_glibc"
+echo "  --features redis install (includes its release build): ${redis_seconds} s"
+echo "  shared library as installed (stripped): default $default_bytes bytes, --features redis $redis_bytes bytes"
 echo "  SONAME: $soname"
-for f in "$lib/$full" "$lib/libconcur_native.a" "$prefix/include/concur_native.h" \
+for f in "$lib/$full" "$lib/.debug/$full.debug" "$lib/libconcur_native.a" "$prefix/include/concur_native.h" \
   "$work/native_token" "$work/native_token_static"; do
   printf '  %10s bytes  %s\n' "$(size "$f")" "${f#"$work"/}"
 done

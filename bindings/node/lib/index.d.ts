@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+
 /** The class of a failure: the same names as the core's error classes. */
 export type ConcurErrorCode =
   | 'UNAUTHORIZED'
@@ -9,6 +11,8 @@ export type ConcurErrorCode =
   | 'INVALID_ARGUMENT'
   /** A token store (file, Redis) could not be read or written; the stored token is left as it was. */
   | 'STORE'
+  /** The call needs a part of the Rust core (a Cargo feature, named in the message) this build lacks; the published addon has them all. */
+  | 'NOT_BUILT_IN'
   /** A bug inside the addon was caught (a Rust panic); please report it. */
   | 'INTERNAL';
 
@@ -317,8 +321,23 @@ interface TokenManagerBase {
   store?: string | null;
   /** The key of a Redis store. */
   redisKey?: string | null;
-  /** Refresh this many seconds before expiry (default 300). */
+  /**
+   * The refresh window: inside it (this many seconds before expiry, default 300) callers keep
+   * the current token while one refresh runs ahead in the background.
+   */
   margin?: number | null;
+  /**
+   * No token valid for fewer seconds than this is handed out: callers wait for the refresh
+   * (default 30). Must be below margin (else INVALID_ARGUMENT); both at most a day.
+   */
+  floor?: number | null;
+  /**
+   * Seals the stored token (AES-256-GCM): 32 bytes, or their base64 text; an array rotates
+   * keys (the first seals, all open). A wrong key is a STORE error; a bad one INVALID_ARGUMENT.
+   */
+  storeKey?: Uint8Array | string | ReadonlyArray<Uint8Array | string> | null;
+  /** Refuse a plain-text stored token instead of reading it and sealing it at the next save. */
+  requireSealed?: boolean | null;
 }
 
 /** Where a TokenManager starts when its store holds nothing: a refresh token, or a grant. */
@@ -330,18 +349,86 @@ export type TokenManagerOptions = TokenManagerBase &
     | { grant: 'clientCredentials'; refreshToken?: undefined }
   );
 
+/** One refresh attempt, as a TokenManager's listeners get it (frozen; no secret in it). */
+export interface RefreshEvent {
+  /** Refreshed here, taken from the store (another holder refreshed), failed (tried again), or Concur's verdict. */
+  readonly outcome: 'refreshed' | 'from_store' | 'failed' | 'dead';
+  /** No token yet, inside the window (refreshed ahead), below the floor, or invalidated. */
+  readonly trigger: 'absent' | 'ahead' | 'expired' | 'invalidated';
+  /** The grant sent, or null when nothing was sent. */
+  readonly grant: 'refresh_token' | 'password' | 'client_credentials' | null;
+  /** How long the attempt took, store included. */
+  readonly durationMs: number;
+  /** When the attempt ended. */
+  readonly at: Date;
+  /** The new access token's expiry, on success. */
+  readonly expiresAt: Date | null;
+  /** The new refresh token's expiry, on success when Concur said it. */
+  readonly refreshExpiresAt: Date | null;
+  /** The failure (code, concurCode, statusCode, correlationId, …), or null. */
+  readonly error: ConcurError | null;
+  /** Failures in a row, this one included (0 on success). */
+  readonly failures: number;
+  /** When the next attempt may start, for a failure that is tried again. */
+  readonly retryAt: Date | null;
+  /** The connection the event is about, when a keeper holds several; null for a TokenManager. */
+  readonly connection: string | null;
+}
+
+/** A TokenManager's events: each listener gets one RefreshEvent. */
+export type TokenManagerEventName = 'refresh' | 'refreshFailed' | 'dead';
+
+/** Where a TokenManager stands (a snapshot; no secret in it). */
+export interface TokenManagerStatus {
+  /** Nothing wrong since the last refresh, attempts failing and tried again, or Concur's verdict. */
+  state: 'active' | 'failing' | 'dead';
+  /** The access token's expiry, when one is held. */
+  expiresAt: Date | null;
+  /** The refresh token's expiry, when known. */
+  refreshExpiresAt: Date | null;
+  /** When the last refresh (or read from the store) ended. */
+  lastRefresh: Date | null;
+  /** The last failure, until a refresh succeeds. */
+  lastError: ConcurError | null;
+  /** Failures in a row. */
+  failures: number;
+  /** When the next attempt may start, while failing. */
+  nextAttempt: Date | null;
+  /** Refreshes made by this manager. */
+  refreshCount: number;
+  /** Whether a refresh runs now. */
+  refreshing: boolean;
+}
+
 /**
- * Keeps one valid access token for every caller: from memory while valid for at least the
- * margin (no request), else from the store, else from one refresh shared by every waiting
- * caller; the rotated refresh token is saved before the new access token is handed out (a
- * failed save rejects with STORE). Options are checked at once; nothing is sent until a call.
+ * Keeps one valid access token for every caller: from memory outside the refresh window (no
+ * request); inside it, the current token while one refresh runs ahead in the background;
+ * below the floor, from the store, else from one refresh shared by every waiting caller. The
+ * rotated refresh token is saved before the new access token is handed out (a failed save
+ * rejects with STORE). Outages are ridden through with backoff while the token lasts. Options
+ * are checked at once; nothing is sent until a call.
+ *
+ * Emits 'refresh' (refreshed, or taken from the store), 'refreshFailed' (tried again) and
+ * 'dead' (Concur's verdict) on the event loop, never 'error': a listener that throws is
+ * reported with process.emitWarning and ignored. A manager keeps no process alive.
  */
-export declare class TokenManager {
+export declare class TokenManager extends EventEmitter {
   constructor(options: TokenManagerOptions);
   /** A valid access token, for `Authorization: Bearer …`. */
   accessToken(options?: CallOptions): Promise<string>;
   /** The whole valid token: expiry, geolocation (where API calls go), subject, … */
   token(options?: CallOptions): Promise<OAuth2Token>;
+  /** Where the manager stands. */
+  status(): TokenManagerStatus;
+  on(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  once(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  off(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  addListener(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  removeListener(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  prependListener(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  prependOnceListener(event: TokenManagerEventName, listener: (event: RefreshEvent) => void): this;
+  /** {} : a manager holds secrets and shows none. */
+  toJSON(): Record<string, never>;
 }
 
 export interface AuthorizationUrlOptions {

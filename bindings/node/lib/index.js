@@ -5,8 +5,13 @@
 // The current API (oauth2/v0: OAuth2Token, LegacyExchange, the Client's grant methods) and the
 // TokenManager follow the legacy part below; every protocol rule lives in the Rust core.
 
+const { EventEmitter } = require('node:events');
 const util = require('node:util');
 const binding = require('./addon.js').load().addon;
+
+// A process that ends in the middle of a refresh ahead may lose the refresh token Concur just
+// rotated: at exit, wait for any still running (the client's default deadline and a little).
+process.once('exit', () => binding.waitForRefreshes(35));
 
 const CODES = Object.freeze([
   'UNAUTHORIZED',
@@ -17,6 +22,7 @@ const CODES = Object.freeze([
   'PROTOCOL',
   'INVALID_ARGUMENT',
   'STORE',
+  'NOT_BUILT_IN',
   'INTERNAL',
 ]);
 
@@ -695,28 +701,134 @@ const MANAGER_STARTS = Object.freeze({
   clientCredentials: [],
 });
 
+/** The event each outcome of a refresh attempt is emitted as. */
+const MANAGER_EVENTS = Object.freeze({
+  refreshed: 'refresh',
+  from_store: 'refresh',
+  failed: 'refreshFailed',
+  dead: 'dead',
+});
+
 /**
- * Keeps one valid access token for every caller: from memory while it is valid for at least
- * `margin` seconds (default 300), else from the store (another process or machine refreshed),
- * else from one refresh shared by every caller waiting; the rotated refresh token is saved
- * before the new access token is handed out. All of that is the Rust core's TokenManager.
+ * The `storeKey` option as raw keys: a Buffer/Uint8Array (32 bytes), a base64 string, or an
+ * array of them. Lengths and base64 are the core's to check (INVALID_ARGUMENT naming
+ * storeKey, never quoting it); a value of another type is a TypeError.
+ */
+function storeKeys(where, storeKey) {
+  if (storeKey == null) return undefined;
+  const keys = Array.isArray(storeKey) ? storeKey : [storeKey];
+  return keys.map((key) => {
+    if (typeof key === 'string') return { base64: key };
+    if (key instanceof Uint8Array) return { bytes: key };
+    throw new TypeError(
+      `${where}: options.storeKey must be a Buffer/Uint8Array, a base64 string, or an array of them`,
+    );
+  });
+}
+
+/** Unix seconds or milliseconds (`scale` 1) as a Date, or null. */
+const dateOrNull = (value, scale = 1000) => (value == null ? null : new Date(value * scale));
+
+/** A RawEvent as the frozen event object listeners get. */
+function managerEvent(raw) {
+  return Object.freeze({
+    outcome: raw.outcome,
+    trigger: raw.trigger,
+    grant: raw.grant ?? null,
+    durationMs: raw.durationMs,
+    at: new Date(raw.atMs),
+    expiresAt: dateOrNull(raw.expiresAt),
+    refreshExpiresAt: dateOrNull(raw.refreshExpiresAt),
+    error: raw.error ? concurError(raw.error) : null,
+    failures: raw.failures,
+    retryAt: dateOrNull(raw.retryAtMs, 1),
+    connection: raw.connection ?? null,
+  });
+}
+
+/** Reports a listener that threw (or rejected) and goes on: listeners never break a refresh. */
+function listenerFailed(name, error) {
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  process.emitWarning(`a TokenManager '${name}' listener failed and was ignored (${what})`, {
+    type: 'ConcurNativeWarning',
+    code: 'CONCUR_NATIVE_LISTENER',
+  });
+}
+
+/**
+ * The function the addon calls (on the event loop) with each RawEvent. It holds the manager
+ * weakly, so that a manager nobody uses is collected (and its addon side freed). Each listener
+ * is called on its own: one that throws, or returns a promise that rejects, is reported with
+ * process.emitWarning and the others still run.
+ */
+function eventRelay(managerRef) {
+  return (raw) => {
+    try {
+      const manager = managerRef.deref();
+      const name = MANAGER_EVENTS[raw.outcome];
+      if (manager === undefined || name === undefined || manager.listenerCount(name) === 0) return;
+      const event = managerEvent(raw);
+      for (const listener of manager.rawListeners(name)) {
+        try {
+          const result = Reflect.apply(listener, manager, [event]);
+          if (typeof result?.then === 'function') result.then(undefined, (e) => listenerFailed(name, e));
+        } catch (e) {
+          listenerFailed(name, e);
+        }
+      }
+    } catch (e) {
+      listenerFailed('event', e);
+    }
+  };
+}
+
+/** A RawStatus as the plain status object. */
+function managerStatus(raw) {
+  return {
+    state: raw.state,
+    expiresAt: dateOrNull(raw.expiresAt),
+    refreshExpiresAt: dateOrNull(raw.refreshExpiresAt),
+    lastRefresh: dateOrNull(raw.lastRefreshMs, 1),
+    lastError: raw.lastError ? concurError(raw.lastError) : null,
+    failures: raw.failures,
+    nextAttempt: dateOrNull(raw.nextAttemptMs, 1),
+    refreshCount: raw.refreshCount,
+    refreshing: raw.refreshing,
+  };
+}
+
+/**
+ * Keeps one valid access token for every caller, all of it the Rust core's TokenManager: from
+ * memory while outside the refresh window (`margin` seconds before expiry, default 300); inside
+ * it, callers keep the current token while one refresh runs ahead in the background; below the
+ * `floor` (default 30 s), with no token, callers wait for one refresh shared between them, the
+ * store (another process or machine may have refreshed) read first. The rotated refresh token
+ * is saved before the new access token is handed out. Outages are ridden through with backoff
+ * while the token lasts; Concur's verdict (108, …) is never re-sent.
  *
  * Starts from `refreshToken` (and its `geolocation`), or from `grant`: 'password' (with
  * username and password), 'company' (companyId and requestToken) or 'clientCredentials'.
  * `store` is a file path (shared by the processes of a machine) or a `redis://` URL (with
- * `redisKey`, shared by many machines); without one the token is kept in memory. Nothing is
- * sent until the first call.
+ * `redisKey`, shared by many machines); without one the token is kept in memory. `storeKey`
+ * (32 bytes or their base64, or an array: the first seals, all open) seals what is stored;
+ * `requireSealed` refuses plain-text documents. Nothing is sent until the first call.
+ *
+ * An EventEmitter: 'refresh' (refreshed, or taken from the store), 'refreshFailed' (will be
+ * tried again) and 'dead' (Concur's verdict), each with a frozen event object holding no
+ * secret, on the event loop. It never emits 'error'; a listener that throws is reported with
+ * process.emitWarning and ignored. The manager keeps no process alive.
  */
-class TokenManager {
+class TokenManager extends EventEmitter {
   #raw;
 
   constructor(options) {
+    super();
     const where = 'new TokenManager(options)';
     checkObject(where, options);
     if (!(options.client instanceof Client)) {
       throw new TypeError(`${where}: options.client must be a Client`);
     }
-    const { grant, margin } = options;
+    const { grant, margin, floor, storeKey, requireSealed } = options;
     let start;
     let required;
     if (grant == null) {
@@ -743,19 +855,27 @@ class TokenManager {
     if (margin != null && typeof margin !== 'number') {
       throw new TypeError(`${where}: options.margin must be a number of seconds`);
     }
+    if (floor != null && typeof floor !== 'number') {
+      throw new TypeError(`${where}: options.floor must be a number of seconds`);
+    }
+    if (requireSealed != null && typeof requireSealed !== 'boolean') {
+      throw new TypeError(`${where}: options.requireSealed must be a boolean`);
+    }
     checkWellFormed(where, raw);
     raw.start = start;
     raw.marginSeconds = margin ?? undefined;
-    this.#raw = new binding.RawTokenManager(rawClientOf(options.client), raw);
+    raw.floorSeconds = floor ?? undefined;
+    raw.storeKeys = storeKeys(where, storeKey);
+    raw.requireSealed = requireSealed ?? undefined;
+    this.#raw = new binding.RawTokenManager(rawClientOf(options.client), raw, eventRelay(new WeakRef(this)));
     const error = this.#raw.creationError();
     if (error) throw concurError(error);
-    Object.freeze(this);
   }
 
   /** A valid access token, for `Authorization: Bearer …`. Takes `{ signal }`. */
   accessToken(options) {
     const signal = callSignal('TokenManager.accessToken(options)', options);
-    // A token valid for the margin is answered on this thread: no hop to the addon's threads.
+    // A token above the floor is answered on this thread: no hop to the addon's threads.
     if (!signal?.aborted) {
       const cached = this.#raw.cachedAccessToken();
       if (cached != null) return Promise.resolve(cached);
@@ -767,6 +887,19 @@ class TokenManager {
   token(options) {
     const signal = callSignal('TokenManager.token(options)', options);
     return call(signal, (callId) => this.#raw.token(callId));
+  }
+
+  /**
+   * Where the manager stands, as a plain object holding no secret: { state ('active',
+   * 'failing' or 'dead'), expiresAt, refreshExpiresAt, lastRefresh, lastError, failures,
+   * nextAttempt, refreshCount, refreshing }.
+   */
+  status() {
+    return managerStatus(this.#raw.status());
+  }
+
+  toJSON() {
+    return {};
   }
 
   [util.inspect.custom]() {

@@ -258,6 +258,15 @@ fn spawn_call<'env>(
     Ok(promise)
 }
 
+/// Waits, at most `seconds`, until no refresh ahead runs in the process; whether none runs.
+/// The package's exit hook: a process that ends in the middle of a refresh may lose the
+/// refresh token Concur just rotated. Blocks the event loop, which at exit runs nothing else.
+#[napi]
+pub fn wait_for_refreshes(seconds: f64) -> bool {
+    let timeout = std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default();
+    concur_native::manager::wait_for_refreshes(timeout)
+}
+
 /// A fresh id to pass to one async call, so that `cancelCall` can stop it from starting.
 #[napi]
 pub fn new_call_id() -> f64 {

@@ -1,27 +1,26 @@
-//! The addon's own worker threads, which run the blocking network calls so that libuv's small
+//! The addon's own worker threads (the pool shared with the Python binding, in
+//! `concur_native::__bindings::pool`), which run the blocking network calls so that libuv's small
 //! thread pool (4 threads by default, shared with `fs`, `dns.lookup`, `crypto` and `zlib`) is
 //! never held for up to a call's deadline.
 //!
 //! Threads are started on demand, at most [`MAX_THREADS`] at once; a call beyond that waits
-//! in a queue for a free thread. A thread idle for [`IDLE_FOR`] ends. A call submitted with an
+//! in a queue for a free thread. A thread idle for
+//! [`IDLE_FOR`](concur_native::__bindings::pool::IDLE_FOR) ends. A call submitted with an
 //! id can be cancelled ([`cancel`]) until it starts: then it is never sent. Once started, it
 //! runs to its end (within its deadline).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use concur_native::__bindings::pool::WorkerPool;
 use napi::{Env, JsDeferred};
 
 use crate::RawOutcome;
 
 /// The most calls that run at once; later ones wait for a thread.
 pub const MAX_THREADS: usize = 32;
-
-/// How long an idle thread waits for work before it ends.
-const IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// What resolves a call's promise on the JS thread.
 pub type Resolver = Box<dyn FnOnce(Env) -> napi::Result<RawOutcome> + Send>;
@@ -66,101 +65,35 @@ fn settle(deferred: JsDeferred<RawOutcome, Resolver>, outcome: RawOutcome) {
     deferred.resolve(Box::new(move |_env| Ok(outcome)));
 }
 
-struct Pool {
-    state: Mutex<State>,
-    wake: Condvar,
-}
-
-struct State {
-    queue: VecDeque<Job>,
-    threads: usize,
-    idle: usize,
-}
-
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
-        state: Mutex::new(State {
-            queue: VecDeque::new(),
-            threads: 0,
-            idle: 0,
-        }),
-        wake: Condvar::new(),
-    })
-}
-
-impl Pool {
-    // Nothing that holds the lock can panic but for allocation; the state stays consistent.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+static POOL: WorkerPool<Job> = WorkerPool::new(MAX_THREADS, run);
 
 /// Queues a call, starting a thread when every running one is busy and there is room.
 pub fn submit(job: Job) {
     if let Some(id) = job.id {
         flags().insert(id, Arc::new(AtomicBool::new(false)));
     }
-    let pool = pool();
-    let mut state = pool.lock();
-    state.queue.push_back(job);
-    if state.queue.len() > state.idle && state.threads < MAX_THREADS {
-        let started = std::thread::Builder::new()
-            .name("concur-native".to_string())
-            .spawn(move || work(pool));
-        match started {
-            Ok(_) => state.threads += 1,
-            // No thread will ever take it: settle it now rather than leave the promise (and
-            // the event loop it keeps alive) pending forever.
-            Err(_) if state.threads == 0 => {
-                if let Some(job) = state.queue.pop_back() {
-                    drop(state);
-                    if let Some(id) = job.id {
-                        flags().remove(&id);
-                    }
-                    settle(job.deferred, RawOutcome::no_thread());
-                    return;
-                }
-            }
-            // A running thread will take it in turn.
-            Err(_) => {}
-        }
-    }
-    drop(state);
-    pool.wake.notify_one();
-}
-
-fn work(pool: &'static Pool) {
-    loop {
-        let mut state = pool.lock();
-        let job = loop {
-            if let Some(job) = state.queue.pop_front() {
-                break job;
-            }
-            state.idle += 1;
-            let (next, waited) = pool
-                .wake
-                .wait_timeout(state, IDLE_FOR)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-            state.idle -= 1;
-            if waited.timed_out() && state.queue.is_empty() {
-                state.threads -= 1;
-                return;
-            }
-        };
-        drop(state);
-        let cancelled = job.id.and_then(|id| flags().get(&id).cloned());
-        let outcome = if cancelled.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
-            RawOutcome::cancelled()
-        } else {
-            (job.work)()
-        };
+    // No thread will ever take it: settle it now rather than leave the promise (and the event
+    // loop it keeps alive) pending forever.
+    if let Err(job) = POOL.submit(job) {
         if let Some(id) = job.id {
             flags().remove(&id);
         }
-        // Settling cannot fail but when the JS environment is being torn down (a worker
-        // thread ending); this thread must survive that to serve the other calls.
-        let _ = catch_unwind(AssertUnwindSafe(|| settle(job.deferred, outcome)));
+        settle(job.deferred, RawOutcome::no_thread());
     }
+}
+
+/// Runs one call on a worker thread and settles its promise.
+fn run(job: Job) {
+    let cancelled = job.id.and_then(|id| flags().get(&id).cloned());
+    let outcome = if cancelled.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+        RawOutcome::cancelled()
+    } else {
+        (job.work)()
+    };
+    if let Some(id) = job.id {
+        flags().remove(&id);
+    }
+    // Settling cannot fail but when the JS environment is being torn down (a worker
+    // thread ending); this thread must survive that to serve the other calls.
+    let _ = catch_unwind(AssertUnwindSafe(|| settle(job.deferred, outcome)));
 }

@@ -79,8 +79,8 @@ describe('TokenManager', () => {
     assert.equal(await isDead(first.refreshToken), false, 'no refresh after the first');
   });
 
-  it('a margin above the token lifetime refreshes on every call, following rotation', async () => {
-    const m = new TokenManager({ client, ...app, refreshToken: await refreshToken(), margin: 3700 });
+  it('a floor above the token lifetime refreshes on every call, following rotation', async () => {
+    const m = new TokenManager({ client, ...app, refreshToken: await refreshToken(), margin: 7300, floor: 3700 });
     const a = await m.accessToken();
     const b = await m.accessToken();
     const c = await m.token();
@@ -141,7 +141,7 @@ describe('TokenManager', () => {
       grant: 'password',
       username: server.login_id,
       password: server.password,
-      margin: 3700,
+      margin: 7300, floor: 3700,
     });
     const p1 = await byPassword.token();
     const p2 = await byPassword.token(); // then refreshes with the refresh token it got
@@ -156,7 +156,7 @@ describe('TokenManager', () => {
       requestToken: server.request_token,
     });
     assert.equal((await byCompany.token()).principalType, 'company');
-    const byApp = new TokenManager({ client, ...app, grant: 'clientCredentials', margin: 3700 });
+    const byApp = new TokenManager({ client, ...app, grant: 'clientCredentials', margin: 7300, floor: 3700 });
     const a1 = await byApp.token();
     assert.equal(a1.refreshToken, null);
     assert.notEqual(await byApp.accessToken(), a1.accessToken, 'asked again, no refresh token');

@@ -74,6 +74,15 @@ describe('the platform packages', () => {
   });
 });
 
+// The environment for a child running the build script, which reads no CA: without
+// NODE_EXTRA_CA_CERTS, for which a child Node prints a warning first on stderr when the file it
+// names cannot be loaded, and the stderr assertions below would see that instead.
+function scriptEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
 describe('scripts/build-prebuilt.js', () => {
   it('links a musl addon to the C library dynamically, as Node loads it with dlopen', () => {
     const saved = process.env.RUSTFLAGS;
@@ -92,7 +101,7 @@ describe('scripts/build-prebuilt.js', () => {
 
   it('refuses unknown options and targets without a platform package, building nothing', () => {
     const script = path.join(root, 'scripts', 'build-prebuilt.js');
-    const run = (...args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+    const run = (...args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: scriptEnv() });
     let result = run('--bogus');
     assert.equal(result.status, 2);
     assert.match(result.stderr, /^usage: node scripts\/build-prebuilt\.js/);
@@ -117,7 +126,7 @@ describe('scripts/build-prebuilt.js', () => {
   it('refuses --zig for other targets, with --local, and without cargo-zigbuild, building nothing', () => {
     const script = path.join(root, 'scripts', 'build-prebuilt.js');
     const run = (env, ...args) =>
-      spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+      spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: scriptEnv(env) });
     let result = run({}, '--zig', '--target', 'aarch64-unknown-linux-musl');
     assert.equal(result.status, 1);
     assert.match(result.stderr, /--zig builds Linux glibc addons only .*, not aarch64-unknown-linux-musl/);

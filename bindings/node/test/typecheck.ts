@@ -14,6 +14,8 @@ import {
   OAuth2Token,
   LegacyExchange,
   TokenManager,
+  RefreshEvent,
+  TokenManagerStatus,
   oauth2AuthorizeUrl,
   parseOauth2Callback,
 } from '..';
@@ -147,6 +149,39 @@ void new Client({ signal: new AbortController().signal });
 // @ts-expect-error tokens are read-only
 declare const t: Token; t.token = 'x';
 
+function observed(client: Client): TokenManagerStatus {
+  const app = { client, clientId: 'i', clientSecret: 's', refreshToken: 'r' };
+  const m = new TokenManager({ ...app, margin: 600, floor: 60, storeKey: Buffer.alloc(32), requireSealed: true });
+  new TokenManager({ ...app, storeKey: ['bmV3', new Uint8Array(32)] });
+  m.on('refresh', (e: RefreshEvent) => {
+    const at: Date = e.at;
+    const expires: Date | null = e.expiresAt;
+    void [at, expires, e.trigger === 'ahead', e.grant, e.durationMs];
+  })
+    .once('refreshFailed', (e) => {
+      const retry: Date | null = e.retryAt;
+      const code: ConcurErrorCode | undefined = e.error?.code;
+      void [retry, code, e.failures];
+    })
+    .on('dead', (e) => void e.error?.concurCode);
+  const s = m.status();
+  const state: 'active' | 'failing' | 'dead' = s.state;
+  const next: Date | null = s.nextAttempt;
+  const count: number = s.refreshCount;
+  void [state, next, count, s.lastError?.correlationId, s.refreshing];
+  // @ts-expect-error a manager emits no other event
+  m.on('error', () => {});
+  // @ts-expect-error a listener gets a RefreshEvent
+  m.on('refresh', (e: string) => void e);
+  // @ts-expect-error events are read-only
+  m.on('dead', (e) => { e.failures = 0; });
+  // @ts-expect-error floor is a number of seconds
+  new TokenManager({ ...app, floor: '30' });
+  // @ts-expect-error a store key is bytes or base64 text
+  new TokenManager({ ...app, storeKey: 42 });
+  return s;
+}
+
 void new Client({ proxyFromEnv: false, trustStore: 'os' });
 // @ts-expect-error a trust store is one of three names
 void new Client({ trustStore: 'system' });
@@ -157,3 +192,4 @@ void lifecycle;
 void cancellable;
 void currentApi;
 void currentErrors;
+void observed;

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use zeroize::Zeroizing;
 
+mod events;
 mod manager;
 mod pool;
 
@@ -386,6 +387,7 @@ fn exception_class(kind: ErrorKind) -> &'static str {
         ErrorKind::Tls => "TLSError",
         ErrorKind::Protocol => "ProtocolError",
         ErrorKind::Store => "StoreError",
+        ErrorKind::NotBuiltIn => "NotBuiltInError",
         _ => "ConcurError",
     }
 }
@@ -1115,12 +1117,15 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_empty_call_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_spawn, m)?)?;
+    m.add_function(wrap_pyfunction!(manager::_wait_for_refreshes, m)?)?;
     m.add_class::<Ticket>()?;
     m.add_class::<Token>()?;
     m.add_class::<PyClient>()?;
     m.add_class::<PyOAuth2Token>()?;
     m.add_class::<PyLegacyExchange>()?;
     m.add_class::<manager::PyTokenManager>()?;
+    m.add_class::<events::PyRefreshEvent>()?;
+    m.add_class::<events::PyManagerStatus>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())

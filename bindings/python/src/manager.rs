@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use concur_native::manager::{
-    AccessToken, FileStore, MemoryStore, RedisStore, Start, StoreLock, StoredToken, TokenManager,
-    TokenStore,
+    AccessToken, Document, FileStore, MemoryStore, RedisStore, RefreshPolicy, Sealer, Start,
+    StoreKey, StoreLock, TokenManager, TokenStore,
 };
 use concur_native::{Error, OAuth2Token};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
+use zeroize::Zeroizing;
 
+use crate::events::{PyManagerStatus, observer};
 use crate::{PyClient, PyOAuth2Token, Text, guard, refuse_pickle, run, to_py_err};
 
 /// The Redis key a token is kept under when `redis_key` is not given.
@@ -28,7 +30,8 @@ const DEFAULT_REDIS_KEY: &str = "concur-native:token";
 ///
 /// ``TokenManager(client, client_id, client_secret, *, refresh_token=None, geolocation=None,
 /// grant=None, username=None, password=None, company_id=None, request_token=None, store=None,
-/// redis_key=None, margin=300)``
+/// redis_key=None, margin=300, floor=None, store_key=None, require_sealed=False,
+/// on_event=None)``
 ///
 /// Start from a stored ``refresh_token`` (and its ``geolocation``), or name a ``grant``:
 /// ``"password"`` (with ``username=`` and ``password=``), ``"company"`` (with ``company_id=``
@@ -39,7 +42,18 @@ const DEFAULT_REDIS_KEY: &str = "concur-native:token";
 /// machines; the token under ``redis_key``, default ``"concur-native:token"``), or an object
 /// with ``load() -> bytes | None`` and ``save(bytes)`` (your own secret storage; refreshes are
 /// serialised within this process only). ``margin`` (seconds) is how long before its expiry a
-/// token is refreshed.
+/// token is refreshed: inside it, callers keep the current token while one refresh runs on a
+/// library thread. ``floor`` (seconds, default 30, below ``margin``, at most a day) is the
+/// least validity handed out: below it a caller waits for the refresh. Transient failures are
+/// retried with backoff while the token lasts.
+///
+/// ``store_key`` seals what the store holds (AES-256-GCM): 32 bytes, their base64 text, or a
+/// list of them (the first seals, every one opens: key rotation). A plain stored document is
+/// read and sealed at the next save, unless ``require_sealed=True``. ``on_event`` is called
+/// with a ``RefreshEvent`` after every refresh attempt, on the thread that made it (keep it
+/// short; an exception it raises is logged and ignored). Every event is also logged on the
+/// ``concur_native.manager`` logger (info, warning for failures). ``status()`` returns a
+/// ``ManagerStatus``.
 ///
 /// ``access_token()`` returns the access token (``str``), ``await access_token_async()`` the
 /// same for asyncio (off the event loop), ``token()`` the whole ``OAuth2Token``
@@ -57,10 +71,29 @@ pub(crate) struct PyTokenManager {
     callbacks: Option<Arc<Callbacks>>,
 }
 
+impl Drop for PyTokenManager {
+    /// The core's manager waits, when dropped, for a refresh ahead still running, which may
+    /// need the GIL (an `on_event` callback, a callback store): this waits first, with the GIL
+    /// released, so that a manager freed while it refreshes cannot deadlock.
+    fn drop(&mut self) {
+        let inner = &self.inner;
+        Python::attach(|py| py.detach(|| inner.wait_idle(Duration::from_secs(3600))));
+    }
+}
+
+/// Waits, at most `timeout` seconds and with the GIL released, until no refresh ahead runs in
+/// the process: the package's `atexit` hook, since a process that ends in the middle of a
+/// refresh may lose the refresh token Concur just rotated.
+#[pyfunction]
+pub(crate) fn _wait_for_refreshes(py: Python<'_>, timeout: f64) -> bool {
+    let timeout = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::ZERO);
+    py.detach(|| concur_native::manager::wait_for_refreshes(timeout))
+}
+
 #[pymethods]
 impl PyTokenManager {
     #[new]
-    #[pyo3(signature = (client, client_id, client_secret, *, refresh_token=None, geolocation=None, grant=None, username=None, password=None, company_id=None, request_token=None, store=None, redis_key=None, margin=300.0))]
+    #[pyo3(signature = (client, client_id, client_secret, *, refresh_token=None, geolocation=None, grant=None, username=None, password=None, company_id=None, request_token=None, store=None, redis_key=None, margin=300.0, floor=None, store_key=None, require_sealed=false, on_event=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -77,6 +110,10 @@ impl PyTokenManager {
         store: Option<Bound<'_, PyAny>>,
         redis_key: Option<Text>,
         margin: f64,
+        floor: Option<f64>,
+        store_key: Option<Bound<'_, PyAny>>,
+        require_sealed: bool,
+        on_event: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(py, || {
             let invalid = |detail: &str| to_py_err(py, &Error::invalid_argument(detail));
@@ -148,12 +185,34 @@ impl PyTokenManager {
             let Ok(margin) = Duration::try_from_secs_f64(margin) else {
                 return Err(invalid("margin= must be a non-negative number of seconds"));
             };
+            let policy = floor
+                .map(|floor| policy_from(margin, floor))
+                .transpose()
+                .map_err(|detail| invalid(&detail))?;
+            let sealer =
+                sealer_from(store_key, require_sealed).map_err(|detail| invalid(&detail))?;
+            let on_event = match on_event.filter(|f| !f.is_none()) {
+                Some(f) if !f.is_callable() => {
+                    return Err(invalid(
+                        "on_event= must be callable (it is given each RefreshEvent)",
+                    ));
+                }
+                f => f.map(Bound::unbind),
+            };
             let (store, callbacks) = store_from(py, store, redis_key)?;
             let client = client.get().inner.clone();
-            let inner = TokenManager::new(client, &client_id, &client_secret, start)
+            let mut inner = TokenManager::new(client, &client_id, &client_secret, start)
                 .map_err(|e| to_py_err(py, &e))?
                 .with_boxed_store(store)
-                .with_margin(margin);
+                .with_observer(observer(on_event));
+            // Without floor=, margin= keeps its meaning of old (the floor follows it down).
+            inner = match policy {
+                Some(policy) => inner.with_policy(policy),
+                None => inner.with_margin(margin),
+            };
+            if let Some(sealer) = sealer {
+                inner = inner.with_sealer(sealer);
+            }
             Ok(PyTokenManager {
                 inner: Arc::new(inner),
                 text: ArcSwapOption::empty(),
@@ -207,6 +266,17 @@ impl PyTokenManager {
         self.inner.invalidate();
     }
 
+    /// A ``ManagerStatus`` snapshot for operators: state, expiries, last refresh and error,
+    /// failures in a row, next attempt, refresh count. Never waits for a refresh; holds no
+    /// secret.
+    fn status(&self, py: Python<'_>) -> PyResult<PyManagerStatus> {
+        guard(py, || {
+            let manager = Arc::clone(&self.inner);
+            let status = py.detach(move || manager.status());
+            PyManagerStatus::new(py, status)
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!("{:?}", self.inner)
     }
@@ -255,6 +325,81 @@ impl PyTokenManager {
             }
         })
     }
+}
+
+/// The longest margin or floor a policy with an explicit floor accepts: a day.
+const MAX_THRESHOLD_SECONDS: f64 = 86_400.0;
+
+/// The refresh policy of `margin=` (already checked) with an explicit `floor=`; the error is
+/// the detail of an `InvalidArgumentError`.
+fn policy_from(margin: Duration, floor: f64) -> Result<RefreshPolicy, String> {
+    if !floor.is_finite() || floor < 0.0 {
+        return Err("floor= must be a non-negative number of seconds".into());
+    }
+    if floor > MAX_THRESHOLD_SECONDS {
+        return Err("floor= must be at most a day (86400 seconds)".into());
+    }
+    if margin.as_secs_f64() > MAX_THRESHOLD_SECONDS {
+        return Err("margin= must be at most a day (86400 seconds) when floor= is given".into());
+    }
+    let floor = Duration::from_secs_f64(floor);
+    if floor >= margin {
+        return Err("floor= must be below margin= (the refresh window)".into());
+    }
+    RefreshPolicy::new(margin, floor).map_err(|e| format!("floor=: {e}"))
+}
+
+/// The sealer of `store_key=` and `require_sealed=`; None without a key. The error is the
+/// detail of an `InvalidArgumentError` and never quotes a key.
+fn sealer_from(
+    store_key: Option<Bound<'_, PyAny>>,
+    require_sealed: bool,
+) -> Result<Option<Sealer>, String> {
+    let Some(given) = store_key.filter(|k| !k.is_none()) else {
+        if require_sealed {
+            return Err("require_sealed=True needs store_key=".into());
+        }
+        return Ok(None);
+    };
+    let keys = if given.is_instance_of::<PyList>() || given.is_instance_of::<PyTuple>() {
+        let mut keys = Vec::new();
+        for (n, item) in given
+            .try_iter()
+            .map_err(|_| "store_key= is unreadable")?
+            .enumerate()
+        {
+            let item = item.map_err(|_| "store_key= is unreadable")?;
+            keys.push(key_from(&item).map_err(|e| format!("{e} (item {n} of the list)"))?);
+        }
+        if keys.is_empty() {
+            return Err("store_key= is an empty list: give at least one key".into());
+        }
+        keys
+    } else {
+        vec![key_from(&given)?]
+    };
+    let sealer = Sealer::new(keys).map_err(|e| format!("store_key=: {e}"))?;
+    Ok(Some(sealer.require_sealed(require_sealed)))
+}
+
+/// One key of `store_key=`: 32 raw bytes, or their base64 text (standard or URL-safe, padded
+/// or not). Copies are wiped; errors never quote the key.
+fn key_from(item: &Bound<'_, PyAny>) -> Result<StoreKey, String> {
+    if let Ok(bytes) = item.cast::<PyBytes>() {
+        return StoreKey::from_bytes(bytes.as_bytes())
+            .map_err(|_| "store_key= must be 32 bytes (or their base64 text)".into());
+    }
+    if let Ok(bytes) = item.cast::<PyByteArray>() {
+        let copy = Zeroizing::new(bytes.to_vec());
+        return StoreKey::from_bytes(&copy)
+            .map_err(|_| "store_key= must be 32 bytes (or their base64 text)".into());
+    }
+    if let Ok(text) = item.cast::<PyString>() {
+        let not_base64 = || "store_key= is not the base64 text of 32 bytes".to_string();
+        let text = Zeroizing::new(text.to_cow().map_err(|_| not_base64())?.into_owned());
+        return StoreKey::from_base64(&text).map_err(|_| not_base64());
+    }
+    Err("store_key= must be bytes, a base64 str, or a list of them".into())
 }
 
 /// A store, and its callbacks when it is a Python object.
@@ -343,7 +488,7 @@ impl Callbacks {
         Error::store_failure(format!("the token store's {what} raised {class}"))
     }
 
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         Python::attach(|py| {
             let value = self
                 .object
@@ -354,22 +499,21 @@ impl Callbacks {
                 return Ok(None);
             }
             let document = if let Ok(bytes) = value.cast::<PyBytes>() {
-                StoredToken::from_document(bytes.as_bytes())
+                bytes.as_bytes().to_vec()
             } else if let Ok(bytes) = value.cast::<PyByteArray>() {
-                StoredToken::from_document(&zeroize::Zeroizing::new(bytes.to_vec()))
+                bytes.to_vec()
             } else {
                 return Err(Error::store_failure(
                     "the token store's load() returned neither bytes nor None",
                 ));
             };
-            document.map(Some)
+            Ok(Some(zeroize::Zeroizing::new(document)))
         })
     }
 
-    fn save(&self, token: &StoredToken) -> Result<(), Error> {
-        let document = token.to_document();
+    fn save(&self, document: &[u8]) -> Result<(), Error> {
         Python::attach(|py| {
-            let bytes = PyBytes::new(py, &document);
+            let bytes = PyBytes::new(py, document);
             self.object
                 .bind(py)
                 .call_method1("save", (bytes,))
@@ -382,7 +526,7 @@ impl Callbacks {
 struct CallbackStore(Arc<Callbacks>);
 
 impl TokenStore for CallbackStore {
-    fn load(&self) -> Result<Option<StoredToken>, Error> {
+    fn load(&self) -> Result<Option<Document>, Error> {
         self.0.load()
     }
 
@@ -412,12 +556,14 @@ impl TokenStore for CallbackStore {
 struct CallbackLock<'a>(&'a Callbacks);
 
 impl StoreLock for CallbackLock<'_> {
-    fn load(&mut self) -> Result<Option<StoredToken>, Error> {
+    fn load(&mut self) -> Result<Option<Document>, Error> {
         self.0.load()
     }
 
-    fn save(&mut self, token: &StoredToken) -> Result<(), Error> {
-        self.0.save(token)
+    // This process's lock is the only exclusion a callback store has: holding it is the
+    // compare-and-swap.
+    fn save(&mut self, document: &[u8]) -> Result<(), Error> {
+        self.0.save(document)
     }
 }
 

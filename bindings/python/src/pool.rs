@@ -1,120 +1,45 @@
-//! The binding's own worker threads, which run every network call so that the caller never
+//! The binding's own worker threads (the pool shared with the Node binding, in
+//! `concur_native::__bindings::pool`), which run every network call so that the caller never
 //! blocks in one: a sync call waits for its worker in short slices and can be interrupted by a
 //! signal (Ctrl-C), an asyncio call is settled on its event loop from here.
 //!
 //! Threads are started on demand, at most [`MAX_THREADS`] at once; a call beyond that waits in
-//! a queue for a free thread. A thread idle for [`IDLE_FOR`] ends. A call abandoned before it
+//! a queue for a free thread. A thread idle for
+//! [`IDLE_FOR`](concur_native::__bindings::pool::IDLE_FOR) ends. A call abandoned before it
 //! starts (a cancelled task, an interrupted wait) is never sent; one abandoned while it runs
 //! goes on to its end (within its deadline) and its result is dropped unread, its secrets
 //! wiped by their own `Drop`.
 
-use std::cell::Cell;
-use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use concur_native::__bindings::pool::WorkerPool;
 
 /// The most calls that run at once; later ones wait for a thread.
 pub(crate) const MAX_THREADS: usize = 64;
 
-/// How long an idle thread waits for work before it ends.
-const IDLE_FOR: Duration = Duration::from_secs(30);
-
 /// One queued call. It must not panic: [`submit`] runs it inside `catch_unwind` all the same.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-thread_local! {
-    /// Whether this thread is one of the pool's: a call made on it runs there and then.
-    static ON_WORKER: Cell<bool> = const { Cell::new(false) };
+static POOL: WorkerPool<Job> = WorkerPool::new(MAX_THREADS, run);
+
+fn run(job: Job) {
+    // A panic is a bug of the job; the thread lives on for the next one.
+    let _ = catch_unwind(AssertUnwindSafe(job));
 }
 
 /// Whether the current thread is a worker of the pool (a call made from a store callback or
 /// from an asyncio call's Python side runs on it directly, never queued behind itself).
 pub(crate) fn on_worker() -> bool {
-    ON_WORKER.with(Cell::get)
-}
-
-struct Pool {
-    state: Mutex<State>,
-    wake: Condvar,
-}
-
-struct State {
-    queue: VecDeque<Job>,
-    threads: usize,
-    idle: usize,
-}
-
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
-        state: Mutex::new(State {
-            queue: VecDeque::new(),
-            threads: 0,
-            idle: 0,
-        }),
-        wake: Condvar::new(),
-    })
-}
-
-impl Pool {
-    // Nothing that holds the lock can panic but for allocation; the state stays consistent.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    concur_native::__bindings::pool::on_worker()
 }
 
 /// Queues a call, starting a thread when every running one is busy and there is room. Gives
 /// the job back when no thread runs and none could be started: the caller runs it itself.
 pub(crate) fn submit(job: Job) -> Result<(), Job> {
-    let pool = pool();
-    let mut state = pool.lock();
-    state.queue.push_back(job);
-    if state.queue.len() > state.idle && state.threads < MAX_THREADS {
-        let started = std::thread::Builder::new()
-            .name("concur-native".to_string())
-            .spawn(move || work(pool));
-        match started {
-            Ok(_) => state.threads += 1,
-            Err(_) if state.threads == 0 => {
-                if let Some(job) = state.queue.pop_back() {
-                    return Err(job);
-                }
-            }
-            // A running thread will take it in turn.
-            Err(_) => {}
-        }
-    }
-    drop(state);
-    pool.wake.notify_one();
-    Ok(())
-}
-
-fn work(pool: &'static Pool) {
-    ON_WORKER.with(|on| on.set(true));
-    loop {
-        let mut state = pool.lock();
-        let job = loop {
-            if let Some(job) = state.queue.pop_front() {
-                break job;
-            }
-            state.idle += 1;
-            let (next, waited) = pool
-                .wake
-                .wait_timeout(state, IDLE_FOR)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-            state.idle -= 1;
-            if waited.timed_out() && state.queue.is_empty() {
-                state.threads -= 1;
-                return;
-            }
-        };
-        drop(state);
-        // A panic is a bug of the job; the thread lives on for the next one.
-        let _ = catch_unwind(AssertUnwindSafe(job));
-    }
+    POOL.submit(job)
 }
 
 /// Where a sync call's worker leaves its outcome for the caller waiting on it.

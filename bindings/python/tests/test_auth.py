@@ -92,18 +92,23 @@ def api(spy):
     served.close()
 
 
+# The API is on loopback: trust_env=False keeps requests and httpx from sending it through a
+# proxy the environment names (HTTP_PROXY, ALL_PROXY), and httpx from loading the CA files
+# SSL_CERT_FILE/SSL_CERT_DIR name, which need not exist: what a run inherits must not matter.
 def get_with_requests(api, spy):
-    return requests.get(api.url, auth=BearerAuth(spy), timeout=10)
+    with requests.Session() as http:
+        http.trust_env = False
+        return http.get(api.url, auth=BearerAuth(spy), timeout=10)
 
 
 def get_with_httpx(api, spy):
-    with httpx.Client(auth=HTTPXAuth(spy), timeout=10) as http:
+    with httpx.Client(auth=HTTPXAuth(spy), timeout=10, trust_env=False) as http:
         return http.get(api.url)
 
 
 def get_with_httpx_async(api, spy):
     async def get():
-        async with httpx.AsyncClient(auth=HTTPXAuth(spy), timeout=10) as http:
+        async with httpx.AsyncClient(auth=HTTPXAuth(spy), timeout=10, trust_env=False) as http:
             return await http.get(api.url)
 
     return asyncio.run(get())

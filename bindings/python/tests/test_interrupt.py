@@ -9,8 +9,17 @@ import socket
 import subprocess
 import sys
 
+# The child sets Python's own Ctrl-C handler first, whatever it inherited: a process started in
+# the background by a non-interactive shell (`bash tests/run.sh &` in a script, CI runners)
+# inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler at all, so
+# SIGINT would do nothing and the test would wait out its timeout. This puts the child where an
+# interactive user's program is; the binding still has to notice the pending signal during the
+# wait for the test to pass. (Set in the child rather than by a preexec_fn in the parent, which
+# is unsafe once the parent has threads.)
 CHILD = """
+import signal
 import sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import concur_native
 client = concur_native.Client(base_url=sys.argv[1], timeout=None)  # an hour
 try:

@@ -1,5 +1,5 @@
 """The TokenManager from Python against the test server: a cached token costs no request, a
-token inside the margin is refreshed, 64 threads at expiry make one refresh, the rotated refresh
+token below the floor is refreshed, 64 threads at expiry make one refresh, the rotated refresh
 token is saved before the token is returned, a failed save surfaces, 108 surfaces as
 unauthorized, client credentials are renewed without a refresh token; across processes (a file)
 and machines (Redis) one refresh between them; bad arguments refused; no secret in any text.
@@ -40,6 +40,10 @@ from concur_native import (
 )
 
 HOUR_AND_A_BIT = 3660.0
+# A floor above an hour: every token the test server issues is below it, so every call waits
+# for a refresh of its own (inside the margin but above the floor, a caller would keep the
+# current token while it is refreshed ahead in the background).
+EVERY_CALL_REFRESHES = {"margin": 2 * HOUR_AND_A_BIT, "floor": HOUR_AND_A_BIT}
 
 
 @pytest.fixture()
@@ -83,6 +87,7 @@ def seed(path: Path, refresh_token: str) -> None:
         "version": 1, "refresh_token": refresh_token, "access_token": "expired-access-token",
         "expires_at": 1,
     }))
+    path.chmod(0o600)  # a token file readable by others is refused
 
 
 def texts_of(value) -> list[str]:
@@ -110,8 +115,8 @@ def test_a_cached_token_is_served_with_no_request(client, server, tmp_path):
     assert still_refreshes(client, server, token.refresh_token)
 
 
-def test_a_token_inside_the_margin_is_refreshed_with_the_rotated_refresh_token(client, server):
-    m = manager(client, server, margin=HOUR_AND_A_BIT)
+def test_a_token_below_the_floor_is_refreshed_with_the_rotated_refresh_token(client, server):
+    m = manager(client, server, **EVERY_CALL_REFRESHES)
     tokens = [m.token() for _ in range(3)]
     assert len({t.access_token for t in tokens}) == 3
     family = generation(tokens[0].refresh_token)[0]
@@ -261,7 +266,7 @@ def test_a_bad_refresh_token_is_unauthorized_108(client, server):
 def test_client_credentials_are_renewed_without_a_refresh_token(client, server, tmp_path):
     path = tmp_path / "token.json"
     m = TokenManager(client, server.client_id, server.oauth2_secret, grant="client_credentials",
-                     store=path, margin=HOUR_AND_A_BIT)
+                     store=path, **EVERY_CALL_REFRESHES)
     a, b = m.token(), m.token()
     assert a.access_token != b.access_token, "asked again"
     assert a.refresh_token is None and b.refresh_token is None
@@ -270,7 +275,7 @@ def test_client_credentials_are_renewed_without_a_refresh_token(client, server, 
 
 def test_a_password_or_company_start_runs_once_then_refreshes(client, server):
     m = TokenManager(client, server.client_id, server.oauth2_secret, grant="password",
-                     username=server.login_id, password=server.password, margin=HOUR_AND_A_BIT)
+                     username=server.login_id, password=server.password, **EVERY_CALL_REFRESHES)
     first, second = m.token(), m.token()
     family = generation(first.refresh_token)[0]
     assert (generation(first.refresh_token), generation(second.refresh_token)) == ((family, 0), (family, 1))

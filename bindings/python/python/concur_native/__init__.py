@@ -38,6 +38,11 @@ Redis store, every process or machine), refreshed once shortly before it expires
     ...     store="/var/lib/app/concur-token.json")
     >>> headers = {"Authorization": f"Bearer {manager.access_token()}"}
 
+Inside ``margin`` (300 s) of expiry callers keep the current token while one refresh runs on a
+library thread; below ``floor`` (30 s) they wait for it. ``store_key=`` seals the store,
+``on_event=`` receives a ``RefreshEvent`` per attempt (every event is also logged on the
+``concur_native.manager`` logger) and ``manager.status()`` returns a ``ManagerStatus``.
+
 For asyncio, ``AsyncClient`` has the same methods as ``Client``, each a coroutine, and
 ``await manager.access_token_async()`` never blocks the event loop:
 
@@ -58,17 +63,23 @@ from ._errors import (
     HTTPStatusError,
     InternalError,
     InvalidArgumentError,
+    NotBuiltInError,
     ProtocolError,
     StoreError,
     TLSError,
     UnauthorizedError,
 )
+import atexit as _atexit
+
 from ._aio import AsyncClient
+from ._native import _wait_for_refreshes
 from ._native import (
     DEFAULT_BASE_URL,
     Client,
     LegacyExchange,
+    ManagerStatus,
     OAuth2Token,
+    RefreshEvent,
     Token,
     TokenManager,
     __version__,
@@ -90,8 +101,11 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "LegacyExchange",
+    "ManagerStatus",
+    "NotBuiltInError",
     "OAuth2Token",
     "ProtocolError",
+    "RefreshEvent",
     "StoreError",
     "TLSError",
     "Token",
@@ -104,3 +118,7 @@ __all__ = [
     "parse_callback",
     "parse_oauth2_callback",
 ]
+
+# A process that ends in the middle of a refresh ahead may lose the refresh token Concur just
+# rotated: at exit, wait for any still running (the client's default deadline and a little).
+_atexit.register(_wait_for_refreshes, 35.0)

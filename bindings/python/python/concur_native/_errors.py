@@ -113,6 +113,14 @@ class StoreError(ConcurError):
     code = "STORE"
 
 
+class NotBuiltInError(ConcurError):
+    """The call needs an optional part of the Rust core (a Cargo feature, named in the message)
+    that this build was compiled without; nothing was sent. The wheels have every part built in
+    (the Redis store), so only a source build with features turned off raises it."""
+
+    code = "NOT_BUILT_IN"
+
+
 class InternalError(ConcurError):
     """A bug in concur-native was caught (a Rust panic); please report it. Never raised for
     anything a caller or a server did. Without this class a bug would surface as pyo3's

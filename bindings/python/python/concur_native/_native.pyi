@@ -2,6 +2,8 @@
 
 import datetime
 import os
+
+from ._errors import ConcurError
 from typing import Any, Awaitable, Literal, Callable, Mapping, Optional, Protocol, Sequence, Tuple, Union, final
 
 __all__ = [
@@ -13,12 +15,15 @@ __all__ = [
     "_panic_for_tests",
     "_empty_call_for_tests",
     "_spawn",
+    "_wait_for_refreshes",
     "_Ticket",
     "Token",
     "Client",
     "OAuth2Token",
     "LegacyExchange",
     "TokenManager",
+    "RefreshEvent",
+    "ManagerStatus",
     "__version__",
     "DEFAULT_BASE_URL",
 ]
@@ -225,9 +230,14 @@ class Client:
     ) -> LegacyExchange:
         """Current API: a current refresh token for a legacy one."""
 
+_StoreKey = Union[bytes, bytearray, str]
+
 class _CallbackStore(Protocol):
-    def load(self) -> Optional[bytes]: ...
-    def save(self, document: bytes) -> object: ...
+    """Your own storage for a TokenManager: one document, as bytes (sealed with store_key)."""
+    def load(self) -> Optional[bytes]:
+        """The document saved last, or None when nothing is stored yet."""
+    def save(self, document: bytes) -> object:
+        """Keeps the document (replacing the one before)."""
 
 @final
 class TokenManager:
@@ -250,15 +260,96 @@ class TokenManager:
         store: Union[None, str, os.PathLike[str], _CallbackStore] = None,
         redis_key: Optional[str] = None,
         margin: float = 300.0,
-    ) -> TokenManager: ...
+        floor: Optional[float] = None,
+        store_key: Union[None, _StoreKey, Sequence[_StoreKey]] = None,
+        require_sealed: bool = False,
+        on_event: Optional[Callable[[RefreshEvent], object]] = None,
+    ) -> TokenManager:
+        """margin: refresh ahead this long before expiry (s); floor: the least validity handed
+        out (s, default 30, below margin); store_key: seal the store (32 bytes or base64, or a
+        list: the first seals, all open); on_event: called with each RefreshEvent."""
     def access_token(self) -> str:
         """Valid for at least the margin; the GIL is released while it waits."""
     def access_token_async(self) -> Awaitable[str]:
         """The same for asyncio: the token in memory at once, else refreshed on the library's threads."""
     def _cached_access_token(self) -> Optional[str]: ...
-    def token(self) -> OAuth2Token: ...
+    def token(self) -> OAuth2Token:
+        """The whole OAuth2Token behind access_token() (expiry, geolocation, refresh token)."""
     def invalidate(self) -> None:
         """Forget the token held in memory (after an API call answered 401)."""
+    def status(self) -> ManagerStatus:
+        """A snapshot for operators; never waits, holds no secret."""
+
+@final
+class RefreshEvent:
+    """One refresh attempt of a TokenManager (given to on_event, logged on the
+    concur_native.manager logger). Immutable; holds no secret; str() is a one-line text."""
+
+    @property
+    def outcome(self) -> str:
+        """"refreshed", "from_store", "failed" (tried again at retry_at) or "dead"."""
+    @property
+    def trigger(self) -> str:
+        """"absent", "ahead", "expired" or "invalidated"."""
+    @property
+    def grant(self) -> Optional[str]:
+        """"refresh_token", "password", "client_credentials", or None when nothing was sent."""
+    @property
+    def duration(self) -> float:
+        """Seconds the attempt took, store included."""
+    @property
+    def at(self) -> datetime.datetime:
+        """When the attempt ended (aware UTC)."""
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]:
+        """The new access token's expiry (aware UTC), on success."""
+    @property
+    def refresh_expires_at(self) -> Optional[datetime.datetime]:
+        """The new refresh token's expiry (aware UTC), when Concur said it."""
+    @property
+    def error(self) -> Optional[ConcurError]:
+        """On failure, the ConcurError a caller would have been raised."""
+    @property
+    def failures(self) -> int:
+        """Failures in a row, this one included (0 on success)."""
+    @property
+    def retry_at(self) -> Optional[datetime.datetime]:
+        """When the next attempt may start, after a failure tried again."""
+    @property
+    def connection(self) -> Optional[str]:
+        """The connection of a keeper of several; None for a TokenManager."""
+
+@final
+class ManagerStatus:
+    """Where a TokenManager stands (manager.status()). Immutable; holds no secret."""
+
+    @property
+    def state(self) -> str:
+        """"active", "failing" or "dead"."""
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]:
+        """The access token's expiry (aware UTC), when one is held."""
+    @property
+    def refresh_expires_at(self) -> Optional[datetime.datetime]:
+        """The refresh token's expiry (aware UTC), when known."""
+    @property
+    def last_refresh(self) -> Optional[datetime.datetime]:
+        """When the last successful refresh (or read from the store) ended."""
+    @property
+    def last_error(self) -> Optional[ConcurError]:
+        """The last failure, until a refresh succeeds."""
+    @property
+    def failures(self) -> int:
+        """Failures in a row."""
+    @property
+    def next_attempt(self) -> Optional[datetime.datetime]:
+        """When the next attempt may start, while failing."""
+    @property
+    def refresh_count(self) -> int:
+        """Refreshes that obtained a new token here."""
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is running now."""
 
 def authorization_url(
     client_id: str,
@@ -293,6 +384,9 @@ def _panic_for_tests() -> None:
 
 def _empty_call_for_tests(pooled: bool) -> None:
     """An empty call through the pool (True) or on this thread (False), for the benchmark."""
+
+def _wait_for_refreshes(timeout: float) -> bool:
+    """Waits (GIL released, at most timeout seconds) until no refresh ahead runs: the atexit hook."""
 
 @final
 class _Ticket:
