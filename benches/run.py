@@ -278,7 +278,7 @@ def refreshes(ctx):
     with redis_server() as redis_url:
         refresh_redis = ctx.token_loop("refresh_redis", count,
                                        dict(ctx.env, CONCUR_REDIS_URL=redis_url))
-    ctx.add("2i. a refresh through the Redis store (lock, fence, grant, fenced save)",
+    ctx.add("2i. a refresh through the Redis store (lock kept alive, grant, compare-and-swap save)",
             refresh_redis * 1e3, None, None, "(information)", None, "ms/refresh")
 
 

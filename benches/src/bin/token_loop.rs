@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use concur_native::manager::{FileStore, RedisStore, Start, TokenManager};
+use concur_native::manager::{FileStore, RedisStore, RefreshPolicy, Start, TokenManager};
 use concur_native::oauth2::Grant;
 use concur_native::{Client, Options, native_token};
 
@@ -133,8 +133,10 @@ fn main() {
             return;
         }
         "refresh_file" | "refresh_redis" => {
-            // A margin past the token's lifetime: every call refreshes, saves and rotates.
-            let m = manager(Duration::from_secs(7200));
+            // A floor past the token's lifetime: every call waits for a refresh, saves and
+            // rotates (a window alone would refresh ahead while the calls took the cache).
+            let policy = RefreshPolicy::new(Duration::from_secs(7300), Duration::from_secs(7200));
+            let m = manager(Duration::from_secs(60)).with_policy(policy.unwrap());
             let m = if mode == "refresh_file" {
                 let path =
                     std::env::temp_dir().join(format!("token-loop-{}.json", std::process::id()));
