@@ -33,6 +33,7 @@
 
 mod events;
 mod file;
+mod keyed;
 mod policy;
 #[cfg(feature = "redis")]
 mod redis;
@@ -50,6 +51,10 @@ use zeroize::{Zeroize, Zeroizing};
 
 pub use events::{LOG_TARGET, ManagerStatus, Observer, Outcome, RefreshEvent, State, Trigger};
 pub use file::FileStore;
+pub use keyed::{
+    ConnectionKind, ConnectionRecord, ConnectionState, KeyedLock, KeyedStore, MAX_CONNECTION_ID,
+    MemoryKeyedStore, check_connection_id,
+};
 pub use policy::{
     DEFAULT_FLOOR, DEFAULT_WINDOW, FIRST_BACKOFF, Failure, Freshness, MAX_BACKOFF, RefreshPolicy,
 };
