@@ -70,7 +70,7 @@ def build(target):
     env = dict(os.environ)
     env.pop("CARGO_BUILD_TARGET", None)
     run(["cargo", "build", "--release", "--quiet", "-p", "concur-native", "-p",
-         "concur-test-server", "-p", "concur-native-bench", "--lib", "--bins"], cwd=ROOT, env=env)
+         "concur-emulator", "-p", "concur-native-bench", "--lib", "--bins"], cwd=ROOT, env=env)
     release = target / "release"
     run(["cc", "-O2", "-std=c99", "-I", str(ROOT / "include"), str(ROOT / "examples/native_token.c"),
          "-o", str(release / "native_token_bench"), f"-L{release}", "-lconcur_native",

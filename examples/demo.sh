@@ -9,7 +9,7 @@ languages=" ${*:-c cpp python node} "
 wants() { [[ "$languages" == *" $1 "* ]]; }
 
 echo "Building the library and the test server..."
-cargo build --quiet -p concur-native -p concur-test-server -p concur-token --bins --lib
+cargo build --quiet -p concur-native -p concur-emulator -p concur-token --bins --lib
 build_c_examples
 # shellcheck disable=SC2119 # no extra packages for the demo
 if wants python; then echo "Installing the Python package..."; install_python_package; fi

@@ -32,7 +32,7 @@ impl ServerProcess {
             .args([
                 "build",
                 "-p",
-                "concur-test-server",
+                "concur-emulator",
                 "--message-format=json-render-diagnostics",
             ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -49,7 +49,7 @@ step "valgrind (debug and release library, with share/valgrind/concur_native.sup
 cargo test --locked --test c_abi -- --ignored
 
 # The Python and Node suites start the test server as a program.
-cargo build --locked --quiet -p concur-test-server
+cargo build --locked --quiet -p concur-emulator
 export CONCUR_TEST_SERVER="$BIN_DIR/concur-test-server"
 
 step "Python: build the abi3 wheel from source, run pytest, check the stubs and type completeness"

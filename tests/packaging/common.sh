@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit
 source tests/common.sh
 # Builds from unpacked archives share this target dir rather than start cold.
 export CARGO_TARGET_DIR="$TARGET_DIR"
-cargo build --quiet -p concur-test-server
+cargo build --quiet -p concur-emulator
 start_test_server
 
 # Prints a fresh, empty scratch folder for the check named $1.

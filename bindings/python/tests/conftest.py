@@ -1,4 +1,4 @@
-"""Starts the project's loopback HTTPS test server (tests/server) once for the session.
+"""Starts the project's loopback HTTPS test server (emulator/) once for the session.
 
 The server binary comes from CONCUR_TEST_SERVER when set (the test script sets it), otherwise
 from `cargo run` in the repository.
@@ -23,7 +23,7 @@ def _command() -> list[str]:
         return [binary, "--exit-on-stdin-eof"]
     return [
         "cargo", "run", "--quiet", "--manifest-path", str(REPO / "Cargo.toml"),
-        "-p", "concur-test-server", "--", "--exit-on-stdin-eof",
+        "-p", "concur-emulator", "--", "--exit-on-stdin-eof",
     ]
 
 

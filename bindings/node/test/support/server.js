@@ -1,5 +1,5 @@
 'use strict';
-// Starts the project's loopback HTTPS test server (tests/server) for a test file. The binary
+// Starts the project's loopback HTTPS test server (emulator/) for a test file. The binary
 // comes from CONCUR_TEST_SERVER when set (the test script sets it), else from `cargo run`.
 
 const { spawn } = require('node:child_process');
@@ -13,7 +13,7 @@ function command() {
   if (binary) return [binary, ['--exit-on-stdin-eof']];
   return [
     'cargo',
-    ['run', '--quiet', '--manifest-path', path.join(repo, 'Cargo.toml'), '-p', 'concur-test-server',
+    ['run', '--quiet', '--manifest-path', path.join(repo, 'Cargo.toml'), '-p', 'concur-emulator',
       '--', '--exit-on-stdin-eof'],
   ];
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use concur_test_server::json::Json;
-use concur_test_server::{
+use concur_emulator::json::Json;
+use concur_emulator::{
     ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME,
     Listener, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OAUTH2_DEFAULT_SCOPE, OTP_CODE,
     REQUEST_TOKEN, TestServer, oauth2_subject, shared,

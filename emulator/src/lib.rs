@@ -33,6 +33,7 @@ mod http;
 pub mod json;
 mod oauth;
 mod oauth2;
+pub mod program;
 mod proxy;
 mod scenario;
 

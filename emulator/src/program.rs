@@ -1,4 +1,4 @@
-//! `concur-test-server`: the loopback test server on its own, for examples and for the Python
+//! The program (`concur-emulator`, also installed as `concur-test-server`): the emulator on its own, for examples and for the Python
 //! and Node tests. It prints one JSON line (base URLs, CA file, the demo accounts, the oauth2/v0
 //! client and demo values, the URL of a CONNECT proxy that tunnels `concur.test` to the
 //! server) to stdout, then serves until killed, or until its standard input
@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 
-use concur_test_server::{
+use crate::{
     ACCOUNTS, CLIENT_SECRET, COMPANY_ID, CONSUMER_KEY, ConnectProxy, EU_PASSWORD, EU_USERNAME,
     FAULT_SCENARIOS, LOCKED_USERNAME, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE,
     REQUEST_TOKEN, SCENARIOS, TestServer,
@@ -26,7 +26,8 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn main() {
+/// Runs the program with the process's arguments; never returns while serving.
+pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(

@@ -4,8 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use concur_test_server::json::Json;
-use concur_test_server::{
+use concur_emulator::json::Json;
+use concur_emulator::{
     COMPANY_ID, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME, OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET,
     OTP_CODE, REQUEST_TOKEN, SCENARIOS,
 };
