@@ -253,7 +253,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The virtual clock: Unix seconds, real time plus every advance.
     pub(crate) fn now(&self) -> i64 {
-        scenario::now() + self.clock_offset.load(Ordering::SeqCst)
+        scenario::now().saturating_add(self.clock_offset.load(Ordering::SeqCst))
     }
 
     /// The emulated state, locked (a panic elsewhere never poisons it for good).

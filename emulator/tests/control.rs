@@ -1235,3 +1235,18 @@ fn a_seed_applies_all_or_nothing() {
     );
     assert!(fresh.apps().iter().all(|a| a.client_id != "half"));
 }
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let server = start();
+    let text = format!(
+        "{:?} {:?} {:?}",
+        server.apps(),
+        server.users(),
+        server.companies()
+    );
+    for secret in [OAUTH2_CLIENT_SECRET, DEMO_PASSWORD, REQUEST_TOKEN] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(text.contains(OAUTH2_CLIENT_ID) && text.contains(DEMO_LOGIN));
+}
