@@ -42,7 +42,8 @@ FLAGS
   --rotate MODE            always (default) | never | sometimes (every other refresh)
   --exit-on-stdin-eof      stop when standard input closes (for a parent test process)
   --no-recording           keep no journal and no refresh token record (for benchmarks);
-                           refresh tokens are then checked by their own generation only
+                           refresh tokens are then checked by their own generation and
+                           expiry only, and rotation sometimes acts as always
   --help                   this text
 
 FIELDS OF THE JSON LINE

@@ -1250,3 +1250,39 @@ fn debug_output_shows_no_secret() {
     }
     assert!(text.contains(OAUTH2_CLIENT_ID) && text.contains(DEMO_LOGIN));
 }
+
+#[test]
+fn without_recording_refresh_tokens_still_rotate_and_expire() {
+    let server = start();
+    server.set_recording(false);
+    let first = password_grant(&server)
+        .str_of("refresh_token")
+        .unwrap()
+        .to_string();
+    let second = refresh(&server, &first)
+        .json()
+        .str_of("refresh_token")
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        code_of(&refresh(&server, &first)),
+        Some(108),
+        "spent by its generation"
+    );
+    server.set_rotation(Rotation::Never);
+    let kept = refresh(&server, &second)
+        .json()
+        .str_of("refresh_token")
+        .unwrap()
+        .to_string();
+    assert_eq!(kept, second);
+    server.advance(180 * 86_400 + 1);
+    assert_eq!(
+        code_of(&refresh(&server, &second)),
+        Some(108),
+        "past its horizon"
+    );
+    assert!(server.refresh_token_uses().is_empty());
+    assert_eq!(server.journal(), "[]");
+}
