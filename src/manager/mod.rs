@@ -39,6 +39,7 @@ mod policy;
 mod redis;
 mod seal;
 mod store;
+mod vault;
 
 use std::fmt;
 use std::ops::Deref;
@@ -62,6 +63,11 @@ pub use policy::{
 pub use redis::{DEFAULT_LOCK_TTL, RedisStore};
 pub use seal::{Sealer, StoreKey};
 pub use store::{Document, MemoryStore, StoreLock, StoredToken, TokenStore};
+pub use vault::{
+    ConnectionInfo, Connections, DEFAULT_CACHE_CAPACITY, DEFAULT_HORIZONS,
+    DEFAULT_KEEP_ALIVE_CONCURRENCY, DEFAULT_KEEP_ALIVE_WITHIN, KeepAliveFailure, KeepAliveReport,
+    TokenVault, VaultStart, open_store,
+};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
@@ -754,6 +760,7 @@ impl Inner {
                 failures: if result.is_ok() { 0 } else { failures },
                 retry_at,
                 connection: None,
+                horizon: None,
             };
             events::emit(self.observer.as_ref(), &event);
         }
