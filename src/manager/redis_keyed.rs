@@ -1,0 +1,1 @@
+//! The vault's Redis store (being written).

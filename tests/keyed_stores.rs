@@ -1,0 +1,437 @@
+//! The vault's keyed stores against one conformance suite over `&dyn KeyedStore` — memory,
+//! SQLite (a temporary file), Redis (a real `redis-server` on a loopback port) and PostgreSQL
+//! (a real server started by this program) — plus each store's own cases: bad and unreachable
+//! URLs, a schema newer than the library left untouched, nothing left after a remove, and
+//! Redis's warning when it runs without persistence.
+//! The SQLite, Redis and PostgreSQL parts need their cargo features (the test command turns them
+//! on).
+
+#[cfg(any(feature = "redis", feature = "postgres"))]
+use std::net::TcpListener;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+use std::os::unix::process::CommandExt;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use concur_native::ErrorKind;
+use concur_native::manager::{
+    ConnectionKind, ConnectionRecord, ConnectionState, KeyedStore, MemoryKeyedStore,
+};
+
+fn unique(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn record(
+    id: &str,
+    refresh_expires_at: Option<i64>,
+    last_refresh: Option<i64>,
+) -> ConnectionRecord {
+    ConnectionRecord {
+        id: id.into(),
+        kind: ConnectionKind::Company,
+        subject: Some(format!("subject of {id}")),
+        geolocation: Some("https://us.api.concursolutions.com".into()),
+        expires_at: Some(1_700_003_600),
+        refresh_expires_at,
+        last_refresh,
+        state: ConnectionState::Active,
+        concur_code: None,
+        failures: 0,
+        added_at: 1_700_000_000,
+    }
+}
+
+fn put(store: &dyn KeyedStore, record: &ConnectionRecord, document: &[u8]) {
+    let mut lock = store.lock(&record.id, Duration::from_secs(10)).unwrap();
+    lock.load().unwrap();
+    lock.save(Some(document), record).unwrap();
+}
+
+fn ids(records: &[ConnectionRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.id.as_str()).collect()
+}
+
+/// What a store's test gives the suite beyond the store itself.
+struct Harness<'a> {
+    /// A second handle on the same data, as another process would open it.
+    other: &'a dyn KeyedStore,
+    /// Writes a new document for `id` behind the store's back, as a holder whose lock lapsed
+    /// would (None for a store whose lock cannot lapse).
+    overwrite: Option<&'a dyn Fn(&str)>,
+    /// Everything the store holds, counted in its own terms (rows, keys), for "nothing left".
+    residue: &'a dyn Fn() -> u64,
+}
+
+/// The conformance suite: every keyed store must pass it.
+fn conformance(store: &dyn KeyedStore, h: &Harness<'_>) {
+    assert_eq!(store.count().unwrap(), 0);
+    assert!(store.load("nobody").unwrap().is_none());
+    assert!(store.record("nobody").unwrap().is_none());
+    assert!(!store.remove("nobody").unwrap());
+
+    // Add, load, record, update under one lock.
+    let first = record("first", Some(2_000_000_000), Some(1_700_000_000));
+    {
+        let mut lock = store.lock("first", Duration::ZERO).unwrap();
+        assert!(lock.load().unwrap().is_none());
+        assert!(lock.record().unwrap().is_none());
+        // No document yet: a record alone cannot be saved.
+        assert_eq!(
+            lock.save(None, &first).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        lock.save(Some(b"document one"), &first).unwrap();
+        assert_eq!(&lock.load().unwrap().unwrap()[..], b"document one");
+        // A second save under the same lock follows the first.
+        let mut failing = first.clone();
+        failing.state = ConnectionState::Failing;
+        failing.failures = 2;
+        lock.save(None, &failing).unwrap();
+        assert_eq!(lock.record().unwrap().unwrap(), failing);
+        assert_eq!(&lock.load().unwrap().unwrap()[..], b"document one");
+        lock.save(Some(b"document two"), &first).unwrap();
+    }
+    assert_eq!(&store.load("first").unwrap().unwrap()[..], b"document two");
+    assert_eq!(
+        &h.other.load("first").unwrap().unwrap()[..],
+        b"document two"
+    );
+    assert_eq!(store.record("first").unwrap().unwrap(), first);
+    let mut odd = record("odd \u{e9}\u{1f600} id", None, None);
+    odd.kind = ConnectionKind::User;
+    odd.subject = None;
+    odd.geolocation = None;
+    odd.expires_at = None;
+    odd.state = ConnectionState::Dead;
+    odd.concur_code = Some(108);
+    odd.failures = u32::MAX;
+    odd.added_at = -5;
+    put(store, &odd, &[0, 1, 2, 255]);
+    assert_eq!(h.other.record(&odd.id).unwrap().unwrap(), odd);
+    assert_eq!(&store.load(&odd.id).unwrap().unwrap()[..], &[0, 1, 2, 255]);
+    assert!(store.remove("first").unwrap());
+    assert!(store.remove(&odd.id).unwrap());
+    assert_eq!(store.count().unwrap(), 0);
+
+    // Compare-and-swap: a save after another holder saved is refused, and changes nothing.
+    if let Some(overwrite) = h.overwrite {
+        put(store, &record("cas", Some(5), None), b"old");
+        let mut lock = store.lock("cas", Duration::ZERO).unwrap();
+        assert_eq!(&lock.load().unwrap().unwrap()[..], b"old");
+        overwrite("cas");
+        let mut mine = record("cas", Some(6), None);
+        mine.failures = 9;
+        assert_eq!(
+            lock.save(Some(b"mine"), &mine).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        assert_eq!(lock.save(None, &mine).unwrap_err().kind(), ErrorKind::Store);
+        assert_ne!(&store.load("cas").unwrap().unwrap()[..], b"mine");
+        assert_ne!(store.record("cas").unwrap().unwrap().failures, 9);
+        // Reading again makes the newer document the compare side.
+        lock.load().unwrap();
+        lock.save(Some(b"mine"), &mine).unwrap();
+        drop(lock);
+        assert_eq!(&store.load("cas").unwrap().unwrap()[..], b"mine");
+        assert!(store.remove("cas").unwrap());
+    }
+
+    // Locks: exclusion across handles, ZERO skips, a waiter gets it when released.
+    {
+        let held = store.lock("locked", Duration::ZERO).unwrap();
+        let e = h.other.lock("locked", Duration::ZERO).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        let started = Instant::now();
+        assert!(h.other.lock("locked", Duration::from_millis(150)).is_err());
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        drop(h.other.lock("free", Duration::ZERO).unwrap());
+        let barrier = Barrier::new(2);
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                barrier.wait();
+                let _lock = h.other.lock("locked", Duration::from_secs(20)).unwrap();
+                order.lock().unwrap().push("waiter");
+            });
+            barrier.wait();
+            std::thread::sleep(Duration::from_millis(50));
+            order.lock().unwrap().push("holder");
+            drop(held);
+        });
+        assert_eq!(*order.lock().unwrap(), ["holder", "waiter"]);
+        drop(store.lock("locked", Duration::ZERO).unwrap());
+    }
+
+    // Paging 2,500 records by ID, in byte order, with a cursor.
+    let mut expected: Vec<String> = (0..2_500)
+        .map(|i| format!("c-{:05}", (i * 7919) % 2_500))
+        .collect();
+    expected.push("C-upper".into());
+    expected.push("c-\u{e9}".into());
+    for id in &expected {
+        put(store, &record(id, Some(1_800_000_000), None), b"d");
+    }
+    expected.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    assert_eq!(store.count().unwrap(), expected.len() as u64);
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = h.other.records(after.as_deref(), 333).unwrap();
+        assert!(page.len() <= 333);
+        if page.is_empty() {
+            break;
+        }
+        after = Some(page.last().unwrap().id.clone());
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(
+        ids(&store.records(Some("c-00001"), 2).unwrap()),
+        ["c-00002", "c-00003"]
+    );
+    assert!(store.records(Some("c-\u{e9}"), 10).unwrap().is_empty());
+    for id in &expected {
+        assert!(store.remove(id).unwrap());
+    }
+    assert_eq!(store.count().unwrap(), 0);
+
+    // The sweep: due order, cursor, dead left out.
+    let now = 1_000_000;
+    let within = 1_000;
+    let mut dead = record("dead", Some(now), None);
+    dead.state = ConnectionState::Dead;
+    let mut failing = record("failing", Some(now + 10), None);
+    failing.state = ConnectionState::Failing;
+    for r in [
+        record("k-late", Some(now + 999), None),
+        record("k-early", Some(now - 50), None),
+        record("k-tie-b", Some(now + 10), None),
+        record("k-tie-a", Some(now + 10), None),
+        record("k-fresh", Some(now + 1_000), None),
+        record("u-never", None, None),
+        record("u-old", None, Some(now - 1_001)),
+        record("u-older", None, Some(now - 5_000)),
+        record("u-recent", None, Some(now - 1_000)),
+        dead,
+        failing,
+    ] {
+        put(store, &r, b"d");
+    }
+    let due = store.due(now, within, None, 100).unwrap();
+    // Sweep keys: u-never MIN, u-older -4000, k-early now-50, u-old now-1, ties at now+10
+    // (failing, k-tie-a, k-tie-b by ID), k-late now+999.
+    let order = [
+        "u-never", "u-older", "k-early", "u-old", "failing", "k-tie-a", "k-tie-b", "k-late",
+    ];
+    assert_eq!(ids(&due), order);
+    for r in &due {
+        assert!(r.is_due(now, within));
+    }
+    for limit in [1, 2, 3] {
+        let mut paged = Vec::new();
+        let mut cursor: Option<(i64, String)> = None;
+        loop {
+            let page = h
+                .other
+                .due(
+                    now,
+                    within,
+                    cursor.as_ref().map(|(k, id)| (*k, id.as_str())),
+                    limit,
+                )
+                .unwrap();
+            assert!(page.len() <= limit);
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.sweep_key(within), last.id.clone()));
+            paged.extend(page.into_iter().map(|r| r.id));
+        }
+        assert_eq!(paged, order, "paged by {limit}");
+    }
+    // A refreshed connection leaves the sweep.
+    put(
+        store,
+        &record("k-early", Some(now + 10 * within), Some(now)),
+        b"d2",
+    );
+    assert!(!ids(&store.due(now, within, None, 100).unwrap()).contains(&"k-early"));
+    assert_eq!(store.due(now, within, None, 0).unwrap().len(), 0);
+    for r in store.records(None, 100).unwrap() {
+        assert!(store.remove(&r.id).unwrap());
+    }
+
+    // Nothing left of anything.
+    assert_eq!(store.count().unwrap(), 0);
+    assert_eq!((h.residue)(), 0, "the store still holds something");
+}
+
+#[test]
+fn memory_store_conforms() {
+    let store = MemoryKeyedStore::new();
+    conformance(
+        &store,
+        &Harness {
+            other: &store,
+            overwrite: None,
+            residue: &|| store.count().unwrap(),
+        },
+    );
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::*;
+    use concur_native::manager::sqlite::SqliteStore;
+
+    fn temp_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(unique("concur-keyed-sqlite"));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn raw(path: &std::path::Path) -> rusqlite::Connection {
+        rusqlite::Connection::open(path).unwrap()
+    }
+
+    #[test]
+    fn sqlite_store_conforms() {
+        let dir = temp_dir();
+        let path = dir.join("vault.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::open(&url).unwrap();
+        let other = SqliteStore::open(&url).unwrap();
+        let overwrite = |id: &str| {
+            raw(&path)
+                .execute(
+                    "UPDATE connections SET document = x'6e6577', generation = generation + 1 WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+        };
+        let residue = || {
+            let c = raw(&path);
+            let n = |table: &str| -> i64 {
+                c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                    .unwrap()
+            };
+            (n("connections") + n("locks")) as u64
+        };
+        conformance(
+            &store,
+            &Harness {
+                other: &other,
+                overwrite: Some(&overwrite),
+                residue: &residue,
+            },
+        );
+        let mode: String = raw(&path)
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(store.identity("a b"), format!("{url}#a b"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn sqlite_urls_are_checked() {
+        for bad in [
+            "",
+            "sqlite:",
+            "sqlite://",
+            "sqlite:///",
+            "file:///tmp/x.db",
+            "sqlite:///tmp/dir/",
+            "sqlite:///tmp/a\nb.db",
+        ] {
+            let e = SqliteStore::open(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        let dir = temp_dir();
+        // A directory that does not exist, and a file that is no database.
+        let missing = format!("sqlite://{}/no/such/dir/v.db", dir.display());
+        assert_eq!(
+            SqliteStore::open(&missing).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        let junk = dir.join("junk.db");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let e = SqliteStore::open(&format!("sqlite://{}", junk.display())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert_eq!(std::fs::read(&junk).unwrap(), vec![b'x'; 4096]);
+        // A relative path is relative to the working directory.
+        let relative = SqliteStore::open(&format!("sqlite://{}", pathdiff(&dir.join("rel.db"))));
+        assert!(relative.is_ok());
+        assert!(dir.join("rel.db").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `path` relative to the working directory.
+    fn pathdiff(path: &std::path::Path) -> String {
+        let cwd = std::env::current_dir().unwrap();
+        let ups = cwd.components().count() - 1;
+        format!(
+            "{}{}",
+            "../".repeat(ups),
+            path.strip_prefix("/").unwrap().display()
+        )
+    }
+
+    #[test]
+    fn a_newer_sqlite_schema_is_refused_untouched() {
+        let dir = temp_dir();
+        let path = dir.join("vault.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::open(&url).unwrap();
+        put(&store, &record("kept", Some(1), None), b"doc");
+        drop(store);
+        raw(&path)
+            .execute(
+                "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let e = SqliteStore::open(&url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(
+            e.to_string()
+                .contains("version 99, newer than this library's 1"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_crashed_holders_sqlite_lock_lapses() {
+        let dir = temp_dir();
+        let url = format!("sqlite://{}", dir.join("vault.db").display());
+        let store = SqliteStore::open(&url)
+            .unwrap()
+            .lock_ttl(Duration::from_millis(300));
+        let held = store.lock("a", Duration::ZERO).unwrap();
+        // Alive: renewed past its TTL.
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(store.lock("a", Duration::ZERO).is_err());
+        // A crash: the holder's process dies without releasing; its row stays with an expiry
+        // that passes (here: made past at once; the keeper then finds the row no longer its
+        // own and stops renewing).
+        std::mem::forget(held);
+        let c = raw(&dir.join("vault.db"));
+        c.execute(
+            "UPDATE locks SET holder = 'dead process', expires_ms = 0",
+            [],
+        )
+        .unwrap();
+        drop(store.lock("a", Duration::ZERO).unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
