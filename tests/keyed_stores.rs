@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use concur_native::ErrorKind;
@@ -433,5 +433,289 @@ mod sqlite {
         .unwrap();
         drop(store.lock("a", Duration::ZERO).unwrap());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+/// Collects the `log` records of this program (the Redis persistence warning).
+#[cfg(feature = "redis")]
+mod captured {
+    use std::sync::{Mutex, Once};
+
+    static RECORDS: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            RECORDS
+                .lock()
+                .unwrap()
+                .push((record.level(), record.args().to_string()));
+        }
+        fn flush(&self) {}
+    }
+
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            log::set_boxed_logger(Box::new(Capture)).unwrap();
+            log::set_max_level(log::LevelFilter::Debug);
+        });
+    }
+
+    /// The warnings that mention `needle`.
+    pub fn warnings(needle: &str) -> Vec<String> {
+        RECORDS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(level, text)| *level == log::Level::Warn && text.contains(needle))
+            .map(|(_, text)| text.clone())
+            .collect()
+    }
+}
+
+/// Starts a server program from a thread that lives as long as the program, with the
+/// parent-death signal set, so that it ends with the program.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+fn spawn_for_program(mut command: Command) {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: only prctl, which is async-signal-safe, runs in the child before exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        // Never waited for: killed (parent-death signal) when the program ends.
+        #[allow(clippy::zombie_processes)]
+        let started = command.spawn();
+        sender.send(started.map(|_| ())).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    receiver.recv().unwrap().expect("the server program starts");
+}
+
+#[cfg(any(feature = "redis", feature = "postgres"))]
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[cfg(feature = "redis")]
+mod redis_store {
+    use super::*;
+    use concur_native::manager::redis_keyed::RedisKeyedStore;
+    use std::sync::OnceLock;
+
+    /// One `redis-server` for the program, on a free loopback port, without persistence.
+    fn redis() -> &'static str {
+        static URL: OnceLock<String> = OnceLock::new();
+        URL.get_or_init(|| {
+            let port = free_port();
+            let mut command = Command::new("redis-server");
+            command
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            spawn_for_program(command);
+            let url = format!("redis://127.0.0.1:{port}/");
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let started = Instant::now();
+            while client.get_connection().is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "redis-server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            url
+        })
+    }
+
+    fn raw() -> redis::Connection {
+        redis::Client::open(redis())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    fn keys(prefix: &str) -> Vec<String> {
+        let mut c = raw();
+        let mut found: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query(&mut c)
+            .unwrap();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn redis_store_conforms() {
+        let prefix = format!("{}:", unique("keyed"));
+        let url = format!("{}?prefix={prefix}", redis());
+        let store = RedisKeyedStore::open(&url).unwrap();
+        let other = RedisKeyedStore::open(&url).unwrap();
+        assert_eq!(store.prefix(), prefix);
+        let overwrite = |id: &str| {
+            let mut c = raw();
+            let _: () = redis::cmd("HSET")
+                .arg(format!("{prefix}c:{id}"))
+                .arg("doc")
+                .arg("new")
+                .arg("gen")
+                .arg("12345")
+                .query(&mut c)
+                .unwrap();
+        };
+        let residue = || {
+            // Only the schema version stays.
+            keys(&prefix)
+                .iter()
+                .filter(|k| **k != format!("{prefix}meta"))
+                .count() as u64
+        };
+        conformance(
+            &store,
+            &Harness {
+                other: &other,
+                overwrite: Some(&overwrite),
+                residue: &residue,
+            },
+        );
+        assert_eq!(keys(&prefix), [format!("{prefix}meta")]);
+        assert_eq!(store.identity("x"), format!("{url}#x"));
+    }
+
+    #[test]
+    fn redis_identity_leaves_the_password_out() {
+        // Parsing needs no server: the URL is checked, then the connection fails.
+        let e = RedisKeyedStore::open("redis://user:secret-pw@127.0.0.1:1/0").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(!e.to_string().contains("secret-pw"));
+        assert!(!format!("{e:?}").contains("secret-pw"));
+    }
+
+    #[test]
+    fn redis_urls_are_checked() {
+        for bad in [
+            "",
+            "memory:",
+            "http://127.0.0.1:6379",
+            "redis",
+            "redis://h?prefix=",
+            "redis://h:notaport/",
+        ] {
+            let e = RedisKeyedStore::open(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        let closed = format!("redis://127.0.0.1:{}/", free_port());
+        assert_eq!(
+            RedisKeyedStore::open(&closed).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+    }
+
+    #[test]
+    fn a_newer_redis_schema_is_refused_untouched() {
+        let prefix = format!("{}:", unique("newer"));
+        let url = format!("{}?prefix={prefix}", redis());
+        let store = RedisKeyedStore::open(&url).unwrap();
+        put(&store, &record("kept", Some(1), None), b"doc");
+        drop(store);
+        let mut c = raw();
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{prefix}meta"))
+            .arg("schema_version")
+            .arg(7)
+            .query(&mut c)
+            .unwrap();
+        let before = keys(&prefix);
+        let e = RedisKeyedStore::open(&url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(
+            e.to_string()
+                .contains("version 7, newer than this library's 1"),
+            "{e}"
+        );
+        assert_eq!(keys(&prefix), before);
+        let version: i64 = redis::cmd("HGET")
+            .arg(format!("{prefix}meta"))
+            .arg("schema_version")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(version, 7);
+    }
+
+    #[test]
+    fn redis_without_persistence_is_warned_about_once_per_open() {
+        captured::install();
+        let prefix = format!("{}:", unique("warned"));
+        let url = format!("{}?prefix={prefix}", redis());
+        let store = RedisKeyedStore::open(&url).unwrap();
+        let warnings = captured::warnings(&prefix);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("appendonly"), "{}", warnings[0]);
+        // Using the store warns no more.
+        put(&store, &record("a", Some(1), None), b"d");
+        assert_eq!(captured::warnings(&prefix).len(), 1);
+        assert!(store.remove("a").unwrap());
+        // With an append-only file: no warning.
+        let quiet = format!("{}:", unique("persistent"));
+        let server = redis::Client::open(redis()).unwrap();
+        let mut c = server.get_connection().unwrap();
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("yes")
+            .query(&mut c)
+            .unwrap();
+        let opened = RedisKeyedStore::open(&format!("{}?prefix={quiet}", redis()));
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("no")
+            .query(&mut c)
+            .unwrap();
+        opened.unwrap();
+        assert!(captured::warnings(&quiet).is_empty());
+    }
+
+    #[test]
+    fn a_crashed_holders_redis_lock_lapses() {
+        let prefix = format!("{}:", unique("lapse"));
+        let url = format!("{}?prefix={prefix}", redis());
+        let store = RedisKeyedStore::open(&url)
+            .unwrap()
+            .lock_ttl(Duration::from_millis(300));
+        let held = store.lock("a", Duration::ZERO).unwrap();
+        // Alive: renewed past its TTL.
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(store.lock("a", Duration::ZERO).is_err());
+        // A crash: the holder dies without releasing; made so here by taking the lease away
+        // (its keeper then stops renewing) and letting it expire.
+        std::mem::forget(held);
+        let mut c = raw();
+        let _: () = redis::cmd("SET")
+            .arg(format!("{prefix}lock:a"))
+            .arg("dead process")
+            .arg("PX")
+            .arg(200)
+            .query(&mut c)
+            .unwrap();
+        assert!(store.lock("a", Duration::ZERO).is_err());
+        drop(store.lock("a", Duration::from_secs(5)).unwrap());
     }
 }
