@@ -719,3 +719,326 @@ mod redis_store {
         drop(store.lock("a", Duration::from_secs(5)).unwrap());
     }
 }
+
+/// A PostgreSQL server for this program: `initdb` into a temporary directory and `postgres` on
+/// a free loopback port with fsync off, run as `nobody` when the tests run as root (both refuse
+/// root), stopped and its directory removed when the program exits (and killed with the
+/// program if it dies).
+#[cfg(feature = "postgres")]
+pub mod pg_server {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    struct Server {
+        port: u16,
+        pid: u32,
+        dir: PathBuf,
+    }
+
+    static SERVER: OnceLock<Server> = OnceLock::new();
+
+    fn program(name: &str) -> PathBuf {
+        if let Ok(path) = std::env::var("PATH") {
+            for dir in std::env::split_paths(&path) {
+                if dir.join(name).is_file() {
+                    return dir.join(name);
+                }
+            }
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("bin").join(name))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop().unwrap_or_else(|| {
+            panic!("{name} is installed (Debian package postgresql; bash tests/prerequisites.sh --install)")
+        })
+    }
+
+    /// As `nobody` when this program is root.
+    fn unprivileged(command: &mut Command) {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // std drops the supplementary groups (setgroups) when it changes the user as root.
+            command.uid(65534).gid(65534);
+        }
+    }
+
+    fn give_to_nobody(path: &Path) {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+        }
+    }
+
+    extern "C" fn stop_at_exit() {
+        if let Some(server) = SERVER.get() {
+            let pid = server.pid as libc::pid_t;
+            // SAFETY: plain syscalls on the server's process id (our own child).
+            unsafe {
+                // Fast shutdown: the postmaster stops its backends and exits.
+                libc::kill(pid, libc::SIGINT);
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+            }
+            let _ = std::fs::remove_dir_all(&server.dir);
+        }
+    }
+
+    fn server() -> &'static Server {
+        SERVER.get_or_init(|| {
+            let dir = std::env::temp_dir().join(unique("concur-pg"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            give_to_nobody(&dir);
+            let data = dir.join("data");
+            let mut initdb = Command::new(program("initdb"));
+            initdb
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ])
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            unprivileged(&mut initdb);
+            let out = initdb.output().expect("initdb runs");
+            assert!(
+                out.status.success(),
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let port = free_port();
+            let mut postgres = Command::new(program("postgres"));
+            postgres
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-k"])
+                .arg(&dir)
+                .args([
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ])
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            unprivileged(&mut postgres);
+            let pid = spawn_for_program_with_pid(postgres);
+            let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+            let started = Instant::now();
+            while postgres::Client::connect(&admin, postgres::NoTls).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "postgres did not start"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // SAFETY: registers a plain extern "C" function.
+            unsafe { libc::atexit(stop_at_exit) };
+            Server { port, pid, dir }
+        })
+    }
+
+    /// Like `spawn_for_program`, answering the child's process id.
+    fn spawn_for_program_with_pid(mut command: Command) -> u32 {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // SAFETY: only prctl, async-signal-safe, runs in the child before exec.
+            unsafe {
+                command.pre_exec(|| {
+                    // The postmaster's immediate shutdown if this program dies.
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            #[allow(clippy::zombie_processes)]
+            let started = command.spawn().map(|c| c.id());
+            sender.send(started).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        receiver.recv().unwrap().expect("postgres starts")
+    }
+
+    /// The URL of a new, empty database on the program's server.
+    pub fn database() -> String {
+        let server = server();
+        let name = unique("vault").replace('-', "_");
+        let mut admin = postgres::Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname=postgres",
+                server.port
+            ),
+            postgres::NoTls,
+        )
+        .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
+    }
+
+    /// A raw session on the database at `url`.
+    pub fn raw(url: &str) -> postgres::Client {
+        postgres::Client::connect(url, postgres::NoTls).unwrap()
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_store {
+    use super::*;
+    use concur_native::manager::postgres::PostgresStore;
+
+    #[test]
+    fn postgres_store_conforms() {
+        let url = pg_server::database();
+        let store = PostgresStore::open(&url).unwrap();
+        let other = PostgresStore::open(&url).unwrap();
+        let overwrite = |id: &str| {
+            pg_server::raw(&url)
+                .execute(
+                    "UPDATE concur_vault_connections SET document = 'new', generation = generation + 1 WHERE id = $1",
+                    &[&id],
+                )
+                .unwrap();
+        };
+        let residue = || {
+            let mut c = pg_server::raw(&url);
+            let rows: i64 = c
+                .query_one("SELECT COUNT(*) FROM concur_vault_connections", &[])
+                .unwrap()
+                .get(0);
+            let locks: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            (rows + locks) as u64
+        };
+        conformance(
+            &store,
+            &Harness {
+                other: &other,
+                overwrite: Some(&overwrite),
+                residue: &residue,
+            },
+        );
+        assert_eq!(store.identity("x"), format!("{url}#x"));
+    }
+
+    #[test]
+    fn postgres_urls_are_checked() {
+        for bad in [
+            "",
+            "memory:",
+            "postgres",
+            "mysql://u@h/db",
+            "postgres://u@h:notaport/db",
+            "postgres://u@h/db?sslmode=require",
+            "postgres://u@h/db?sslmode=bogus",
+        ] {
+            let e = PostgresStore::open(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        let closed = format!("postgres://u:secret-pw@127.0.0.1:{}/db", free_port());
+        let e = PostgresStore::open(&closed).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(!format!("{e} {e:?}").contains("secret-pw"));
+    }
+
+    #[test]
+    fn postgres_identity_leaves_the_password_out() {
+        let url = pg_server::database();
+        let with_password = url.replacen("postgres@", "postgres:pw-unused@", 1);
+        let store = PostgresStore::open(&with_password).unwrap();
+        assert_eq!(store.identity("a"), format!("{url}#a"));
+        assert!(!format!("{store:?}").contains("pw-unused"));
+    }
+
+    #[test]
+    fn a_newer_postgres_schema_is_refused_untouched() {
+        let url = pg_server::database();
+        let store = PostgresStore::open(&url).unwrap();
+        put(&store, &record("kept", Some(1), None), b"doc");
+        drop(store);
+        let mut c = pg_server::raw(&url);
+        c.execute(
+            "UPDATE concur_vault_meta SET value = 42 WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap();
+        let e = PostgresStore::open(&url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(
+            e.to_string()
+                .contains("version 42, newer than this library's 1"),
+            "{e}"
+        );
+        let version: i64 = c
+            .query_one(
+                "SELECT value FROM concur_vault_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(version, 42);
+        let rows: i64 = c
+            .query_one("SELECT COUNT(*) FROM concur_vault_connections", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn eight_threads_open_one_new_postgres_store_at_once() {
+        let url = pg_server::database();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| PostgresStore::open(&url).unwrap());
+            }
+        });
+    }
+
+    #[test]
+    fn a_crashed_holders_postgres_lock_ends_with_its_session() {
+        let url = pg_server::database();
+        let store = PostgresStore::open(&url).unwrap();
+        let mut other = pg_server::raw(&url);
+        // Another process holds connection a's lock, then dies (its session closes).
+        let key: i64 = other
+            .query_one("SELECT hashtextextended('concur_vault:' || 'a', 0)", &[])
+            .unwrap()
+            .get(0);
+        other
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .unwrap();
+        assert!(store.lock("a", Duration::ZERO).is_err());
+        drop(other);
+        drop(store.lock("a", Duration::from_secs(10)).unwrap());
+    }
+}
