@@ -12,6 +12,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 use std::process::{Command, Stdio};
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use concur_native::manager::{
     ConnectionKind, ConnectionRecord, ConnectionState, KeyedStore, MemoryKeyedStore,
 };
 
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 fn unique(name: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -479,29 +481,30 @@ mod captured {
 }
 
 /// Starts a server program from a thread that lives as long as the program, with the
-/// parent-death signal set, so that it ends with the program.
+/// parent-death signal `signal` set, so that it ends with the program; answers its process id.
 #[cfg(any(feature = "redis", feature = "postgres"))]
-fn spawn_for_program(mut command: Command) {
+fn spawn_for_program(mut command: Command, signal: libc::c_int) -> u32 {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         // SAFETY: only prctl, which is async-signal-safe, runs in the child before exec.
         unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
-        // Never waited for: killed (parent-death signal) when the program ends.
+        // Never waited for here: it ends with the program.
         #[allow(clippy::zombie_processes)]
-        let started = command.spawn();
-        sender.send(started.map(|_| ())).unwrap();
+        let started = command.spawn().map(|child| child.id());
+        sender.send(started).unwrap();
+        // The parent-death signal follows this thread: it must outlive every test.
         loop {
             std::thread::park();
         }
     });
-    receiver.recv().unwrap().expect("the server program starts");
+    receiver.recv().unwrap().expect("the server program starts")
 }
 
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -530,7 +533,7 @@ mod redis_store {
                 .args(["--save", "", "--appendonly", "no"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            spawn_for_program(command);
+            spawn_for_program(command, libc::SIGKILL);
             let url = format!("redis://127.0.0.1:{port}/");
             let client = redis::Client::open(url.as_str()).unwrap();
             let started = Instant::now();
@@ -843,7 +846,8 @@ pub mod pg_server {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             unprivileged(&mut postgres);
-            let pid = spawn_for_program_with_pid(postgres);
+            // The postmaster's immediate shutdown (SIGQUIT) if this program dies.
+            let pid = spawn_for_program(postgres, libc::SIGQUIT);
             let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
             let started = Instant::now();
             while postgres::Client::connect(&admin, postgres::NoTls).is_err() {
@@ -857,30 +861,6 @@ pub mod pg_server {
             unsafe { libc::atexit(stop_at_exit) };
             Server { port, pid, dir }
         })
-    }
-
-    /// Like `spawn_for_program`, answering the child's process id.
-    fn spawn_for_program_with_pid(mut command: Command) -> u32 {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // SAFETY: only prctl, async-signal-safe, runs in the child before exec.
-            unsafe {
-                command.pre_exec(|| {
-                    // The postmaster's immediate shutdown if this program dies.
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            #[allow(clippy::zombie_processes)]
-            let started = command.spawn().map(|c| c.id());
-            sender.send(started).unwrap();
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver.recv().unwrap().expect("postgres starts")
     }
 
     /// The URL of a new, empty database on the program's server.

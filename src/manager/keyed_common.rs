@@ -3,10 +3,8 @@
 //! password, compare-and-swap generations, and the two-part sweep order (refresh expiry known,
 //! then unknown) merged into one.
 
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
 
@@ -14,7 +12,8 @@ use super::keyed::ConnectionRecord;
 
 /// How long a store lock lives when its holder dies without releasing it (a crashed worker).
 /// A living holder renews it every third of this while it holds it, however long that is.
-pub(crate) const LOCK_TTL: Duration = Duration::from_secs(30);
+#[cfg(any(feature = "sqlite", feature = "redis"))]
+pub(crate) const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The most idle connections a pool keeps.
 const MAX_IDLE: usize = 16;
@@ -55,16 +54,19 @@ impl<C> Pool<C> {
 
 /// Calls `renew` every `period` on its own thread until dropped or until `renew` answers
 /// false (the lease was lost: the compare-and-swap save still guards the document).
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) struct Keeper {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 impl Keeper {
     pub(crate) fn start(
-        period: Duration,
+        period: std::time::Duration,
         mut renew: impl FnMut() -> bool + Send + 'static,
     ) -> Keeper {
+        use std::sync::mpsc::{self, RecvTimeoutError};
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("concur-lease".into())
@@ -87,6 +89,7 @@ impl Keeper {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 impl Drop for Keeper {
     fn drop(&mut self) {
         drop(self.stop.take());
@@ -113,6 +116,7 @@ pub(crate) fn new_generation() -> i64 {
 /// `url` with the password of its user information (`scheme://user:password@host`) and any
 /// `password=` query parameter left out: what a store shows of itself and binds into sealed
 /// documents.
+#[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) fn url_without_password(url: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -221,6 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "redis"))]
     fn passwords_are_left_out_of_urls() {
         for (url, shown) in [
             ("redis://:pw@127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),

@@ -298,11 +298,8 @@ impl KeyedStore for PostgresStore {
                     .transpose()
                     .map_err(|e| failed(&e))
             });
-        let generation = match generation {
-            Ok(g) => g,
-            // Closing the session releases the lock.
-            Err(e) => return Err(e),
-        };
+        // On an error the session is dropped (closed), which releases the lock.
+        let generation = generation?;
         Ok(Box::new(PostgresLock {
             store: self,
             id: id.to_string(),
