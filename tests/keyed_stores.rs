@@ -11,7 +11,9 @@ use std::net::TcpListener;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 use std::os::unix::process::CommandExt;
 #[cfg(any(feature = "redis", feature = "postgres"))]
-use std::process::{Command, Stdio};
+use std::process::Command;
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+use std::process::Stdio;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -522,18 +524,43 @@ mod redis_store {
     use concur_native::manager::redis_keyed::RedisKeyedStore;
     use std::sync::OnceLock;
 
-    /// One `redis-server` for the program, on a free loopback port, without persistence.
-    fn redis() -> &'static str {
+    /// The server's process id and working directory.
+    static SERVER: OnceLock<(u32, std::path::PathBuf)> = OnceLock::new();
+
+    extern "C" fn stop_at_exit() {
+        if let Some((pid, dir)) = SERVER.get() {
+            // SAFETY: plain syscalls on our own child's process id.
+            unsafe {
+                libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+                let mut status = 0;
+                libc::waitpid(*pid as libc::pid_t, &mut status, 0);
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// One `redis-server` for the program, on a free loopback port, without persistence;
+    /// stopped, and its directory removed, when the program exits.
+    pub fn redis() -> &'static str {
         static URL: OnceLock<String> = OnceLock::new();
         URL.get_or_init(|| {
             let port = free_port();
+            // Its working directory (where an append-only file goes while a test turns
+            // persistence on) is a temporary one.
+            let dir = std::env::temp_dir().join(unique("concur-keyed-redis"));
+            std::fs::create_dir_all(&dir).unwrap();
             let mut command = Command::new("redis-server");
             command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(&dir)
                 .args(["--save", "", "--appendonly", "no"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            spawn_for_program(command, libc::SIGKILL);
+            let pid = spawn_for_program(command, libc::SIGKILL);
+            SERVER.set((pid, dir)).unwrap();
+            // SAFETY: registers a plain extern "C" function.
+            unsafe { libc::atexit(stop_at_exit) };
             let url = format!("redis://127.0.0.1:{port}/");
             let client = redis::Client::open(url.as_str()).unwrap();
             let started = Instant::now();
@@ -1021,4 +1048,110 @@ mod postgres_store {
         drop(other);
         drop(store.lock("a", Duration::from_secs(10)).unwrap());
     }
+}
+
+/// The child side of the multi-process tests: when `KEYED_CHILD` names a store URL, this
+/// process is one of eight workers; otherwise it does nothing.
+#[test]
+fn keyed_child() {
+    let Ok(url) = std::env::var("KEYED_CHILD") else {
+        return;
+    };
+    let worker: usize = std::env::var("KEYED_WORKER").unwrap().parse().unwrap();
+    let store = open_any(&url);
+    increments(&*store, worker);
+}
+
+/// How many connections the workers share, and how many increments each makes.
+const SHARED: usize = 12;
+const ROUNDS: usize = 30;
+
+fn open_any(url: &str) -> Box<dyn KeyedStore> {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Box::new(concur_native::manager::sqlite::SqliteStore::open(url).unwrap());
+    }
+    #[cfg(feature = "redis")]
+    if url.starts_with("redis:") {
+        return Box::new(concur_native::manager::redis_keyed::RedisKeyedStore::open(url).unwrap());
+    }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres:") {
+        return Box::new(concur_native::manager::postgres::PostgresStore::open(url).unwrap());
+    }
+    panic!("no store for this URL in this build");
+}
+
+/// One worker: ROUNDS read-increment-save cycles, each under the connection's lock, over the
+/// shared connections (starting at a different one per worker, so that they collide).
+fn increments(store: &dyn KeyedStore, worker: usize) {
+    for round in 0..ROUNDS {
+        let id = format!("counter-{:02}", (worker * 5 + round) % SHARED);
+        let mut lock = store.lock(&id, Duration::from_secs(60)).unwrap();
+        let value: u64 = lock
+            .load()
+            .unwrap()
+            .map_or(0, |d| std::str::from_utf8(&d).unwrap().parse().unwrap());
+        // Widen the window in which a second holder would read the same value.
+        std::thread::sleep(Duration::from_millis(2));
+        let mut r = record(&id, Some(2_000_000_000 + value as i64), Some(value as i64));
+        r.failures = u32::try_from(value + 1).unwrap();
+        lock.save(Some((value + 1).to_string().as_bytes()), &r)
+            .unwrap();
+    }
+}
+
+/// Eight processes increment shared counters under the connections' locks: not one update is
+/// lost (the lock excludes across processes, the save lands), and the records follow.
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+fn eight_processes_lose_no_update(url: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|worker| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "keyed_child", "--nocapture", "--test-threads=1"])
+                .env("KEYED_CHILD", url)
+                .env("KEYED_WORKER", worker.to_string())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a worker failed");
+    }
+    let store = open_any(url);
+    let mut total = 0;
+    for r in store.records(None, 100).unwrap() {
+        let value: u64 = std::str::from_utf8(&store.load(&r.id).unwrap().unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(u64::from(r.failures), value, "{}", r.id);
+        total += value;
+    }
+    assert_eq!(total, (8 * ROUNDS) as u64);
+    assert_eq!(store.count().unwrap(), SHARED as u64);
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_eight_processes_lose_no_update() {
+    let dir = std::env::temp_dir().join(unique("concur-keyed-fleet"));
+    std::fs::create_dir_all(&dir).unwrap();
+    eight_processes_lose_no_update(&format!("sqlite://{}", dir.join("v.db").display()));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn redis_eight_processes_lose_no_update() {
+    let prefix = format!("{}:", unique("fleet"));
+    eight_processes_lose_no_update(&format!("{}?prefix={prefix}", redis_store::redis()));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_eight_processes_lose_no_update() {
+    eight_processes_lose_no_update(&pg_server::database());
 }
