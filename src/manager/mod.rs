@@ -35,10 +35,18 @@ mod engine;
 mod events;
 mod file;
 mod keyed;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
+mod keyed_common;
 mod policy;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+pub mod redis_keyed;
 mod seal;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod store;
 mod vault;
 
