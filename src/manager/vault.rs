@@ -15,8 +15,8 @@ use crate::error::{Error, ErrorKind};
 use crate::oauth2::{Grant, OAuth2Token};
 
 use super::engine::{
-    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start,
-    unknown_connection, unix_now,
+    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start, unix_now,
+    unknown_connection,
 };
 use super::events::{ManagerStatus, Observer, RefreshEvent, Trigger};
 use super::keyed::{
@@ -487,7 +487,7 @@ impl TokenVault {
         check_connection_id(id)?;
         start.check()?;
         let kind = start.kind();
-        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?)?;
+        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?, id)?;
         if lock.record.is_some() && !replace {
             return Err(Error::invalid(
                 "the vault holds a connection by that ID already; ask to replace it to add it \
@@ -647,12 +647,13 @@ impl TokenVault {
                             let Some(record) = work.get(i) else {
                                 break;
                             };
-                            let swept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || self.sweep_one(record, now, within),
-                            ))
-                            .unwrap_or_else(|_| {
-                                Swept::Failed(Error::store("a bug interrupted the refresh"))
-                            });
+                            let swept =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    self.sweep_one(record, now, within)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    Swept::Failed(Error::store("a bug interrupted the refresh"))
+                                });
                             report
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
@@ -672,14 +673,19 @@ impl TokenVault {
             // Another sweeper (or a caller's refresh) holds it.
             return Swept::Fresh;
         };
-        let mut lock = match VaultLock::new(lock) {
+        let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,
             Err(e) => return Swept::Failed(e),
         };
         let Some(record) = lock.record.clone() else {
             return Swept::Fresh; // removed since it was listed
         };
-        if !record.is_due(now, within) {
+        // Refreshed by another holder since it was listed (or no longer due): left alone, so
+        // that sweepers racing refresh each connection once between them.
+        if !record.is_due(now, within)
+            || record.last_refresh != listed.last_refresh
+            || record.refresh_expires_at != listed.refresh_expires_at
+        {
             return Swept::Fresh;
         }
         let id: Arc<str> = Arc::from(record.id.as_str());
@@ -695,7 +701,11 @@ impl TokenVault {
             None => Swept::Fresh,
             Some(Ok(_)) => Swept::Refreshed,
             Some(Err(error)) => {
-                engine.warn_horizons(record.refresh_expires_at, &self.horizons, Trigger::KeepAlive);
+                engine.warn_horizons(
+                    record.refresh_expires_at,
+                    &self.horizons,
+                    Trigger::KeepAlive,
+                );
                 if error.kind() == ErrorKind::UnknownConnection {
                     self.cache.remove(&id);
                     Swept::Fresh
@@ -854,7 +864,7 @@ struct VaultSlot {
 
 impl Slot for VaultSlot {
     fn lock(&self, wait: Duration) -> Result<Box<dyn SlotLock + '_>, Error> {
-        Ok(Box::new(VaultLock::new(self.store.lock(&self.id, wait)?)?))
+        Ok(Box::new(VaultLock::new(self.store.lock(&self.id, wait)?, &self.id)?))
     }
 }
 
@@ -870,10 +880,10 @@ struct VaultLock<'a> {
 }
 
 impl<'a> VaultLock<'a> {
-    fn new(mut lock: Box<dyn KeyedLock + 'a>) -> Result<VaultLock<'a>, Error> {
+    fn new(mut lock: Box<dyn KeyedLock + 'a>, id: &str) -> Result<VaultLock<'a>, Error> {
         let record = lock.record()?;
         Ok(VaultLock {
-            id: record.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            id: id.to_string(),
             lock,
             record,
             fresh: None,
@@ -1010,14 +1020,20 @@ impl Cache {
 
     /// The cached token of connection `id` when it may be handed out without waiting.
     fn usable(&self, id: &str) -> Option<Arc<Current>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         entry.engine.usable()
     }
 
     fn get(&self, id: &str) -> Option<Arc<Engine>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         Some(Arc::clone(&entry.engine))
@@ -1099,7 +1115,10 @@ mod tests {
         );
         #[cfg(not(feature = "postgres"))]
         assert_eq!(
-            open_store("postgres://u:p@localhost/db").err().unwrap().kind(),
+            open_store("postgres://u:p@localhost/db")
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::NotBuiltIn
         );
     }
@@ -1140,7 +1159,11 @@ mod tests {
         let vault = TokenVault::new(client, "id", "secret", store).unwrap();
         for i in 0..50 {
             let id: Arc<str> = Arc::from(format!("c{i}").as_str());
-            cache.put(id.clone(), Arc::new(vault.engine(&id, ConnectionKind::User)), false);
+            cache.put(
+                id.clone(),
+                Arc::new(vault.engine(&id, ConnectionKind::User)),
+                false,
+            );
             assert!(cache.get(&id).is_some(), "the entry just put is kept");
         }
         assert!(cache.len() <= 10, "{}", cache.len());
