@@ -36,7 +36,7 @@ fn tag(name: &str) -> String {
 
 fn client_of(server: &TestServer, correlation: &str) -> Arc<Client> {
     let options = Options::new()
-        .base_url(&server.base_url())
+        .base_url(server.base_url())
         .ca_file(server.ca_file())
         .timeout(Duration::from_secs(20))
         .correlation_id(correlation);

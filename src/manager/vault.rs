@@ -133,8 +133,7 @@ impl ConnectionInfo {
                 let left = at.saturating_sub(now);
                 horizons
                     .iter()
-                    .filter(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
-                    .next_back()
+                    .rfind(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
                     .copied()
             }
         };
@@ -864,7 +863,10 @@ struct VaultSlot {
 
 impl Slot for VaultSlot {
     fn lock(&self, wait: Duration) -> Result<Box<dyn SlotLock + '_>, Error> {
-        Ok(Box::new(VaultLock::new(self.store.lock(&self.id, wait)?, &self.id)?))
+        Ok(Box::new(VaultLock::new(
+            self.store.lock(&self.id, wait)?,
+            &self.id,
+        )?))
     }
 }
 
@@ -977,11 +979,14 @@ impl SlotLock for VaultLock<'_> {
 /// each, every entry stamped with the clock of its last use; a shard over its share of the
 /// capacity forgets its least recently used entry.
 struct Cache {
-    shards: Box<[RwLock<HashMap<Arc<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     per_shard: usize,
     capacity: usize,
     clock: AtomicU64,
 }
+
+/// One shard of the cache.
+type Shard = RwLock<HashMap<Arc<str>, Entry>>;
 
 struct Entry {
     engine: Arc<Engine>,
@@ -1002,7 +1007,7 @@ impl Cache {
         }
     }
 
-    fn shard(&self, id: &str) -> &RwLock<HashMap<Arc<str>, Entry>> {
+    fn shard(&self, id: &str) -> &Shard {
         // FNV-1a: cheap, and only spreads IDs over the shards.
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in id.as_bytes() {
