@@ -407,8 +407,23 @@ impl TokenVault {
     /// read from the store again when used). Called before the vault is shared.
     fn configure(mut self, change: impl FnOnce(&mut Shared)) -> TokenVault {
         change(Arc::make_mut(&mut self.shared));
-        self.cache = Cache::new(self.cache.capacity);
+        self.forget_all();
         self
+    }
+
+    /// Forgets every cached connection, once its refresh ahead (if one runs) has landed.
+    fn forget_all(&mut self) {
+        let capacity = self.cache.capacity;
+        let old = std::mem::replace(&mut self.cache, Cache::new(capacity));
+        for shard in old.shards.iter() {
+            for entry in shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+            {
+                entry.engine.wait_idle(None);
+            }
+        }
     }
 
     /// Refreshes ahead inside the policy's window, and hands out nothing valid for less than
@@ -453,6 +468,7 @@ impl TokenVault {
     /// [`DEFAULT_CACHE_CAPACITY`]), the least recently used forgotten first (they are read
     /// from the store again when used).
     pub fn with_cache_capacity(mut self, capacity: usize) -> TokenVault {
+        self.forget_all();
         self.cache = Cache::new(capacity.max(1));
         self
     }
@@ -765,6 +781,26 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl Drop for TokenVault {
+    /// Waits for the refreshes ahead of its cached connections still running on the library's
+    /// threads: a process that exits in the middle of one may lose the refresh token Concur
+    /// just rotated. (Connections forgotten by the cache are waited for by
+    /// [`wait_for_refreshes`](super::wait_for_refreshes).)
+    fn drop(&mut self) {
+        for shard in &self.cache.shards {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            for engine in engines {
+                engine.wait_idle(None);
+            }
+        }
     }
 }
 
