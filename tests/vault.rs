@@ -829,3 +829,68 @@ fn store_urls_open_or_are_typed_errors() {
         .unwrap_or_default();
     assert!(!e.contains("hunter2"), "{e}");
 }
+
+/// The same vault over SQLite, opened by URL twice (two processes' connections to one file):
+/// added by one, used by the other from the store, swept by both racing, sealed.
+#[cfg(feature = "sqlite")]
+#[test]
+fn two_vaults_over_one_sqlite_file() {
+    let dir = std::env::temp_dir().join(tag("sqlite"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("vault.db").display());
+    let c = tag("sqlite");
+    let sealer = || Sealer::new(vec![key(3)]).unwrap();
+    let a = vault_on(open_store(&url).unwrap(), &format!("{c}-a")).with_sealer(sealer());
+    let b = vault_on(open_store(&url).unwrap(), &format!("{c}-b")).with_sealer(sealer());
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let id = format!("s{i:02}");
+        tokens.push((id.clone(), a.add(&id, password(), false).unwrap()));
+    }
+    for (id, token) in &tokens {
+        assert_eq!(b.access_token(id).unwrap().as_str(), token.as_str());
+    }
+    assert_eq!(grants(&c, "refresh_token"), 0);
+    // Due in 10 days, swept by both at once: each refreshed once.
+    let store = open_store(&url).unwrap();
+    for (id, _) in &tokens {
+        let mut lock = store.lock(id, Duration::from_secs(5)).unwrap();
+        lock.load().unwrap();
+        let mut record = lock.record().unwrap().unwrap();
+        record.refresh_expires_at = Some(now() + 10 * 86_400);
+        lock.save(None, &record).unwrap();
+    }
+    let month = Duration::from_secs(30 * 86_400);
+    let barrier = Barrier::new(2);
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| {
+            barrier.wait();
+            a.keep_alive(month, 3).unwrap()
+        });
+        let hb = s.spawn(|| {
+            barrier.wait();
+            b.keep_alive(month, 3).unwrap()
+        });
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_eq!(ra.refreshed + rb.refreshed, 12);
+    assert_eq!(grants(&c, "refresh_token"), 12);
+    assert_eq!(b.connections().count(), 12);
+    assert!(
+        b.connections()
+            .all(|c| c.unwrap().state == ConnectionState::Active)
+    );
+    // A third holder takes what the sweeps stored, sending nothing.
+    let third = vault_on(open_store(&url).unwrap(), &format!("{c}-c")).with_sealer(sealer());
+    for (id, token) in &tokens {
+        assert_ne!(third.access_token(id).unwrap().as_str(), token.as_str());
+    }
+    assert_eq!(grants(&c, "refresh_token"), 12);
+    b.remove("s00", false).unwrap();
+    assert_eq!(
+        a.connection("s00").unwrap_err().kind(),
+        ErrorKind::UnknownConnection
+    );
+    drop((a, b, third, store));
+    let _ = std::fs::remove_dir_all(&dir);
+}
