@@ -610,6 +610,10 @@ fn keep_alive_reports_add_up_and_a_108_is_dead_and_never_sent_again() {
         );
     }
 
+    // A dead connection is removed even when revocation is asked: nothing is left to revoke.
+    vault.remove("dead", true).unwrap();
+    assert!(store.record("dead").unwrap().is_none());
+
     let events = events.lock().unwrap();
     let swept: Vec<_> = events
         .iter()
