@@ -898,3 +898,61 @@ fn two_vaults_over_one_sqlite_file() {
     drop((a, b, third, store));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_refresh_token_near_its_end_is_warned_about_once_per_horizon() {
+    let store = Arc::new(MemoryKeyedStore::new());
+    let mut token = StoredToken::default();
+    token.access_token = Some("stored-access-token".into());
+    token.expires_at = Some(now() + 3600);
+    token.refresh_token = Some("stored-refresh-token".into());
+    token.refresh_expires_at = Some(now() + 3 * 86_400);
+    put(
+        &*store,
+        "old",
+        &token.to_document(),
+        &record("old", token.refresh_expires_at),
+    );
+    let (events, observer) = recorder();
+    let c = tag("horizon");
+    let vault = vault_on(store.clone(), &c).on_event(observer);
+    for _ in 0..3 {
+        assert_eq!(
+            vault.access_token("old").unwrap().as_str(),
+            "stored-access-token"
+        );
+    }
+    let events = events.lock().unwrap();
+    let warned: Vec<_> = events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Expiring)
+        .map(|e| (e.connection.as_deref(), e.horizon, e.refresh_expires_at))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (
+                Some("old"),
+                Some(Duration::from_secs(30 * 86_400)),
+                token.refresh_expires_at
+            ),
+            (
+                Some("old"),
+                Some(Duration::from_secs(7 * 86_400)),
+                token.refresh_expires_at
+            ),
+        ]
+    );
+    assert_eq!(grants(&c, "refresh_token"), 0);
+    // No horizon configured: no warning.
+    let (quiet, observer) = recorder();
+    let vault = vault_on(store, &c).on_event(observer).with_horizons([]);
+    vault.access_token("old").unwrap();
+    assert!(
+        quiet
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.outcome != Outcome::Expiring)
+    );
+}
