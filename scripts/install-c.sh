@@ -47,8 +47,11 @@ Options:
   --features LIST  Cargo features to build in, comma-separated. Each token store beyond memory,
                    a file and the application's callbacks is one, off by default to keep the
                    library small:
-                     redis   concur_token_manager_new accepts a redis:// (rediss://) store
-                             (adds about 0.5 MiB)
+                     redis    concur_token_manager_new accepts a redis:// (rediss://) store,
+                              and the token vault one too (adds about 0.5 MiB)
+                     sqlite   the token vault accepts a sqlite:///path store (SQLite itself
+                              is compiled in)
+                     postgres the token vault accepts a postgres:// store (no TLS)
                    Without it such a store is CONCUR_ERR_NOT_BUILT_IN at run time; the header
                    lists which calls need which feature.
   --zig            Linux x86_64/aarch64 glibc only: link with zig against glibc 2.17

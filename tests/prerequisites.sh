@@ -6,7 +6,9 @@
 #   bash tests/prerequisites.sh --install  installs what is missing (apt-get on Debian, rustup
 #                                          components), then checks as above
 # Who needs what: cc/c++ with libasan/libubsan, valgrind, nm (tests/c_abi.rs); openssl
-# (tests/hostile.rs, tests/network.rs); redis-server (the Redis store's tests); script
+# (tests/hostile.rs, tests/network.rs); redis-server (the Redis stores' tests); PostgreSQL's
+# server programs initdb and postgres, on PATH or in /usr/lib/postgresql/*/bin (the vault's
+# PostgreSQL store's tests, tests/keyed_stores.rs, which run them as nobody when root); script
 # (cli/tests/cli.rs, a pseudo-terminal); chattr (bindings/node/test/manager.test.js as root);
 # flock (bindings/node/test/manager_events.test.js holds a file store's lock); objcopy
 # (scripts/install-c.sh strips the library and keeps its debug file);
@@ -35,6 +37,11 @@ fi
 need valgrind valgrind
 need openssl openssl
 need redis-server redis-server
+# Debian installs PostgreSQL's server programs off PATH, in /usr/lib/postgresql/VERSION/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  missing+=("initdb/postgres (PostgreSQL server)")
+  apt+=(postgresql)
+fi
 need pkg-config pkg-config
 need readelf binutils
 need objdump binutils

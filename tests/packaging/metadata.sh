@@ -42,7 +42,7 @@ JS
 echo "--- Rust API docs: the C ABI (module ffi) is not part of them"
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 docs="${CARGO_TARGET_DIR:-$PWD/target}/$CARGO_BUILD_TARGET/doc/concur_native"
-RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --locked --quiet -p concur-native --features redis,sqlite,postgres
 [ -f "$docs/index.html" ] || fail "no docs at $docs"
 [ ! -e "$docs/ffi" ] || fail "the docs have a page for the ffi module"
 ! grep -q 'concur_client_new' "$docs/all.html" || fail "the docs list concur_client_new"
