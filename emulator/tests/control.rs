@@ -862,6 +862,22 @@ fn the_journal_digests_every_secret() {
     assert!(digest("x").starts_with("sha256:") && digest("x").len() == 19);
     // The Rust API returns the same text.
     assert_eq!(server.journal(), text);
+    // Only what came after a seq; then cleared.
+    let tail = Json::parse(&call(&server, "GET", "/_emulator/journal?since=4", "").body).unwrap();
+    let Json::Array(tail) = tail else {
+        panic!("an array")
+    };
+    assert_eq!(tail.len(), 2);
+    assert_eq!(tail[0].i64_of("seq"), Some(5));
+    assert_eq!(
+        call(&server, "GET", "/_emulator/journal?since=x", "").status,
+        400
+    );
+    assert_eq!(
+        call(&server, "DELETE", "/_emulator/journal", "").status,
+        200
+    );
+    assert_eq!(server.journal(), "[]");
 }
 
 fn base64_of(text: &str) -> String {
