@@ -862,6 +862,22 @@ fn the_journal_digests_every_secret() {
     assert!(digest("x").starts_with("sha256:") && digest("x").len() == 19);
     // The Rust API returns the same text.
     assert_eq!(server.journal(), text);
+    // Only what came after a seq; then cleared.
+    let tail = Json::parse(&call(&server, "GET", "/_emulator/journal?since=4", "").body).unwrap();
+    let Json::Array(tail) = tail else {
+        panic!("an array")
+    };
+    assert_eq!(tail.len(), 2);
+    assert_eq!(tail[0].i64_of("seq"), Some(5));
+    assert_eq!(
+        call(&server, "GET", "/_emulator/journal?since=x", "").status,
+        400
+    );
+    assert_eq!(
+        call(&server, "DELETE", "/_emulator/journal", "").status,
+        200
+    );
+    assert_eq!(server.journal(), "[]");
 }
 
 fn base64_of(text: &str) -> String {
@@ -1285,4 +1301,56 @@ fn without_recording_refresh_tokens_still_rotate_and_expire() {
     );
     assert!(server.refresh_token_uses().is_empty());
     assert_eq!(server.journal(), "[]");
+}
+
+#[test]
+fn consumer_keys_gate_the_legacy_flows() {
+    let server = start();
+    let basic = format!(
+        "Basic {}",
+        base64_of(&format!("{DEMO_LOGIN}:{DEMO_PASSWORD}"))
+    );
+    let native = |key: &str| {
+        try_call(
+            &server,
+            "GET",
+            "/net2/oauth2/accesstoken.ashx",
+            &[("Authorization", &basic), ("X-ConsumerKey", key)],
+            "",
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(native("my-legacy-key"), 403);
+    let added = call(
+        &server,
+        "POST",
+        "/_emulator/consumer-keys",
+        r#"{"key":"my-legacy-key","secret":"my-legacy-secret"}"#,
+    );
+    assert_eq!(added.status, 201);
+    assert_eq!(native("my-legacy-key"), 200);
+    let refresh_with = |key: &str, secret: &str| {
+        let path = format!(
+            "/net2/oauth2/getaccesstoken.ashx?refresh_token=R_none&client_id={}&client_secret={}",
+            enc(key),
+            enc(secret)
+        );
+        try_call(&server, "GET", &path, &[], "").unwrap().body
+    };
+    // Known key and secret: the refresh token is what is wrong; a wrong secret is the client.
+    assert!(refresh_with("my-legacy-key", "my-legacy-secret").contains("refresh token"));
+    assert!(refresh_with("my-legacy-key", "wrong").contains("client ID or client secret"));
+    let key = concur_emulator::CONSUMER_KEY;
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            &format!("/_emulator/consumer-keys/{key}"),
+            ""
+        )
+        .status,
+        200
+    );
+    assert_eq!(native(key), 403);
 }
