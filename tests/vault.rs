@@ -334,6 +334,10 @@ fn the_cached_read_never_waits_sends_or_reads_the_store() {
     assert_eq!(grants(&c, "password") + grants(&c, "refresh_token"), sent);
     // The slow path refreshes; the cached read then serves the new token.
     let fresh = vault.access_token("cached-1").unwrap();
+    assert!(
+        vault.wait_idle(Duration::from_secs(30)),
+        "no refresh left running"
+    );
     assert_ne!(fresh.as_str(), added.as_str());
     assert_eq!(
         vault

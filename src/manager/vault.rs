@@ -828,6 +828,28 @@ impl TokenVault {
     }
 }
 
+impl TokenVault {
+    /// Waits until no refresh ahead of this vault's cached connections runs, at most
+    /// `timeout`; whether none runs. Dropping the vault waits without a limit; a binding whose
+    /// objects are freed from a caller's thread (C's `concur_token_vault_free`) bounds it.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        self.cache.shards.iter().all(|shard| {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            engines.iter().all(|engine| {
+                engine.wait_idle(Some(
+                    deadline.saturating_duration_since(std::time::Instant::now()),
+                ))
+            })
+        })
+    }
+}
+
 impl Drop for TokenVault {
     /// Waits for the refreshes ahead of its cached connections still running on the library's
     /// threads: a process that exits in the middle of one may lose the refresh token Concur
