@@ -34,6 +34,8 @@ pub(crate) enum Credential {
     AccessToken,
     /// The legacy token to revoke.
     TokenToRevoke,
+    /// An authorization code of the Web flow's callback.
+    Code,
 }
 
 impl Credential {
@@ -47,6 +49,7 @@ impl Credential {
             Credential::Otp => "CONCUR_OTP",
             Credential::AccessToken => "CONCUR_ACCESS_TOKEN",
             Credential::TokenToRevoke => "CONCUR_TOKEN_TO_REVOKE",
+            Credential::Code => "CONCUR_CODE",
         }
     }
 
@@ -60,6 +63,7 @@ impl Credential {
             Credential::Otp => "--otp-stdin",
             Credential::AccessToken => "--access-token-stdin",
             Credential::TokenToRevoke => "--token-to-revoke-stdin",
+            Credential::Code => "--code-stdin",
         }
     }
 
@@ -73,6 +77,7 @@ impl Credential {
             Credential::Otp => "one-time password",
             Credential::AccessToken => "access token",
             Credential::TokenToRevoke => "token to revoke",
+            Credential::Code => "authorization code",
         }
     }
 }
