@@ -851,6 +851,15 @@ pub mod pg_server {
                 String::from_utf8_lossy(&out.stderr)
             );
             let port = free_port();
+            certificates(&dir);
+            // The role tlsonly is refused on plain TCP: its sessions prove TLS.
+            let hba = data.join("pg_hba.conf");
+            let rules = std::fs::read_to_string(&hba).unwrap();
+            std::fs::write(
+                &hba,
+                format!("hostnossl all tlsonly 127.0.0.1/32 reject\n{rules}"),
+            )
+            .unwrap();
             let mut postgres = Command::new(program("postgres"));
             postgres
                 .arg("-D")
@@ -868,6 +877,12 @@ pub mod pg_server {
                     "full_page_writes=off",
                     "-c",
                     "max_connections=200",
+                    "-c",
+                    "ssl=on",
+                    "-c",
+                    "ssl_cert_file=../server.crt",
+                    "-c",
+                    "ssl_key_file=../server.key",
                 ])
                 .current_dir(&dir)
                 .stdout(Stdio::null())
@@ -886,8 +901,102 @@ pub mod pg_server {
             }
             // SAFETY: registers a plain extern "C" function.
             unsafe { libc::atexit(stop_at_exit) };
+            let mut admin = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            admin
+                .batch_execute("CREATE ROLE tlsonly LOGIN SUPERUSER")
+                .unwrap();
             Server { port, pid, dir }
         })
+    }
+
+    /// A test CA (`ca.pem`) and a server certificate it signed for localhost and 127.0.0.1
+    /// (`server.crt`, `server.key`, owned by the server's user) in `dir`.
+    fn certificates(dir: &Path) {
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .expect("openssl runs (Debian package openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=concur test CA",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=localhost",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        for file in ["server.crt", "server.key"] {
+            std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+            give_to_nobody(&dir.join(file));
+        }
+    }
+
+    /// The test CA's certificate.
+    pub fn ca_file() -> PathBuf {
+        server().dir.join("ca.pem")
     }
 
     /// The URL of a new, empty database on the program's server.
@@ -966,7 +1075,6 @@ mod postgres_store {
             "postgres",
             "mysql://u@h/db",
             "postgres://u@h:notaport/db",
-            "postgres://u@h/db?sslmode=require",
             "postgres://u@h/db?sslmode=bogus",
         ] {
             let e = PostgresStore::open(bad).unwrap_err();
@@ -985,6 +1093,44 @@ mod postgres_store {
         let store = PostgresStore::open(&with_password).unwrap();
         assert_eq!(store.identity("a"), format!("{url}#a"));
         assert!(!format!("{store:?}").contains("pw-unused"));
+    }
+
+    #[test]
+    fn postgres_over_tls_verifies_the_server() {
+        let url = pg_server::database().replacen("postgres@", "tlsonly@", 1);
+        // Plain TCP is refused for this role: a session proves TLS.
+        let plain = format!("{url}?sslmode=disable");
+        assert_eq!(
+            PostgresStore::open(&plain).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        let ca = pg_server::ca_file();
+        for mode in ["require", "verify-full"] {
+            let tls = format!("{url}?sslmode={mode}&sslrootcert={}", ca.display());
+            let store = PostgresStore::open(&tls).unwrap();
+            put(&store, &record("over tls", Some(1), None), b"doc");
+            assert_eq!(&store.load("over tls").unwrap().unwrap()[..], b"doc");
+            assert!(store.remove("over tls").unwrap());
+        }
+        // Without the test CA the server's certificate is not trusted.
+        let untrusted = format!("{url}?sslmode=require");
+        assert_eq!(
+            PostgresStore::open(&untrusted).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        // By a name its certificate does not carry (the CA trusted): refused.
+        let misnamed = format!(
+            "{}?sslmode=require&sslrootcert={}",
+            url.replacen("127.0.0.1", "127.0.0.2", 1),
+            ca.display()
+        );
+        assert!(PostgresStore::open(&misnamed).is_err());
+        // A root file that cannot be read or holds no certificate is the caller's error.
+        for root in ["/nonexistent/ca.pem", "/etc/hostname"] {
+            let e = PostgresStore::open(&format!("{url}?sslmode=require&sslrootcert={root}"))
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{root}");
+        }
     }
 
     #[test]
