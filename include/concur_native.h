@@ -141,6 +141,11 @@ enum concur_status
    * `concur_token_manager_new`. No request was sent and no store was touched.
    */
   CONCUR_ERR_NOT_BUILT_IN = 11,
+  /**
+   * A token vault holds no connection by that ID (never added, or removed). Nothing was
+   * sent.
+   */
+  CONCUR_ERR_UNKNOWN_CONNECTION = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -177,6 +182,11 @@ enum concur_refresh_outcome
    * connection; an unknown client): nothing more is sent until the manager is made again.
    */
   CONCUR_REFRESH_OUTCOME_DEAD = 4,
+  /**
+   * Not an attempt: a token vault's warning that a connection's refresh token has come
+   * within one of its horizons (30 or 7 days by default) of its expiry unrenewed.
+   */
+  CONCUR_REFRESH_OUTCOME_EXPIRING = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -211,6 +221,10 @@ enum concur_refresh_trigger
    * `concur_token_manager_invalidate` was called.
    */
   CONCUR_REFRESH_TRIGGER_INVALIDATED = 4,
+  /**
+   * A token vault's sweep (keep-alive) renewed a refresh token nearing its expiry.
+   */
+  CONCUR_REFRESH_TRIGGER_KEEP_ALIVE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     /// (a Cargo feature, named in the message: `redis` for a `redis://` store). Nothing was
     /// sent and no store was touched; a build with the feature accepts the same call.
     NotBuiltIn,
+    /// A token vault holds no connection by that ID (never added, or removed). Nothing was
+    /// sent.
+    UnknownConnection,
 }
 
 impl ErrorKind {
@@ -48,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "PROTOCOL",
             ErrorKind::Store => "STORE",
             ErrorKind::NotBuiltIn => "NOT_BUILT_IN",
+            ErrorKind::UnknownConnection => "UNKNOWN_CONNECTION",
         }
     }
 
@@ -62,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "malformed answer",
             ErrorKind::Store => "token store failed",
             ErrorKind::NotBuiltIn => "not built in",
+            ErrorKind::UnknownConnection => "unknown connection",
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - a [`manager::TokenManager`] that keeps one valid access token for many threads, processes
 //!   (a file store) or machines (a Redis store), refreshing once and saving the rotated refresh
 //!   token before it is used;
+//! - a [`vault::TokenVault`] that keeps thousands of connections (every company's, every
+//!   user's) alive the same way, listed without loading a token, swept by a keep-alive;
 //! - the legacy `net2` flows: the **Native Flow** (a partner application sends a user's
 //!   credentials and its consumer key, and gets back a token), refresh, revocation, Web flow.
 //!
@@ -69,6 +71,7 @@ mod resolver;
 mod retry;
 mod secret;
 mod transport;
+pub mod vault;
 
 pub use client::Client;
 pub use error::{Error, ErrorKind};

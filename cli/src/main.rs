@@ -31,6 +31,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Protocol => 8,
         ErrorKind::Store => 9,
         ErrorKind::NotBuiltIn => 10,
+        ErrorKind::UnknownConnection => 11,
         _ => 1,
     }
 }

@@ -30,6 +30,9 @@ pub enum concur_refresh_outcome {
     /// Concur refused the credentials (a bad or expired refresh token, code 108; a revoked
     /// connection; an unknown client): nothing more is sent until the manager is made again.
     CONCUR_REFRESH_OUTCOME_DEAD = 4,
+    /// Not an attempt: a token vault's warning that a connection's refresh token has come
+    /// within one of its horizons (30 or 7 days by default) of its expiry unrenewed.
+    CONCUR_REFRESH_OUTCOME_EXPIRING = 5,
 }
 
 /// Why a refresh was attempted (`concur_refresh_event.trigger`). Values are fixed for ever.
@@ -46,6 +49,8 @@ pub enum concur_refresh_trigger {
     CONCUR_REFRESH_TRIGGER_EXPIRED = 3,
     /// `concur_token_manager_invalidate` was called.
     CONCUR_REFRESH_TRIGGER_INVALIDATED = 4,
+    /// A token vault's sweep (keep-alive) renewed a refresh token nearing its expiry.
+    CONCUR_REFRESH_TRIGGER_KEEP_ALIVE = 5,
 }
 
 /// Where a manager stands (`concur_manager_status.state`). Values are fixed for ever.
@@ -236,6 +241,7 @@ fn outcome(o: Outcome) -> concur_refresh_outcome {
         Outcome::FromStore => concur_refresh_outcome::CONCUR_REFRESH_OUTCOME_FROM_STORE,
         Outcome::Failed => concur_refresh_outcome::CONCUR_REFRESH_OUTCOME_FAILED,
         Outcome::Dead => concur_refresh_outcome::CONCUR_REFRESH_OUTCOME_DEAD,
+        Outcome::Expiring => concur_refresh_outcome::CONCUR_REFRESH_OUTCOME_EXPIRING,
     }
 }
 
@@ -245,6 +251,7 @@ fn trigger(t: Trigger) -> concur_refresh_trigger {
         Trigger::Ahead => concur_refresh_trigger::CONCUR_REFRESH_TRIGGER_AHEAD,
         Trigger::Expired => concur_refresh_trigger::CONCUR_REFRESH_TRIGGER_EXPIRED,
         Trigger::Invalidated => concur_refresh_trigger::CONCUR_REFRESH_TRIGGER_INVALIDATED,
+        Trigger::KeepAlive => concur_refresh_trigger::CONCUR_REFRESH_TRIGGER_KEEP_ALIVE,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum concur_status {
     /// builds it in). Today only the `redis` feature: a `redis://` store in
     /// `concur_token_manager_new`. No request was sent and no store was touched.
     CONCUR_ERR_NOT_BUILT_IN = 11,
+    /// A token vault holds no connection by that ID (never added, or removed). Nothing was
+    /// sent.
+    CONCUR_ERR_UNKNOWN_CONNECTION = 12,
 }
 
 impl concur_status {
@@ -55,6 +58,7 @@ impl concur_status {
             ErrorKind::Protocol => concur_status::CONCUR_ERR_PROTOCOL,
             ErrorKind::Store => concur_status::CONCUR_ERR_STORE,
             ErrorKind::NotBuiltIn => concur_status::CONCUR_ERR_NOT_BUILT_IN,
+            ErrorKind::UnknownConnection => concur_status::CONCUR_ERR_UNKNOWN_CONNECTION,
             // A class added to the core but not yet here must still come out as an error.
             #[allow(unreachable_patterns)]
             _ => concur_status::CONCUR_ERR_INTERNAL,
@@ -77,6 +81,7 @@ impl concur_status {
             9 => c"CONCUR_ERR_INTERNAL",
             10 => c"CONCUR_ERR_STORE",
             11 => c"CONCUR_ERR_NOT_BUILT_IN",
+            12 => c"CONCUR_ERR_UNKNOWN_CONNECTION",
             _ => c"CONCUR_UNKNOWN_STATUS",
         }
     }
@@ -101,6 +106,7 @@ mod tests {
             concur_status::CONCUR_ERR_INTERNAL,
             concur_status::CONCUR_ERR_STORE,
             concur_status::CONCUR_ERR_NOT_BUILT_IN,
+            concur_status::CONCUR_ERR_UNKNOWN_CONNECTION,
         ] {
             assert_eq!(
                 concur_status::name(status as u32).to_str().unwrap(),

@@ -25,16 +25,22 @@ pub enum Outcome {
     /// Failed with Concur's verdict (a bad or expired refresh token, a revoked connection, an
     /// unknown client): never tried again with these credentials.
     Dead,
+    /// Not an attempt: a warning that the connection's refresh token has come within one of
+    /// the vault's horizons of its expiry without having been renewed (see
+    /// [`RefreshEvent::horizon`]). Told once per horizon per refresh token.
+    Expiring,
 }
 
 impl Outcome {
-    /// A stable lower-case name: `"refreshed"`, `"from_store"`, `"failed"`, `"dead"`.
+    /// A stable lower-case name: `"refreshed"`, `"from_store"`, `"failed"`, `"dead"`,
+    /// `"expiring"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Refreshed => "refreshed",
             Outcome::FromStore => "from_store",
             Outcome::Failed => "failed",
             Outcome::Dead => "dead",
+            Outcome::Expiring => "expiring",
         }
     }
 }
@@ -52,16 +58,20 @@ pub enum Trigger {
     Expired,
     /// The caller invalidated the token (`invalidate()`).
     Invalidated,
+    /// A vault's sweep (`keep_alive`) renewed a refresh token nearing its expiry.
+    KeepAlive,
 }
 
 impl Trigger {
-    /// A stable lower-case name: `"absent"`, `"ahead"`, `"expired"`, `"invalidated"`.
+    /// A stable lower-case name: `"absent"`, `"ahead"`, `"expired"`, `"invalidated"`,
+    /// `"keep_alive"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Absent => "absent",
             Trigger::Ahead => "ahead",
             Trigger::Expired => "expired",
             Trigger::Invalidated => "invalidated",
+            Trigger::KeepAlive => "keep_alive",
         }
     }
 }
@@ -94,6 +104,8 @@ pub struct RefreshEvent {
     pub retry_at: Option<SystemTime>,
     /// The connection this event is about, when the keeper holds several (a vault).
     pub connection: Option<Arc<str>>,
+    /// For an [`Outcome::Expiring`] warning: the horizon crossed (30 or 7 days by default).
+    pub horizon: Option<Duration>,
 }
 
 impl RefreshEvent {
@@ -195,7 +207,7 @@ pub(crate) fn emit(observer: Option<&Observer>, event: &RefreshEvent) {
         Outcome::Refreshed | Outcome::FromStore => {
             log::info!(target: LOG_TARGET, "{event}");
         }
-        Outcome::Failed | Outcome::Dead => {
+        Outcome::Failed | Outcome::Dead | Outcome::Expiring => {
             log::warn!(target: LOG_TARGET, "{event}");
         }
     }

@@ -13,6 +13,8 @@ export type ConcurErrorCode =
   | 'STORE'
   /** The call needs a part of the Rust core (a Cargo feature, named in the message) this build lacks; the published addon has them all. */
   | 'NOT_BUILT_IN'
+  /** A token vault holds no connection by that ID (never added, or removed); nothing was sent. */
+  | 'UNKNOWN_CONNECTION'
   /** A bug inside the addon was caught (a Rust panic); please report it. */
   | 'INTERNAL';
 

@@ -23,6 +23,7 @@ const CODES = Object.freeze([
   'INVALID_ARGUMENT',
   'STORE',
   'NOT_BUILT_IN',
+  'UNKNOWN_CONNECTION',
   'INTERNAL',
 ]);
 

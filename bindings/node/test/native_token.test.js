@@ -129,7 +129,7 @@ describe('errors', () => {
 
   it('covers every code it declares', () => {
     assert.deepEqual([...concur.CODES].sort(), [
-      'CONNECT', 'HTTP_STATUS', 'INTERNAL', 'INVALID_ARGUMENT', 'NOT_BUILT_IN', 'PROTOCOL', 'STORE', 'TIMEOUT', 'TLS', 'UNAUTHORIZED',
+      'CONNECT', 'HTTP_STATUS', 'INTERNAL', 'INVALID_ARGUMENT', 'NOT_BUILT_IN', 'PROTOCOL', 'STORE', 'TIMEOUT', 'TLS', 'UNAUTHORIZED', 'UNKNOWN_CONNECTION',
     ]);
   });
 });

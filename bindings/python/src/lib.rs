@@ -388,6 +388,7 @@ fn exception_class(kind: ErrorKind) -> &'static str {
         ErrorKind::Protocol => "ProtocolError",
         ErrorKind::Store => "StoreError",
         ErrorKind::NotBuiltIn => "NotBuiltInError",
+        ErrorKind::UnknownConnection => "UnknownConnectionError",
         _ => "ConcurError",
     }
 }

@@ -121,6 +121,13 @@ class NotBuiltInError(ConcurError):
     code = "NOT_BUILT_IN"
 
 
+class UnknownConnectionError(ConcurError):
+    """A ``TokenVault`` holds no connection by that ID (never added, or removed); nothing was
+    sent."""
+
+    code = "UNKNOWN_CONNECTION"
+
+
 class InternalError(ConcurError):
     """A bug in concur-native was caught (a Rust panic); please report it. Never raised for
     anything a caller or a server did. Without this class a bug would surface as pyo3's
