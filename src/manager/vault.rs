@@ -15,8 +15,8 @@ use crate::error::{Error, ErrorKind};
 use crate::oauth2::{Grant, OAuth2Token};
 
 use super::engine::{
-    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start,
-    unknown_connection, unix_now,
+    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start, unix_now,
+    unknown_connection,
 };
 use super::events::{ManagerStatus, Observer, RefreshEvent, Trigger};
 use super::keyed::{
@@ -647,12 +647,13 @@ impl TokenVault {
                             let Some(record) = work.get(i) else {
                                 break;
                             };
-                            let swept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || self.sweep_one(record, now, within),
-                            ))
-                            .unwrap_or_else(|_| {
-                                Swept::Failed(Error::store("a bug interrupted the refresh"))
-                            });
+                            let swept =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    self.sweep_one(record, now, within)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    Swept::Failed(Error::store("a bug interrupted the refresh"))
+                                });
                             report
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
@@ -695,7 +696,11 @@ impl TokenVault {
             None => Swept::Fresh,
             Some(Ok(_)) => Swept::Refreshed,
             Some(Err(error)) => {
-                engine.warn_horizons(record.refresh_expires_at, &self.horizons, Trigger::KeepAlive);
+                engine.warn_horizons(
+                    record.refresh_expires_at,
+                    &self.horizons,
+                    Trigger::KeepAlive,
+                );
                 if error.kind() == ErrorKind::UnknownConnection {
                     self.cache.remove(&id);
                     Swept::Fresh
@@ -1010,14 +1015,20 @@ impl Cache {
 
     /// The cached token of connection `id` when it may be handed out without waiting.
     fn usable(&self, id: &str) -> Option<Arc<Current>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         entry.engine.usable()
     }
 
     fn get(&self, id: &str) -> Option<Arc<Engine>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         Some(Arc::clone(&entry.engine))
@@ -1099,7 +1110,10 @@ mod tests {
         );
         #[cfg(not(feature = "postgres"))]
         assert_eq!(
-            open_store("postgres://u:p@localhost/db").err().unwrap().kind(),
+            open_store("postgres://u:p@localhost/db")
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::NotBuiltIn
         );
     }
@@ -1140,7 +1154,11 @@ mod tests {
         let vault = TokenVault::new(client, "id", "secret", store).unwrap();
         for i in 0..50 {
             let id: Arc<str> = Arc::from(format!("c{i}").as_str());
-            cache.put(id.clone(), Arc::new(vault.engine(&id, ConnectionKind::User)), false);
+            cache.put(
+                id.clone(),
+                Arc::new(vault.engine(&id, ConnectionKind::User)),
+                false,
+            );
             assert!(cache.get(&id).is_some(), "the entry just put is kept");
         }
         assert!(cache.len() <= 10, "{}", cache.len());
