@@ -565,7 +565,7 @@ pub(crate) enum VaultCommand {
         /// How far ahead to look: seconds, or a number with s, m, h or d (30d, 12h).
         #[arg(long, default_value = "30d", value_name = "DURATION")]
         within: String,
-        /// How many refreshes run at a time (1 to 256).
+        /// How many refreshes run at a time (1 to 64).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },

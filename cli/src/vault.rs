@@ -70,9 +70,9 @@ pub(crate) fn run_vault(
             within,
             concurrency,
         } => {
-            if !(1..=256).contains(concurrency) {
+            if !(1..=64).contains(concurrency) {
                 return Err(Error::invalid_argument(
-                    "--concurrency must be between 1 and 256",
+                    "--concurrency must be between 1 and 64",
                 ));
             }
             Some((parse_duration(within)?, *concurrency))

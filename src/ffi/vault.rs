@@ -670,7 +670,7 @@ pub unsafe extern "C" fn concur_token_vault_connections(
 
 /// Refreshes every connection whose refresh token expires within `within_seconds` (0 for 30
 /// days; or whose expiry is unknown and last refresh older), `concurrency` at a time (0 for
-/// 8, at most 256), skipping those another sweeper holds: safe from many processes and
+/// 8, at most 64), skipping those another sweeper holds: safe from many processes and
 /// machines at once. A 108 marks a connection dead; an outage leaves it failing for the next
 /// run. Writes the counts into `*out` (required) and hands each dead or failed connection to
 /// `on_entry` (NULL for none) after the sweep. Connections dead or failed are no error: the
@@ -769,7 +769,7 @@ pub unsafe extern "C" fn concur_token_vault_keep_alive(
 }
 
 /// The most connections one keep-alive refreshes at a time.
-const MAX_CONCURRENCY: u32 = 256;
+const MAX_CONCURRENCY: u32 = 64;
 
 /// A NUL-terminated copy of `s` (an interior NUL, never expected, becomes a space).
 fn text(s: &str) -> CString {
