@@ -80,9 +80,10 @@
 #define CONCUR_STORE_KEY_BASE64_LEN 44
 
 /**
- * The room of `concur_connection_info.id`, its NUL included: every connection ID fits.
+ * The room of `concur_connection_info.id`, its NUL included: every connection ID (at most 256
+ * bytes) fits.
  */
-#define CONCUR_CONNECTION_ID_CAPACITY (MAX_CONNECTION_ID + 1)
+#define CONCUR_CONNECTION_ID_CAPACITY 257
 
 /**
  * The room of `concur_connection_info.subject` and `.geolocation`, their NUL included.
@@ -2074,7 +2075,7 @@ concur_status concur_token_vault_connections(const struct concur_token_vault *va
 /**
  * Refreshes every connection whose refresh token expires within `within_seconds` (0 for 30
  * days; or whose expiry is unknown and last refresh older), `concurrency` at a time (0 for
- * 8, at most 256), skipping those another sweeper holds: safe from many processes and
+ * 8, at most 64), skipping those another sweeper holds: safe from many processes and
  * machines at once. A 108 marks a connection dead; an outage leaves it failing for the next
  * run. Writes the counts into `*out` (required) and hands each dead or failed connection to
  * `on_entry` (NULL for none) after the sweep. Connections dead or failed are no error: the

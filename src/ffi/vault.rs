@@ -161,8 +161,11 @@ pub enum concur_connection_state {
     CONCUR_CONNECTION_STATE_DEAD = 4,
 }
 
-/// The room of `concur_connection_info.id`, its NUL included: every connection ID fits.
-pub const CONCUR_CONNECTION_ID_CAPACITY: usize = MAX_CONNECTION_ID + 1;
+/// The room of `concur_connection_info.id`, its NUL included: every connection ID (at most 256
+/// bytes) fits.
+pub const CONCUR_CONNECTION_ID_CAPACITY: usize = 257;
+
+const _: () = assert!(CONCUR_CONNECTION_ID_CAPACITY == MAX_CONNECTION_ID + 1);
 
 /// The room of `concur_connection_info.subject` and `.geolocation`, their NUL included.
 pub const CONCUR_CONNECTION_TEXT_CAPACITY: usize = 257;
