@@ -306,8 +306,8 @@ fn list(vault: &TokenVault, json: bool) -> Result<(), Error> {
     }
     let _ = writeln!(
         out,
-        "{:<36}  {:<7}  {:<8}  {:<20}  {:<20}  {:<20}  {}",
-        "ID", "KIND", "STATE", "REFRESH EXPIRES", "LAST REFRESH", "EXPIRES", "NOTE"
+        "{:<36}  {:<7}  {:<8}  {:<20}  {:<20}  {:<20}  NOTE",
+        "ID", "KIND", "STATE", "REFRESH EXPIRES", "LAST REFRESH", "EXPIRES"
     );
     for info in vault.connections() {
         let info = info?;
@@ -410,17 +410,13 @@ impl Progress {
         let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
         let mut total = 0u64;
         let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = match store.due(
-                now,
-                within,
-                after.as_ref().map(|(k, id)| (*k, id.as_str())),
-                1000,
-            ) {
-                Ok(page) => page,
-                // The sweep will report the store's failure; the bar only goes without a total.
-                Err(_) => break,
-            };
+        // A store failure ends the count: the sweep will report it; the bar only runs short.
+        while let Ok(page) = store.due(
+            now,
+            within,
+            after.as_ref().map(|(k, id)| (*k, id.as_str())),
+            1000,
+        ) {
             total += page.len() as u64;
             match page.last() {
                 Some(last) if page.len() == 1000 => {
