@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Connection, OAuth2Command, StartGrant};
 use crate::output::{print_oauth2_token, print_status, print_token};
-use crate::secrets::{Credential, Secrets, store_keys};
+use crate::secrets::{Credential, Secrets, sealer};
 use crate::vault::run_vault;
 
 /// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
@@ -298,21 +298,6 @@ fn refresh_policy(margin: f64, floor: Option<f64>) -> Result<Option<RefreshPolic
     RefreshPolicy::new(window, floor)
         .map(Some)
         .map_err(|e| Error::invalid_argument(format!("--margin, --floor: {}", e.detail())))
-}
-
-/// The sealer of the store: the keys of `--store-key-file` or `CONCUR_STORE_KEY`, or none.
-pub(crate) fn sealer(
-    key_file: Option<&std::path::Path>,
-    require_sealed: bool,
-) -> Result<Sealer, Error> {
-    match store_keys(key_file)? {
-        Some(keys) => Ok(Sealer::new(keys)?.require_sealed(require_sealed)),
-        None if require_sealed => Err(Error::invalid_argument(
-            "--require-sealed needs a store key: CONCUR_STORE_KEY or --store-key-file \
-             (see `concur-token store-key`)",
-        )),
-        None => Ok(Sealer::default()),
-    }
 }
 
 /// The token for a run that prints it and exits: the manager's, and when that came from the

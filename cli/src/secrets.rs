@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use concur_native::Error;
-use concur_native::manager::StoreKey;
+use concur_native::manager::{Sealer, StoreKey};
 use zeroize::Zeroizing;
 
 /// A secret a subcommand reads, named after the environment variable that holds it.
@@ -381,6 +381,21 @@ mod hidden {
             line.pop();
         }
         Ok(line)
+    }
+}
+
+/// The sealer of the store: the keys of `--store-key-file` or `CONCUR_STORE_KEY`, or none.
+pub(crate) fn sealer(
+    key_file: Option<&std::path::Path>,
+    require_sealed: bool,
+) -> Result<Sealer, Error> {
+    match store_keys(key_file)? {
+        Some(keys) => Ok(Sealer::new(keys)?.require_sealed(require_sealed)),
+        None if require_sealed => Err(Error::invalid_argument(
+            "--require-sealed needs a store key: CONCUR_STORE_KEY or --store-key-file \
+             (see `concur-token store-key`)",
+        )),
+        None => Ok(Sealer::default()),
     }
 }
 

@@ -79,8 +79,7 @@ pub(crate) fn run_vault(
         }
         _ => None,
     };
-    let sealer =
-        crate::commands::sealer(options.store_key_file.as_deref(), options.require_sealed)?;
+    let sealer = crate::secrets::sealer(options.store_key_file.as_deref(), options.require_sealed)?;
     let reads_secret = !matches!(command, VaultCommand::List | VaultCommand::Show { .. });
     let client_id = match (&options.client_id, reads_secret) {
         (Some(id), _) => id.clone(),
