@@ -2830,3 +2830,104 @@ fn vault_remove_with_revoke_revokes_at_concur() {
     // The refresh token the vault held is dead at Concur.
     assert_eq!(refresh(&server().base_url(), &held).status.code(), Some(3));
 }
+
+#[test]
+fn vault_keep_alive_shows_a_progress_bar_on_a_terminal_only() {
+    let db = vault_db("bar");
+    for i in 0..3 {
+        let out = vault(
+            &db,
+            &["add", &format!("c-{i}"), "--client-credentials"],
+            &[],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let seeded = json_of(&vault(
+        &db,
+        &["add", "user", "--username", ACCOUNTS[0].login_id, "--json"],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+        None,
+    ));
+    assert!(seeded["refresh_token"].is_string());
+    // Under a pseudo-terminal (util-linux `script`): the bar on standard error, counting the
+    // one connection due, then erased; the report on standard output.
+    let command = format!(
+        "{} --base-url {} --ca-file {} vault --store sqlite://{} --client-id {OAUTH2_CLIENT_ID} \
+         keep-alive --within 3650d",
+        env!("CARGO_BIN_EXE_concur-token"),
+        server().base_url(),
+        server().ca_file().display(),
+        db.display(),
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = text(&out.stdout);
+    assert!(screen.contains("keep-alive ["), "{screen:?}");
+    assert!(screen.contains("] 1/1"), "{screen:?}");
+    assert!(
+        screen.contains("checked 1, refreshed 1, fresh 0, dead 0, failed 0"),
+        "{screen:?}"
+    );
+    assert!(!screen.contains(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn vault_sealed_store_holds_no_token_and_opens_only_with_its_key() {
+    let db = vault_db("sealed");
+    let key = store_key();
+    let added = json_of(&vault(
+        &db,
+        &[
+            "add",
+            "sealed",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--json",
+        ],
+        &[
+            ("CONCUR_PASSWORD", ACCOUNTS[0].password),
+            ("CONCUR_STORE_KEY", &key),
+        ],
+        None,
+    ));
+    let (access, refresh_token) = (
+        added["access_token"].as_str().unwrap(),
+        added["refresh_token"].as_str().unwrap(),
+    );
+    // SQLite keeps its pages in the file and its write-ahead log: neither holds a token.
+    for path in [db.clone(), db.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let bytes = String::from_utf8_lossy(&bytes);
+            assert!(
+                !bytes.contains(access) && !bytes.contains(refresh_token),
+                "{path:?}"
+            );
+        }
+    }
+    let with_key = vault(
+        &db,
+        &["access-token", "sealed"],
+        &[("CONCUR_STORE_KEY", &key)],
+        None,
+    );
+    assert_eq!(text(&with_key.stdout), format!("{access}\n"));
+    // Without it (or with another key), the store cannot be opened: exit 9, nothing quoted.
+    let without = vault(&db, &["access-token", "sealed"], &[], None);
+    assert_eq!(without.status.code(), Some(9), "{}", text(&without.stderr));
+    let other = vault(
+        &db,
+        &["access-token", "sealed"],
+        &[("CONCUR_STORE_KEY", &store_key())],
+        None,
+    );
+    assert_eq!(other.status.code(), Some(9), "{}", text(&other.stderr));
+    quotes_none(&other, &[access, refresh_token, &key]);
+    // Listing needs no key: the records hold no secret.
+    let listed = json_of(&vault(&db, &["list", "--json"], &[], None));
+    assert_eq!(listed[0]["id"], "sealed");
+}
