@@ -407,8 +407,23 @@ impl TokenVault {
     /// read from the store again when used). Called before the vault is shared.
     fn configure(mut self, change: impl FnOnce(&mut Shared)) -> TokenVault {
         change(Arc::make_mut(&mut self.shared));
-        self.cache = Cache::new(self.cache.capacity);
+        self.forget_all();
         self
+    }
+
+    /// Forgets every cached connection, once its refresh ahead (if one runs) has landed.
+    fn forget_all(&mut self) {
+        let capacity = self.cache.capacity;
+        let old = std::mem::replace(&mut self.cache, Cache::new(capacity));
+        for shard in old.shards.iter() {
+            for entry in shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+            {
+                entry.engine.wait_idle(None);
+            }
+        }
     }
 
     /// Refreshes ahead inside the policy's window, and hands out nothing valid for less than
@@ -453,6 +468,7 @@ impl TokenVault {
     /// [`DEFAULT_CACHE_CAPACITY`]), the least recently used forgotten first (they are read
     /// from the store again when used).
     pub fn with_cache_capacity(mut self, capacity: usize) -> TokenVault {
+        self.forget_all();
         self.cache = Cache::new(capacity.max(1));
         self
     }
@@ -557,15 +573,21 @@ impl TokenVault {
 
     /// Removes connection `id` from memory and store (nothing of it left); with `revoke`, first
     /// asks Concur to revoke the connection (`DELETE /app-mgmt/v0/connections` with an access
-    /// token of it), and keeps it when that fails. An unknown ID is an `UnknownConnection`
+    /// token of it), and keeps it when that fails — unless Concur refuses the connection
+    /// already (a dead one: nothing left to revoke). An unknown ID is an `UnknownConnection`
     /// error.
     pub fn remove(&self, id: &str, revoke: bool) -> Result<(), Error> {
         check_connection_id(id)?;
         if revoke {
-            let token = self.access_token(id)?;
-            self.shared
-                .client
-                .revoke_connections(token.as_str(), token.token().geolocation())?;
+            match self.access_token(id) {
+                Ok(token) => self
+                    .shared
+                    .client
+                    .revoke_connections(token.as_str(), token.token().geolocation())?,
+                // Concur refuses the connection already (108, revoked): nothing to revoke.
+                Err(e) if e.kind() == ErrorKind::Unauthorized => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut lock = self.store.lock(id, self.shared.lock_wait)?;
         let known = lock.record()?.is_some();
@@ -605,7 +627,8 @@ impl TokenVault {
 
     /// Refreshes every connection whose refresh token expires within `within` (or whose expiry
     /// is unknown and last refresh is older), `concurrency` at a time (1 to 64), skipping
-    /// those another sweeper holds: safe on many machines at once, each connection refreshed
+    /// those another sweeper holds (and the application's own tokens, which have no refresh
+    /// token; both counted as fresh): safe on many machines at once, each connection refreshed
     /// once between them. A 108 marks a connection dead (never sent again) and is reported,
     /// not raised; an outage leaves it failing for the next run. An error is returned only when
     /// the store cannot be listed.
@@ -681,9 +704,11 @@ impl TokenVault {
         };
         // Refreshed by another holder since it was listed (or no longer due): left alone, so
         // that sweepers racing refresh each connection once between them.
+        // An application's own token has no refresh token to keep alive.
         if !record.is_due(now, within)
             || record.last_refresh != listed.last_refresh
             || record.refresh_expires_at != listed.refresh_expires_at
+            || record.kind == ConnectionKind::App
         {
             return Swept::Fresh;
         }
@@ -765,6 +790,26 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl Drop for TokenVault {
+    /// Waits for the refreshes ahead of its cached connections still running on the library's
+    /// threads: a process that exits in the middle of one may lose the refresh token Concur
+    /// just rotated. (Connections forgotten by the cache are waited for by
+    /// [`wait_for_refreshes`](super::wait_for_refreshes).)
+    fn drop(&mut self) {
+        for shard in &self.cache.shards {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            for engine in engines {
+                engine.wait_idle(None);
+            }
+        }
     }
 }
 
