@@ -300,9 +300,19 @@ fn fleet(url: &str) {
         swept <= CONNECTIONS as u64,
         "{swept} sweep refreshes for {CONNECTIONS} connections"
     );
+    let before_check = refresh_token_uses(&server).len();
     check_alive(&server, url, &HashSet::new());
     let uses = refresh_token_uses(&server);
-    assert!(uses.len() >= 2 * CONNECTIONS, "{} refreshes", uses.len());
+    // Every connection was due: the fleet refreshed each at least once; then each once more.
+    assert!(
+        before_check >= CONNECTIONS,
+        "the fleet refreshed {before_check} times ({swept} by its sweeps) for {CONNECTIONS} due connections"
+    );
+    assert_eq!(
+        uses.len() - before_check,
+        CONNECTIONS,
+        "refreshes of the last check"
+    );
     let twice: Vec<_> = uses.values().filter(|n| **n > 1).collect();
     assert!(
         twice.is_empty(),

@@ -115,9 +115,10 @@ fn encode_key(key: i64) -> String {
     format!("{:016x}", (key as u64) ^ (1 << 63))
 }
 
-fn record_json(r: &ConnectionRecord) -> String {
+/// The record as stored, under the ID of the connection locked (whatever `r.id` says).
+fn record_json(id: &str, r: &ConnectionRecord) -> String {
     json!({
-        "id": r.id,
+        "id": id,
         "kind": r.kind.as_str(),
         "subject": r.subject,
         "geolocation": r.geolocation,
@@ -558,11 +559,6 @@ impl KeyedLock for RedisKeyedLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let next = new_generation().to_string();
         let live = record.state != ConnectionState::Dead;
         let known = match record.refresh_expires_at {
@@ -581,7 +577,7 @@ impl KeyedLock for RedisKeyedLock<'_> {
                 .arg(&next)
                 .arg(if document.is_some() { "1" } else { "0" })
                 .arg(document.unwrap_or(&[]))
-                .arg(record_json(record))
+                .arg(record_json(&self.id, record))
                 .arg(&known)
                 .arg(&unknown)
                 .arg(&self.id)

@@ -480,11 +480,6 @@ impl KeyedLock for SqliteLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let (id, expected) = (self.id.as_str(), self.generation);
         let next = new_generation();
         self.store.with(|c| {
