@@ -133,8 +133,7 @@ impl ConnectionInfo {
                 let left = at.saturating_sub(now);
                 horizons
                     .iter()
-                    .filter(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
-                    .next_back()
+                    .rfind(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
                     .copied()
             }
         };
@@ -408,8 +407,23 @@ impl TokenVault {
     /// read from the store again when used). Called before the vault is shared.
     fn configure(mut self, change: impl FnOnce(&mut Shared)) -> TokenVault {
         change(Arc::make_mut(&mut self.shared));
-        self.cache = Cache::new(self.cache.capacity);
+        self.forget_all();
         self
+    }
+
+    /// Forgets every cached connection, once its refresh ahead (if one runs) has landed.
+    fn forget_all(&mut self) {
+        let capacity = self.cache.capacity;
+        let old = std::mem::replace(&mut self.cache, Cache::new(capacity));
+        for shard in old.shards.iter() {
+            for entry in shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+            {
+                entry.engine.wait_idle(None);
+            }
+        }
     }
 
     /// Refreshes ahead inside the policy's window, and hands out nothing valid for less than
@@ -454,6 +468,7 @@ impl TokenVault {
     /// [`DEFAULT_CACHE_CAPACITY`]), the least recently used forgotten first (they are read
     /// from the store again when used).
     pub fn with_cache_capacity(mut self, capacity: usize) -> TokenVault {
+        self.forget_all();
         self.cache = Cache::new(capacity.max(1));
         self
     }
@@ -487,7 +502,7 @@ impl TokenVault {
         check_connection_id(id)?;
         start.check()?;
         let kind = start.kind();
-        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?)?;
+        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?, id)?;
         if lock.record.is_some() && !replace {
             return Err(Error::invalid(
                 "the vault holds a connection by that ID already; ask to replace it to add it \
@@ -558,15 +573,21 @@ impl TokenVault {
 
     /// Removes connection `id` from memory and store (nothing of it left); with `revoke`, first
     /// asks Concur to revoke the connection (`DELETE /app-mgmt/v0/connections` with an access
-    /// token of it), and keeps it when that fails. An unknown ID is an `UnknownConnection`
+    /// token of it), and keeps it when that fails — unless Concur refuses the connection
+    /// already (a dead one: nothing left to revoke). An unknown ID is an `UnknownConnection`
     /// error.
     pub fn remove(&self, id: &str, revoke: bool) -> Result<(), Error> {
         check_connection_id(id)?;
         if revoke {
-            let token = self.access_token(id)?;
-            self.shared
-                .client
-                .revoke_connections(token.as_str(), token.token().geolocation())?;
+            match self.access_token(id) {
+                Ok(token) => self
+                    .shared
+                    .client
+                    .revoke_connections(token.as_str(), token.token().geolocation())?,
+                // Concur refuses the connection already (108, revoked): nothing to revoke.
+                Err(e) if e.kind() == ErrorKind::Unauthorized => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut lock = self.store.lock(id, self.shared.lock_wait)?;
         let known = lock.record()?.is_some();
@@ -606,7 +627,8 @@ impl TokenVault {
 
     /// Refreshes every connection whose refresh token expires within `within` (or whose expiry
     /// is unknown and last refresh is older), `concurrency` at a time (1 to 64), skipping
-    /// those another sweeper holds: safe on many machines at once, each connection refreshed
+    /// those another sweeper holds (and the application's own tokens, which have no refresh
+    /// token; both counted as fresh): safe on many machines at once, each connection refreshed
     /// once between them. A 108 marks a connection dead (never sent again) and is reported,
     /// not raised; an outage leaves it failing for the next run. An error is returned only when
     /// the store cannot be listed.
@@ -673,14 +695,21 @@ impl TokenVault {
             // Another sweeper (or a caller's refresh) holds it.
             return Swept::Fresh;
         };
-        let mut lock = match VaultLock::new(lock) {
+        let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,
             Err(e) => return Swept::Failed(e),
         };
         let Some(record) = lock.record.clone() else {
             return Swept::Fresh; // removed since it was listed
         };
-        if !record.is_due(now, within) {
+        // Refreshed by another holder since it was listed (or no longer due): left alone, so
+        // that sweepers racing refresh each connection once between them.
+        // An application's own token has no refresh token to keep alive.
+        if !record.is_due(now, within)
+            || record.last_refresh != listed.last_refresh
+            || record.refresh_expires_at != listed.refresh_expires_at
+            || record.kind == ConnectionKind::App
+        {
             return Swept::Fresh;
         }
         let id: Arc<str> = Arc::from(record.id.as_str());
@@ -761,6 +790,26 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl Drop for TokenVault {
+    /// Waits for the refreshes ahead of its cached connections still running on the library's
+    /// threads: a process that exits in the middle of one may lose the refresh token Concur
+    /// just rotated. (Connections forgotten by the cache are waited for by
+    /// [`wait_for_refreshes`](super::wait_for_refreshes).)
+    fn drop(&mut self) {
+        for shard in &self.cache.shards {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            for engine in engines {
+                engine.wait_idle(None);
+            }
+        }
     }
 }
 
@@ -859,7 +908,10 @@ struct VaultSlot {
 
 impl Slot for VaultSlot {
     fn lock(&self, wait: Duration) -> Result<Box<dyn SlotLock + '_>, Error> {
-        Ok(Box::new(VaultLock::new(self.store.lock(&self.id, wait)?)?))
+        Ok(Box::new(VaultLock::new(
+            self.store.lock(&self.id, wait)?,
+            &self.id,
+        )?))
     }
 }
 
@@ -875,10 +927,10 @@ struct VaultLock<'a> {
 }
 
 impl<'a> VaultLock<'a> {
-    fn new(mut lock: Box<dyn KeyedLock + 'a>) -> Result<VaultLock<'a>, Error> {
+    fn new(mut lock: Box<dyn KeyedLock + 'a>, id: &str) -> Result<VaultLock<'a>, Error> {
         let record = lock.record()?;
         Ok(VaultLock {
-            id: record.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            id: id.to_string(),
             lock,
             record,
             fresh: None,
@@ -972,11 +1024,14 @@ impl SlotLock for VaultLock<'_> {
 /// each, every entry stamped with the clock of its last use; a shard over its share of the
 /// capacity forgets its least recently used entry.
 struct Cache {
-    shards: Box<[RwLock<HashMap<Arc<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     per_shard: usize,
     capacity: usize,
     clock: AtomicU64,
 }
+
+/// One shard of the cache.
+type Shard = RwLock<HashMap<Arc<str>, Entry>>;
 
 struct Entry {
     engine: Arc<Engine>,
@@ -997,7 +1052,7 @@ impl Cache {
         }
     }
 
-    fn shard(&self, id: &str) -> &RwLock<HashMap<Arc<str>, Entry>> {
+    fn shard(&self, id: &str) -> &Shard {
         // FNV-1a: cheap, and only spreads IDs over the shards.
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in id.as_bytes() {
