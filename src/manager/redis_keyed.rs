@@ -68,7 +68,8 @@ return 0
 ";
 
 /// Keeps a vault's connections in Redis (`redis://[user[:password]@]host[:port][/db]`, with
-/// `?prefix=NAME` choosing the key prefix, `concur:vault:` by default). Under the prefix:
+/// `?prefix=NAME` choosing the key prefix, `concur:vault:` by default; `rediss://`, TLS, is not
+/// built in and is refused as `InvalidArgument`). Under the prefix:
 /// `c:{id}`, a hash with the (sealed) document, its generation and the record; `lock:{id}`, the
 /// connection's lock (`SET NX PX`, 30 s, renewed every 10 s while held, so that a crashed
 /// worker's lock lapses); `ids`, a sorted set of every ID (listing and counting); `due:known`
@@ -203,6 +204,12 @@ impl RedisKeyedStore {
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
             return Err(Error::invalid(
                 "the store URL is not a redis:// or rediss:// URL",
+            ));
+        }
+        if url.starts_with("rediss://") {
+            return Err(Error::invalid(
+                "rediss:// (Redis over TLS) is not built into this library's Redis client: use \
+                 redis:// on a private network or through a TLS tunnel",
             ));
         }
         let (base, prefix) = split_prefix(url)?;
