@@ -551,6 +551,7 @@ mod redis_store {
             "redis",
             "redis://h?prefix=",
             "redis://h:notaport/",
+            "rediss://127.0.0.1:6379/",
         ] {
             let e = RedisKeyedStore::open(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");

@@ -529,11 +529,6 @@ impl KeyedLock for PostgresLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let (id, expected) = (self.id.clone(), self.generation);
         let next = new_generation();
         let client = self.client()?;
