@@ -743,6 +743,55 @@ fn c_oauth2_example_explains_a_refusal() {
 /// threads share one token, the second run prints the first run's token, read from the file
 /// (which holds it only sealed), each run reports its refresh event on stderr, and the server
 /// saw one password grant from the example in all.
+/// `examples/token_vault.c` twice over one SQLite file: the first run onboards the company,
+/// the second finds it in the store (its token from there, nothing sent for it).
+#[test]
+fn c_vault_example_onboards_once_and_lists() {
+    let program = compile("examples/token_vault.c", false);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "token-vault-example-{}-{}.db",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
+    let run_once = |expected: &str| {
+        let output = command(&program, None)
+            .env("CONCUR_OAUTH2_CLIENT_ID", OAUTH2_CLIENT_ID)
+            .env("CONCUR_OAUTH2_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+            .env("CONCUR_COMPANY_ID", COMPANY_ID)
+            .env("CONCUR_REQUEST_TOKEN", REQUEST_TOKEN)
+            .env("CONCUR_VAULT_STORE", format!("sqlite://{}", db.display()))
+            .env("CONCUR_BASE_URL", server().base_url())
+            .env("CONCUR_CA_FILE", server().ca_file())
+            .output()
+            .expect("the example runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.starts_with(expected), "{stdout}");
+        assert!(stdout.contains(&format!("  {COMPANY_ID}")), "{stdout}");
+        assert!(stdout.contains("  (1)"), "{stdout}");
+        assert!(
+            stdout.contains("Keep-alive:   checked 0, refreshed 0"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains(REQUEST_TOKEN), "{stdout}");
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Access token:"))
+            .expect("an Access token line")
+            .trim()
+            .to_string()
+    };
+    let first = run_once("Onboarded:");
+    let second = run_once("Known:");
+    let _ = std::fs::remove_file(&db);
+    assert_eq!(first, second, "the second run's token came from the store");
+}
+
 #[test]
 fn c_manager_example_shares_and_keeps_a_token() {
     let program = compile("examples/token_manager.c", false);
