@@ -315,8 +315,7 @@ fn list(vault: &TokenVault, json: bool) -> Result<(), Error> {
             (None, 0) => String::new(),
             (None, n) => format!("{n} failure(s) in a row"),
         };
-        let _ = writeln!(
-            out,
+        let row = format!(
             "{:<36}  {:<7}  {:<8}  {:<20}  {:<20}  {:<20}  {}",
             info.id,
             info.kind.as_str(),
@@ -326,6 +325,7 @@ fn list(vault: &TokenVault, json: bool) -> Result<(), Error> {
             time(info.expires_at),
             note
         );
+        let _ = writeln!(out, "{}", row.trim_end());
     }
     Ok(())
 }
