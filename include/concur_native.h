@@ -5,7 +5,10 @@
  * Cargo feature of the library build, off by default in the C library (scripts/install-c.sh
  * --features NAME turns it on; the Python and Node packages and concur-token have them all):
  *
- *   redis     concur_token_manager_new with options->store a redis:// or rediss:// URL
+ *   redis     concur_token_manager_new with options->store a redis:// or rediss:// URL, and
+ *             concur_token_vault_new with options->store one
+ *   sqlite    concur_token_vault_new with options->store a sqlite:/// URL
+ *   postgres  concur_token_vault_new with options->store a postgres:// or postgresql:// URL
  *
  * A call that needs a part this build lacks returns CONCUR_ERR_NOT_BUILT_IN, and its error
  * message names the feature. Every other call works the same in every build.
@@ -75,6 +78,17 @@
  * its NUL: a buffer of `CONCUR_STORE_KEY_BASE64_LEN + 1` bytes holds one.
  */
 #define CONCUR_STORE_KEY_BASE64_LEN 44
+
+/**
+ * The room of `concur_connection_info.id`, its NUL included: every connection ID (at most 256
+ * bytes) fits.
+ */
+#define CONCUR_CONNECTION_ID_CAPACITY 257
+
+/**
+ * The room of `concur_connection_info.subject` and `.geolocation`, their NUL included.
+ */
+#define CONCUR_CONNECTION_TEXT_CAPACITY 257
 
 /**
  * The outcome of a call. Values are fixed for ever: new ones are added at the end, retired
@@ -265,6 +279,95 @@ typedef uint32_t concur_manager_state;
 #endif // __cplusplus
 
 /**
+ * What a connection stands for (`concur_connection_info.kind`). Values are fixed for ever.
+ */
+enum concur_connection_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A company's connection (App Center's company grant).
+   */
+  CONCUR_CONNECTION_KIND_COMPANY = 1,
+  /**
+   * A user's connection (a password grant, an authorization code, a stored refresh token).
+   */
+  CONCUR_CONNECTION_KIND_USER = 2,
+  /**
+   * The application's own token (client credentials).
+   */
+  CONCUR_CONNECTION_KIND_APP = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_connection_kind concur_connection_kind;
+#else
+typedef uint32_t concur_connection_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A connection's health (`concur_connection_info.state`). Values are fixed for ever; in C
+ * the field is a `uint32_t`.
+ */
+enum concur_connection_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Refreshed fine, and its refresh token is outside every horizon.
+   */
+  CONCUR_CONNECTION_STATE_ACTIVE = 1,
+  /**
+   * Active or failing, and its refresh token within a horizon (`horizon_seconds`) of its
+   * expiry: keep-alive it, or it dies.
+   */
+  CONCUR_CONNECTION_STATE_EXPIRING = 2,
+  /**
+   * Its last refreshes failed for now (an outage; `failures` in a row): tried again.
+   */
+  CONCUR_CONNECTION_STATE_FAILING = 3,
+  /**
+   * Concur refused it (`concur_code`, 108 most often): never sent again; add it anew.
+   */
+  CONCUR_CONNECTION_STATE_DEAD = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_connection_state concur_connection_state;
+#else
+typedef uint32_t concur_connection_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What happened to a connection a keep-alive could not keep (`concur_keep_alive_entry`).
+ */
+enum concur_keep_alive_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Dead: Concur refused it (or it was dead already); never sent again.
+   */
+  CONCUR_KEEP_ALIVE_DEAD = 1,
+  /**
+   * Failed for now (an outage); the next run tries again.
+   */
+  CONCUR_KEEP_ALIVE_FAILED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_keep_alive_outcome concur_keep_alive_outcome;
+#else
+typedef uint32_t concur_keep_alive_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What a `concur_oauth2_grant` trades for a token. Values are fixed for ever; 0 is not a
  * kind (a zero-initialised grant is refused). In C the field is a `uint32_t`: a value this
  * version does not know is `CONCUR_ERR_INVALID_ARGUMENT`.
@@ -349,6 +452,48 @@ typedef uint32_t concur_manager_start;
 #endif // __cplusplus
 
 /**
+ * How `concur_token_vault_add` obtains a connection (`concur_vault_start.kind`). Values are
+ * fixed for ever (the first four are those of `concur_manager_start`); 0 is not a kind. In C
+ * the field is a `uint32_t`: a value this version does not know is
+ * `CONCUR_ERR_INVALID_ARGUMENT`.
+ */
+enum concur_vault_start_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A refresh token stored earlier: `refresh_token`, and `geolocation` (NULL for the
+   * client's host). It is refreshed once at once, so the vault holds a fresh one.
+   */
+  CONCUR_VAULT_START_REFRESH_TOKEN = 1,
+  /**
+   * A user's password grant: `username`, `password`.
+   */
+  CONCUR_VAULT_START_PASSWORD = 2,
+  /**
+   * A company grant from App Center: `company_id`, `request_token`.
+   */
+  CONCUR_VAULT_START_COMPANY = 3,
+  /**
+   * The application's own token (no field).
+   */
+  CONCUR_VAULT_START_CLIENT_CREDENTIALS = 4,
+  /**
+   * The authorization-code exchange of the Web flow: `code`, `redirect_uri` (exactly as
+   * given to the authorize URL).
+   */
+  CONCUR_VAULT_START_AUTHORIZATION_CODE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum concur_vault_start_kind concur_vault_start_kind;
+#else
+typedef uint32_t concur_vault_start_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * `concur_options.proxy_env`: whether the proxy environment variables are honoured.
  */
 enum concur_proxy_env
@@ -424,6 +569,16 @@ typedef struct concur_client concur_client;
  * call takes a `const concur_token_manager *` and is safe from many threads at once.
  */
 typedef struct concur_token_manager concur_token_manager;
+
+/**
+ * A token vault: a valid access token per connection for every thread that asks, each
+ * refreshed once ahead of its expiry (once between the processes or machines sharing the
+ * store), the rotated refresh token saved before the access token is handed out; a sweep that
+ * keeps refresh tokens from dying unused. Create it with `concur_token_vault_new`, release it
+ * with `concur_token_vault_free`. Every other call takes a `const concur_token_vault *` and is
+ * safe from many threads at once.
+ */
+typedef struct concur_token_vault concur_token_vault;
 
 /**
  * One output field: `capacity` bytes at `data`, owned by the caller, and the length written
@@ -751,6 +906,16 @@ typedef struct concur_refresh_event {
    * the library's own log records say.
    */
   const char *summary;
+  /**
+   * A token vault's event: the connection's ID; NULL for a manager's. (Added after the
+   * first layout: present when `struct_size` covers it, always with this version.)
+   */
+  const char *connection;
+  /**
+   * A `CONCUR_REFRESH_OUTCOME_EXPIRING` warning: the horizon reached, in seconds (30 or 7
+   * days by default); 0 otherwise.
+   */
+  uint64_t horizon_seconds;
 } concur_refresh_event;
 
 /**
@@ -1083,6 +1248,292 @@ typedef struct concur_oauth2_grant {
    */
   const char *scope;
 } concur_oauth2_grant;
+
+/**
+ * What `concur_token_vault_new` builds a vault from. Set `struct_size` to
+ * `sizeof(concur_token_vault_options)` (or call `concur_token_vault_options_init`),
+ * `client_id`, `client_secret` and `store`. Everything is copied (the struct and its strings
+ * need not outlive the call) but `event_user`.
+ */
+typedef struct concur_token_vault_options {
+  /**
+   * `sizeof(concur_token_vault_options)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * The application's client ID; required.
+   */
+  const char *client_id;
+  /**
+   * The application's client secret; required.
+   */
+  const char *client_secret;
+  /**
+   * Where the connections are kept, by URL: `memory:` (this vault only; NULL means the
+   * same), `sqlite:///path/to/file.db` (the processes of one machine), `redis://…` or
+   * `rediss://…` (many machines), `postgres://…` or `postgresql://…`. Each store but memory
+   * is a Cargo feature of the library (`scripts/install-c.sh --features sqlite`, …): a URL
+   * whose feature this build lacks is `CONCUR_ERR_NOT_BUILT_IN`, naming the feature; a URL
+   * that does not parse is `CONCUR_ERR_INVALID_ARGUMENT`; a store that cannot be reached or
+   * holds a newer schema is `CONCUR_ERR_STORE`.
+   */
+  const char *store;
+  /**
+   * The refresh window, in seconds; 0 for 300 (as `concur_token_manager_options`).
+   */
+  uint32_t margin_seconds;
+  /**
+   * The floor, in seconds; 0 for 30 (or half of `margin_seconds` when smaller). Must be
+   * below the window.
+   */
+  uint32_t floor_seconds;
+  /**
+   * Keys that seal every connection's stored document (as
+   * `concur_token_manager_options.store_keys`): NULL (with `store_key_count` 0) for none.
+   */
+  const char *const *store_keys;
+  /**
+   * How many strings `store_keys` points to: 0 with NULL `store_keys`, else 1 to 16.
+   */
+  size_t store_key_count;
+  /**
+   * 1 to refuse a plain-text document (needs `store_keys`); 0 migrates it.
+   */
+  uint32_t require_sealed;
+  /**
+   * Called with every refresh attempt and horizon warning of every connection (the event's
+   * `connection` names it); NULL for none. The same rules as a manager's `on_event`: the
+   * calls never overlap, none starts once `concur_token_vault_free` has returned, and the
+   * callback must not call the vault.
+   */
+  concur_refresh_event_cb on_event;
+  /**
+   * Passed to `on_event` as is; may be NULL. Must stay valid until
+   * `concur_token_vault_free` returns.
+   */
+  void *event_user;
+  /**
+   * How many connections the vault keeps in memory (the least recently used forgotten
+   * first, read from the store again when used); 0 for 10000.
+   */
+  size_t cache_capacity;
+} concur_token_vault_options;
+
+/**
+ * A way to obtain a connection for `concur_token_vault_add`. Set `struct_size` to
+ * `sizeof(concur_vault_start)` (or call `concur_vault_start_init`), `kind`, and the fields
+ * that kind uses (see `concur_vault_start_kind`); the library never reads the others. Strings
+ * are NUL-terminated UTF-8, copied during the call.
+ */
+typedef struct concur_vault_start {
+  /**
+   * `sizeof(concur_vault_start)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * One of `concur_vault_start_kind`.
+   */
+  uint32_t kind;
+  /**
+   * The stored refresh token (`CONCUR_VAULT_START_REFRESH_TOKEN`).
+   */
+  const char *refresh_token;
+  /**
+   * Its data centre, a token's `geolocation` (`CONCUR_VAULT_START_REFRESH_TOKEN`); NULL for
+   * the client's host.
+   */
+  const char *geolocation;
+  /**
+   * The user's login name (`CONCUR_VAULT_START_PASSWORD`).
+   */
+  const char *username;
+  /**
+   * The user's password (`CONCUR_VAULT_START_PASSWORD`).
+   */
+  const char *password;
+  /**
+   * The company's UUID (`CONCUR_VAULT_START_COMPANY`).
+   */
+  const char *company_id;
+  /**
+   * App Center's request token (`CONCUR_VAULT_START_COMPANY`).
+   */
+  const char *request_token;
+  /**
+   * The callback's code (`CONCUR_VAULT_START_AUTHORIZATION_CODE`).
+   */
+  const char *code;
+  /**
+   * The redirect URI given to the authorize URL (`CONCUR_VAULT_START_AUTHORIZATION_CODE`).
+   */
+  const char *redirect_uri;
+} concur_vault_start;
+
+/**
+ * A connection as an operator sees it, written by `concur_token_vault_connection` (set
+ * `struct_size` to `sizeof(concur_connection_info)`, or call `concur_connection_info_init`)
+ * and handed to a `concur_connection_cb` (then owned by the library, `struct_size` its
+ * `sizeof`, valid during the callback only). Times are Unix seconds, 0 when unknown. No field
+ * holds a secret. A text that does not fit its field (never an ID) is left empty, with its
+ * `_len` set to its length.
+ */
+typedef struct concur_connection_info {
+  /**
+   * `sizeof(concur_connection_info)`.
+   */
+  uint32_t struct_size;
+  /**
+   * One of `concur_connection_kind`.
+   */
+  concur_connection_kind kind;
+  /**
+   * One of `concur_connection_state`.
+   */
+  concur_connection_state state;
+  /**
+   * The connection's ID, NUL-terminated.
+   */
+  char id[CONCUR_CONNECTION_ID_CAPACITY];
+  /**
+   * The ID's length in bytes, without the NUL.
+   */
+  size_t id_len;
+  /**
+   * The token's subject (a company or user UUID), NUL-terminated; empty when unknown.
+   */
+  char subject[CONCUR_CONNECTION_TEXT_CAPACITY];
+  /**
+   * The subject's length in bytes, without the NUL.
+   */
+  size_t subject_len;
+  /**
+   * The data centre the connection lives at, NUL-terminated; empty when unknown.
+   */
+  char geolocation[CONCUR_CONNECTION_TEXT_CAPACITY];
+  /**
+   * The geolocation's length in bytes, without the NUL.
+   */
+  size_t geolocation_len;
+  /**
+   * When the current access token expires.
+   */
+  int64_t expires_at;
+  /**
+   * When the refresh token expires.
+   */
+  int64_t refresh_expires_at;
+  /**
+   * When it was last refreshed (or added).
+   */
+  int64_t last_refresh;
+  /**
+   * When it was added.
+   */
+  int64_t added_at;
+  /**
+   * 1 when a Concur code killed it (then in `concur_code`), else 0.
+   */
+  int32_t has_concur_code;
+  /**
+   * Concur's code that killed it (108, …) when `has_concur_code`; else 0.
+   */
+  int64_t concur_code;
+  /**
+   * Transient failures in a row.
+   */
+  uint32_t failures;
+  /**
+   * The smallest of the vault's horizons its refresh token's expiry is within, in seconds;
+   * 0 when none (or dead, or the expiry is unknown).
+   */
+  uint64_t horizon_seconds;
+} concur_connection_info;
+
+/**
+ * Called by `concur_token_vault_connections` with each connection, in ID order: `user` as
+ * given, `info` valid during the call only. Return 0 to go on, anything else to stop (the
+ * call then returns `CONCUR_OK`). It runs on the calling thread and must not call the vault.
+ */
+typedef int32_t (*concur_connection_cb)(void *user, const struct concur_connection_info *info);
+
+/**
+ * What one `concur_token_vault_keep_alive` did. Set `struct_size` to
+ * `sizeof(concur_keep_alive_report)` (or call `concur_keep_alive_report_init`); the library
+ * writes the rest, on success only. `checked == refreshed + fresh + dead + failed`.
+ */
+typedef struct concur_keep_alive_report {
+  /**
+   * `sizeof(concur_keep_alive_report)` as the caller was compiled with it; 0 is refused.
+   */
+  uint32_t struct_size;
+  /**
+   * Connections found due.
+   */
+  uint64_t checked;
+  /**
+   * Refreshed by this sweep.
+   */
+  uint64_t refreshed;
+  /**
+   * Not refreshed: another sweeper held or had just refreshed them.
+   */
+  uint64_t fresh;
+  /**
+   * Found dead, or killed by Concur's answer (each handed to the entry callback).
+   */
+  uint64_t dead;
+  /**
+   * Failed for now, left for the next run (each handed to the entry callback).
+   */
+  uint64_t failed;
+} concur_keep_alive_report;
+
+/**
+ * A connection a keep-alive could not keep, handed to its `concur_keep_alive_entry_cb`. The
+ * struct and its strings belong to the library and are valid during the callback only. No
+ * field holds a secret.
+ */
+typedef struct concur_keep_alive_entry {
+  /**
+   * `sizeof(concur_keep_alive_entry)` as the library was built.
+   */
+  uint32_t struct_size;
+  /**
+   * One of `concur_keep_alive_outcome`.
+   */
+  concur_keep_alive_outcome outcome;
+  /**
+   * The connection's ID, NUL-terminated.
+   */
+  const char *id;
+  /**
+   * A failure's status; `CONCUR_ERR_UNAUTHORIZED` for a dead one.
+   */
+  concur_status status;
+  /**
+   * 1 when Concur's code is known (then in `concur_code`), else 0.
+   */
+  int32_t has_concur_code;
+  /**
+   * Concur's code (108, …) when `has_concur_code`; else 0.
+   */
+  int64_t concur_code;
+  /**
+   * A failure's `concur-correlationid`; NULL when none is known (and for a dead one).
+   */
+  const char *correlation_id;
+  /**
+   * A failure's text; NULL for a dead one.
+   */
+  const char *message;
+} concur_keep_alive_entry;
+
+/**
+ * Called by `concur_token_vault_keep_alive` once per dead or failed connection, on the
+ * calling thread, after the sweep: `user` as given, `entry` valid during the call only. It
+ * must not call the vault.
+ */
+typedef void (*concur_keep_alive_entry_cb)(void *user, const struct concur_keep_alive_entry *entry);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1486,6 +1937,169 @@ concur_status concur_client_exchange_legacy_refresh_token(const struct concur_cl
                                                           size_t error_capacity);
 
 /**
+ * Creates a vault over `client` and stores it in `*vault_out` (NULL on failure). The store
+ * is opened here (a SQLite file is created, a server is connected to); nothing is sent to
+ * Concur until a connection is added or used. Bad options (a missing client ID, a store URL
+ * that does not parse, a floor not below the window, a key that is not base64 of 32 bytes) are
+ * `CONCUR_ERR_INVALID_ARGUMENT`; a store whose feature this build lacks
+ * `CONCUR_ERR_NOT_BUILT_IN`; a store that cannot be opened `CONCUR_ERR_STORE`.
+ *
+ * The vault keeps its own reference to the client: free the client whenever you like.
+ *
+ * # Safety
+ * `client` NULL or from `concur_client_new`; `options` NULL or valid for its `struct_size`,
+ * its strings NULL or NUL-terminated, `store_keys` NULL or `store_key_count` pointers to
+ * NUL-terminated strings; `vault_out` NULL or writable; `error_message` NULL or
+ * `error_capacity` writable bytes.
+ */
+concur_status concur_token_vault_new(const struct concur_client *client,
+                                     const struct concur_token_vault_options *options,
+                                     struct concur_token_vault **vault_out,
+                                     char *error_message,
+                                     size_t error_capacity);
+
+/**
+ * Releases a vault (and its reference to the client). NULL is accepted and does nothing. No
+ * other thread may be using it, and it must not be used again. Its connections stay in the
+ * store. A refresh ahead still running on the library's threads is waited for (the core has
+ * no wait for one vault's refreshes, so this waits until none runs in the process — this
+ * vault's or another's —, at most 2 minutes: a refresh ends within the client's timeout and
+ * the store's lock wait), so that a program exiting after this loses no rotated refresh
+ * token. No event callback is called once this returns.
+ *
+ * # Safety
+ * `vault` must be NULL or come from `concur_token_vault_new`, and not be freed already.
+ */
+void concur_token_vault_free(struct concur_token_vault *vault);
+
+/**
+ * Adds connection `id` (printable text, 1 to 256 bytes) by running `start`'s grant (a
+ * refresh token is refreshed once), saves it to the store, and writes its access token into
+ * `out` (as `concur_token_manager_access_token` does). An ID already present is
+ * `CONCUR_ERR_INVALID_ARGUMENT` unless `replace` is 1 (then the old connection is
+ * overwritten; its refresh token is not revoked). `replace` other than 0 or 1 is refused.
+ * Concur's refusal (a used request token, a wrong password) is `CONCUR_ERR_UNAUTHORIZED` with
+ * `details`, and nothing is stored.
+ *
+ * # Safety
+ * `vault` NULL or from `concur_token_vault_new`; `id` NULL or NUL-terminated; `start` NULL
+ * or valid for its `struct_size`; `out` NULL or a valid `concur_oauth2_token_buffers`;
+ * `details` NULL or valid; `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_token_vault_add(const struct concur_token_vault *vault,
+                                     const char *id,
+                                     const struct concur_vault_start *start,
+                                     uint32_t replace,
+                                     struct concur_oauth2_token_buffers *out,
+                                     struct concur_error_details *details,
+                                     char *error_message,
+                                     size_t error_capacity);
+
+/**
+ * Writes connection `id`'s valid access token into `out`, with the token manager's
+ * guarantees per connection (see `concur_token_manager_access_token`): from memory while it
+ * is valid for longer than the floor, else from the store or one refresh shared by every
+ * thread and process asking. An unknown ID is `CONCUR_ERR_UNKNOWN_CONNECTION` (nothing sent);
+ * a dead connection `CONCUR_ERR_UNAUTHORIZED` with Concur's code in `details`.
+ *
+ * # Safety
+ * As for `concur_token_vault_add`.
+ */
+concur_status concur_token_vault_access_token(const struct concur_token_vault *vault,
+                                              const char *id,
+                                              struct concur_oauth2_token_buffers *out,
+                                              struct concur_error_details *details,
+                                              char *error_message,
+                                              size_t error_capacity);
+
+/**
+ * Forgets connection `id`'s access token (an API call answered 401 with it, say): its next
+ * use refreshes. An unknown ID is `CONCUR_ERR_UNKNOWN_CONNECTION`.
+ *
+ * # Safety
+ * `vault` NULL or from `concur_token_vault_new`; `id` NULL or NUL-terminated;
+ * `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_token_vault_invalidate(const struct concur_token_vault *vault,
+                                            const char *id,
+                                            char *error_message,
+                                            size_t error_capacity);
+
+/**
+ * Removes connection `id` from memory and store: nothing of it is left. With `revoke` 1,
+ * first asks Concur to revoke the connection (with an access token of it); when that fails,
+ * the connection is kept and the error returned (`details` says Concur's answer). An unknown
+ * ID is `CONCUR_ERR_UNKNOWN_CONNECTION`; `revoke` other than 0 or 1 is refused.
+ *
+ * # Safety
+ * As for `concur_token_vault_invalidate`; `details` NULL or valid.
+ */
+concur_status concur_token_vault_remove(const struct concur_token_vault *vault,
+                                        const char *id,
+                                        uint32_t revoke,
+                                        struct concur_error_details *details,
+                                        char *error_message,
+                                        size_t error_capacity);
+
+/**
+ * Writes connection `id` as an operator sees it into `*out` (see `concur_connection_info`):
+ * read from the store, no token loaded, nothing sent. An unknown ID is
+ * `CONCUR_ERR_UNKNOWN_CONNECTION`; `out` NULL or with `struct_size` unset (0) or smaller than
+ * this header's `sizeof` is `CONCUR_ERR_INVALID_ARGUMENT`. `*out` is written on success only.
+ *
+ * # Safety
+ * `vault` NULL or from `concur_token_vault_new`; `id` NULL or NUL-terminated; `out` NULL or a
+ * writable `concur_connection_info` of `out->struct_size` bytes; `error_message` NULL or
+ * `error_capacity` writable bytes, not inside `*out`.
+ */
+concur_status concur_token_vault_connection(const struct concur_token_vault *vault,
+                                            const char *id,
+                                            struct concur_connection_info *out,
+                                            char *error_message,
+                                            size_t error_capacity);
+
+/**
+ * Calls `callback` with every connection of the vault, in ID order, read from the store a
+ * page at a time (no token loaded, nothing sent), until it returns non-zero; `*count_out`
+ * (when not NULL) receives how many it was called with. A store that fails part-way is
+ * `CONCUR_ERR_STORE` after the connections read until then.
+ *
+ * # Safety
+ * `vault` NULL or from `concur_token_vault_new`; `callback` NULL or a function as
+ * `concur_connection_cb` says; `count_out` NULL or writable; `error_message` NULL or
+ * `error_capacity` writable bytes.
+ */
+concur_status concur_token_vault_connections(const struct concur_token_vault *vault,
+                                             concur_connection_cb callback,
+                                             void *user,
+                                             size_t *count_out,
+                                             char *error_message,
+                                             size_t error_capacity);
+
+/**
+ * Refreshes every connection whose refresh token expires within `within_seconds` (0 for 30
+ * days; or whose expiry is unknown and last refresh older), `concurrency` at a time (0 for
+ * 8, at most 64), skipping those another sweeper holds: safe from many processes and
+ * machines at once. A 108 marks a connection dead; an outage leaves it failing for the next
+ * run. Writes the counts into `*out` (required) and hands each dead or failed connection to
+ * `on_entry` (NULL for none) after the sweep. Connections dead or failed are no error: the
+ * call returns `CONCUR_OK`; an error means the sweep itself failed (the store).
+ *
+ * # Safety
+ * `vault` NULL or from `concur_token_vault_new`; `out` NULL or a writable
+ * `concur_keep_alive_report` of `out->struct_size` bytes; `on_entry` NULL or a function as
+ * `concur_keep_alive_entry_cb` says; `error_message` NULL or `error_capacity` writable bytes.
+ */
+concur_status concur_token_vault_keep_alive(const struct concur_token_vault *vault,
+                                            uint64_t within_seconds,
+                                            uint32_t concurrency,
+                                            struct concur_keep_alive_report *out,
+                                            concur_keep_alive_entry_cb on_entry,
+                                            void *user,
+                                            char *error_message,
+                                            size_t error_capacity);
+
+/**
  * Builds the URL that starts the Web flow:
  * `{base_url}/net2/oauth2/Login.aspx?client_id=…&scope=…&redirect_uri=…&state=…`, every part
  * percent-encoded. `base_url` NULL means `https://www.concursolutions.com`; `scope` is a
@@ -1572,5 +2186,17 @@ static inline void concur_manager_status_init(concur_manager_status *status) { C
 
 /** Zeroes `callbacks` and sets its struct_size; then set load, save and user. */
 static inline void concur_store_callbacks_init(concur_store_callbacks *callbacks) { CONCUR_NATIVE_ZERO_AND_SIZE(callbacks); }
+
+/** Zeroes `options` (memory store, default margin, floor and cache) and sets its struct_size; then set the application and the store. */
+static inline void concur_token_vault_options_init(concur_token_vault_options *options) { CONCUR_NATIVE_ZERO_AND_SIZE(options); }
+
+/** Zeroes `start` and sets its struct_size; then set kind and the fields it uses. */
+static inline void concur_vault_start_init(concur_vault_start *start) { CONCUR_NATIVE_ZERO_AND_SIZE(start); }
+
+/** Zeroes `info` and sets its struct_size, for concur_token_vault_connection. */
+static inline void concur_connection_info_init(concur_connection_info *info) { CONCUR_NATIVE_ZERO_AND_SIZE(info); }
+
+/** Zeroes `report` and sets its struct_size, for concur_token_vault_keep_alive. */
+static inline void concur_keep_alive_report_init(concur_keep_alive_report *report) { CONCUR_NATIVE_ZERO_AND_SIZE(report); }
 
 #endif  /* CONCUR_NATIVE_INIT_H */

@@ -51,6 +51,12 @@ start_test_server() {
   OAUTH2_CLIENT_ID=$CONCUR_OAUTH2_CLIENT_ID
   # shellcheck disable=SC2034
   OAUTH2_CLIENT_SECRET=$CONCUR_OAUTH2_CLIENT_SECRET
+  # App Center's company and its request token, for the vault's examples (not exported: only the
+  # steps that onboard a company are given them).
+  # shellcheck disable=SC2034
+  COMPANY_ID=$(field company_id)
+  # shellcheck disable=SC2034
+  REQUEST_TOKEN=$(field request_token)
   export CONCUR_BASE_URL CONCUR_CA_FILE CONCUR_CONSUMER_KEY CONCUR_LOGIN_ID CONCUR_PASSWORD
   export CONCUR_CLIENT_SECRET CONCUR_OAUTH2_CLIENT_ID CONCUR_OAUTH2_CLIENT_SECRET CONCUR_USERNAME
 }
@@ -80,6 +86,7 @@ build_c_examples() {
   cc -std=c99 -Wall -Wextra -Werror examples/token_lifecycle.c "${link[@]}" -o "$BIN_DIR/token_lifecycle"
   cc -std=c99 -Wall -Wextra -Werror examples/oauth2_password.c "${link[@]}" -o "$BIN_DIR/oauth2_password"
   cc -std=c99 -Wall -Wextra -Werror examples/token_manager.c "${link[@]}" -lpthread -o "$BIN_DIR/token_manager"
+  cc -std=c99 -Wall -Wextra -Werror examples/token_vault.c "${link[@]}" -o "$BIN_DIR/token_vault"
 }
 
 install_python_package() {

@@ -45,8 +45,8 @@ Without either, HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured as curl honours
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
 6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed,
 10 not built in (a Cargo feature left out of the build), 11 unknown connection (a vault holds
-no such ID), 1 anything else (an internal error included: a bug caught, reported in one line
-without details).";
+no such ID), 1 anything else (an internal error included: a bug caught, reported in
+one line without details; and `vault keep-alive` when a connection died or failed).";
 
 /// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
 #[derive(Parser)]
@@ -123,6 +123,9 @@ pub(crate) struct StdinSecret {
     /// Read the token to revoke from standard input (instead of CONCUR_TOKEN_TO_REVOKE).
     #[arg(long, global = true, help_heading = STDIN_HEADING)]
     token_to_revoke_stdin: bool,
+    /// Read the authorization code from standard input (instead of CONCUR_CODE).
+    #[arg(long, global = true, help_heading = STDIN_HEADING)]
+    code_stdin: bool,
 }
 
 const STDIN_HEADING: &str = "Secrets from standard input (at most one)";
@@ -140,6 +143,7 @@ impl StdinSecret {
             (self.otp_stdin, Credential::Otp),
             (self.access_token_stdin, Credential::AccessToken),
             (self.token_to_revoke_stdin, Credential::TokenToRevoke),
+            (self.code_stdin, Credential::Code),
         ]
         .into_iter()
         .filter_map(|(given, secret)| given.then_some(secret))
@@ -194,6 +198,17 @@ pub(crate) enum Command {
     Oauth2 {
         #[command(subcommand)]
         command: OAuth2Command,
+    },
+    /// The token vault: many connections kept alive in one store.
+    ///
+    /// Every company's and every user's Concur connection, in one store named by URL (sqlite:///path, redis://…, postgres://…), listed without their
+    /// secrets, swept by a daily `keep-alive` before their refresh tokens die.
+    #[command(after_help = VAULT_HELP)]
+    Vault {
+        #[command(flatten)]
+        options: VaultOptions,
+        #[command(subcommand)]
+        command: VaultCommand,
     },
     /// Print a fresh random key for sealing a token store (256 bits, base64, one line), for
     /// `oauth2 access-token`. Keep it secret, and out of the command line.
@@ -445,4 +460,124 @@ pub(crate) struct App {
     /// The application's client ID.
     #[arg(long, env = "CONCUR_CLIENT_ID")]
     pub(crate) client_id: String,
+}
+
+const VAULT_HELP: &str = "\
+Examples (the secrets come from standard input, the environment, or a prompt without echo):
+  export CONCUR_VAULT_STORE=sqlite:///var/lib/concur/vault.db CONCUR_CLIENT_ID=... \\
+    CONCUR_CLIENT_SECRET=... CONCUR_STORE_KEY=...
+  # Onboard a company from App Center's request token (the token read from standard input):
+  concur-token vault add acme --company-id $COMPANY_UUID --request-token-stdin < request-token
+  # A user's stored refresh token, and a Web-flow callback's code:
+  concur-token vault add user-42 --geolocation $GEOLOCATION --refresh-token-stdin < rt
+  concur-token vault add user-43 --redirect-uri https://app.example/cb --code-stdin < code
+  concur-token vault list                 # a table; --json for machines
+  concur-token vault show acme --json
+  curl -H \"Authorization: Bearer $(concur-token vault access-token acme)\" ...
+  concur-token vault keep-alive --within 30d --concurrency 8   # the daily cron
+  concur-token vault remove acme --revoke
+
+`list` and `show` read no secret and send nothing. `keep-alive` exits 0 when no connection died
+or failed, 1 otherwise (so cron mails its table); a progress bar goes to standard error when it
+is a terminal. An ID the vault does not hold exits 11. Sealed stores: CONCUR_STORE_KEY or
+--store-key-file, as for `oauth2 access-token` (see `concur-token store-key`).";
+
+/// What every `vault` subcommand shares: the store and the application.
+#[derive(Args)]
+pub(crate) struct VaultOptions {
+    /// Where the connections are kept: sqlite:///path/to/vault.db (the processes of one
+    /// machine), redis://host:port/db or rediss://… (many machines; keep an append-only file),
+    /// postgres://user@host/db, or memory: (this run only: for trying it out). Required.
+    #[arg(long, global = true, env = "CONCUR_VAULT_STORE", value_name = "URL")]
+    pub(crate) store: Option<String>,
+    /// The application's client ID (required by every subcommand but `list` and `show`).
+    #[arg(long, global = true, env = "CONCUR_CLIENT_ID")]
+    pub(crate) client_id: Option<String>,
+    /// A file holding the store key (one base64 key per line, the first seals, every one
+    /// opens; mode 0600). Wins over CONCUR_STORE_KEY.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) store_key_file: Option<PathBuf>,
+    /// Refuse a connection whose stored document is not sealed (needs a store key).
+    #[arg(long, global = true)]
+    pub(crate) require_sealed: bool,
+}
+
+/// The subcommands of `concur-token vault`.
+#[derive(Subcommand)]
+pub(crate) enum VaultCommand {
+    /// Add a connection and print its access token.
+    ///
+    /// Connection ID is printable text up to 256 bytes. Started from a refresh token (the default:
+    /// CONCUR_REFRESH_TOKEN or --refresh-token-stdin, refreshed once now), a company grant
+    /// (--company-id; the request token from CONCUR_REQUEST_TOKEN or --request-token-stdin), a
+    /// password grant (--username; CONCUR_PASSWORD or --password-stdin), an authorization code
+    /// (--redirect-uri; CONCUR_CODE or --code-stdin) or --client-credentials. Prints its access
+    /// token (--json: the whole answer, as `oauth2 access-token`).
+    Add {
+        /// The connection's ID (a company UUID, a user ID: your choice).
+        id: String,
+        /// Run a company grant for this company UUID.
+        #[arg(long, group = "start")]
+        company_id: Option<String>,
+        /// Run a password grant for this login name.
+        #[arg(long, group = "start")]
+        username: Option<String>,
+        /// Exchange an authorization code given back to this redirect URI.
+        #[arg(long, group = "start")]
+        redirect_uri: Option<String>,
+        /// The application's own token (client credentials).
+        #[arg(long, group = "start")]
+        client_credentials: bool,
+        /// The data centre of the refresh token (its geolocation).
+        #[arg(long, conflicts_with = "start")]
+        geolocation: Option<String>,
+        /// Overwrite a connection already stored under ID (its refresh token is not revoked).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List every connection (no secret; nothing sent).
+    ///
+    /// A table, or with --json a JSON array
+    /// of objects as `show --json` prints them.
+    List,
+    /// Show one connection (no secret; nothing sent).
+    ///
+    /// Its kind, state, subject, geolocation,
+    /// expiries, last refresh, failures and Concur's code when dead.
+    Show {
+        /// The connection's ID.
+        id: String,
+    },
+    /// Print a connection's valid access token.
+    ///
+    /// Refreshed first when due, the rotated refresh token saved before; printed as `oauth2
+    /// access-token` prints it.
+    AccessToken {
+        /// The connection's ID.
+        id: String,
+    },
+    /// Refresh the connections whose refresh tokens near their expiry (the daily cron).
+    ///
+    /// Every connection whose refresh token expires within --within (or whose expiry
+    /// is unknown and last refresh older), --concurrency at a time; safe from many machines at
+    /// once. Prints a report (--json: one object); exits 1 when a connection died or failed.
+    KeepAlive {
+        /// How far ahead to look: seconds, or a number with s, m, h or d (30d, 12h).
+        #[arg(long, default_value = "30d", value_name = "DURATION")]
+        within: String,
+        /// How many refreshes run at a time (1 to 64).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Remove a connection from the store.
+    ///
+    /// Nothing of it is left; with --revoke, Concur revokes it first (and it is kept if that
+    /// fails).
+    Remove {
+        /// The connection's ID.
+        id: String,
+        /// Revoke the connection at Concur first.
+        #[arg(long)]
+        revoke: bool,
+    },
 }

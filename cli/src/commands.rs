@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Connection, OAuth2Command, StartGrant};
 use crate::output::{print_oauth2_token, print_status, print_token};
-use crate::secrets::{Credential, Secrets, store_keys};
+use crate::secrets::{Credential, Secrets, sealer};
+use crate::vault::run_vault;
 
 /// A client for the legacy flows, whose base URL defaults to Concur's US host, or (`oauth2`)
 /// for the current API, which chooses a host per call unless `--base-url` was given.
@@ -299,18 +300,6 @@ fn refresh_policy(margin: f64, floor: Option<f64>) -> Result<Option<RefreshPolic
         .map_err(|e| Error::invalid_argument(format!("--margin, --floor: {}", e.detail())))
 }
 
-/// The sealer of the store: the keys of `--store-key-file` or `CONCUR_STORE_KEY`, or none.
-fn sealer(key_file: Option<&std::path::Path>, require_sealed: bool) -> Result<Sealer, Error> {
-    match store_keys(key_file)? {
-        Some(keys) => Ok(Sealer::new(keys)?.require_sealed(require_sealed)),
-        None if require_sealed => Err(Error::invalid_argument(
-            "--require-sealed needs a store key: CONCUR_STORE_KEY or --store-key-file \
-             (see `concur-token store-key`)",
-        )),
-        None => Ok(Sealer::default()),
-    }
-}
-
 /// The token for a run that prints it and exits: the manager's, and when that came from the
 /// store inside the refresh window (above the floor), the one its refresh ahead gets, waited
 /// for here — a thread left running would die with the process. Should the refresh ahead fail,
@@ -417,6 +406,7 @@ fn reads(command: &Command) -> Vec<Credential> {
                 None => vec![ClientSecret, RefreshToken],
             },
         },
+        Command::Vault { command, .. } => crate::vault::reads(command),
         Command::Completions { .. } | Command::StoreKey | Command::PanicForTests => vec![],
     }
 }
@@ -426,6 +416,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
     let secrets = Secrets::new(cli.stdin.chosen()?, &reads(&cli.command))?;
     match cli.command {
         Command::Oauth2 { command } => return run_oauth2(command, &cli.connection, &secrets),
+        Command::Vault { options, command } => {
+            let connection = &cli.connection;
+            return run_vault(
+                options,
+                command,
+                connection,
+                || client(connection, true),
+                &secrets,
+            );
+        }
         // Before any client: the connection's options (CONCUR_CA_FILE…) play no part.
         Command::Completions { shell } => return print_completions(shell),
         Command::StoreKey => {
@@ -474,7 +474,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::json!({ "revoked": true }));
             }
         }
-        Command::Oauth2 { .. } | Command::Completions { .. } | Command::StoreKey => {
+        Command::Oauth2 { .. }
+        | Command::Vault { .. }
+        | Command::Completions { .. }
+        | Command::StoreKey => {
             unreachable!("handled above")
         }
         Command::PanicForTests => panic!("the panic concur-token's tests ask for"),

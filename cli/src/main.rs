@@ -5,12 +5,14 @@
 //! environment variable, else from a prompt that does not echo.
 //!
 //! `concur-token native|refresh|revoke` are the legacy Native Flow and its companions;
-//! `concur-token oauth2 …` is Concur's current Authentication API (oauth2/v0).
+//! `concur-token oauth2 …` is Concur's current Authentication API (oauth2/v0);
+//! `concur-token vault …` keeps many connections alive in one store.
 
 mod args;
 mod commands;
 mod output;
 mod secrets;
+mod vault;
 
 use std::process::ExitCode;
 

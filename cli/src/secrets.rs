@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use concur_native::Error;
-use concur_native::manager::StoreKey;
+use concur_native::manager::{Sealer, StoreKey};
 use zeroize::Zeroizing;
 
 /// A secret a subcommand reads, named after the environment variable that holds it.
@@ -34,6 +34,8 @@ pub(crate) enum Credential {
     AccessToken,
     /// The legacy token to revoke.
     TokenToRevoke,
+    /// An authorization code of the Web flow's callback.
+    Code,
 }
 
 impl Credential {
@@ -47,6 +49,7 @@ impl Credential {
             Credential::Otp => "CONCUR_OTP",
             Credential::AccessToken => "CONCUR_ACCESS_TOKEN",
             Credential::TokenToRevoke => "CONCUR_TOKEN_TO_REVOKE",
+            Credential::Code => "CONCUR_CODE",
         }
     }
 
@@ -60,6 +63,7 @@ impl Credential {
             Credential::Otp => "--otp-stdin",
             Credential::AccessToken => "--access-token-stdin",
             Credential::TokenToRevoke => "--token-to-revoke-stdin",
+            Credential::Code => "--code-stdin",
         }
     }
 
@@ -73,6 +77,7 @@ impl Credential {
             Credential::Otp => "one-time password",
             Credential::AccessToken => "access token",
             Credential::TokenToRevoke => "token to revoke",
+            Credential::Code => "authorization code",
         }
     }
 }
@@ -376,6 +381,21 @@ mod hidden {
             line.pop();
         }
         Ok(line)
+    }
+}
+
+/// The sealer of the store: the keys of `--store-key-file` or `CONCUR_STORE_KEY`, or none.
+pub(crate) fn sealer(
+    key_file: Option<&std::path::Path>,
+    require_sealed: bool,
+) -> Result<Sealer, Error> {
+    match store_keys(key_file)? {
+        Some(keys) => Ok(Sealer::new(keys)?.require_sealed(require_sealed)),
+        None if require_sealed => Err(Error::invalid_argument(
+            "--require-sealed needs a store key: CONCUR_STORE_KEY or --store-key-file \
+             (see `concur-token store-key`)",
+        )),
+        None => Ok(Sealer::default()),
     }
 }
 

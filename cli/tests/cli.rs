@@ -2366,3 +2366,568 @@ fn a_closed_stdout_ends_the_tool_quietly() {
         out.status
     );
 }
+
+// ---- concur-token vault ----
+
+/// `concur-token vault ARGS` over the SQLite store at `db`, the client secret in the
+/// environment, `stdin` piped in when given.
+fn vault(db: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = tool(&server().base_url());
+    cmd.arg("vault")
+        .arg("--store")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["--client-id", OAUTH2_CLIENT_ID])
+        .args(args)
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("concur-token runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn vault_db(name: &str) -> std::path::PathBuf {
+    store_dir(&format!("vault-{name}")).join("vault.db")
+}
+
+#[test]
+fn vault_add_every_start_then_list_show_and_access_token_across_processes() {
+    let db = vault_db("every");
+    let (refresh_token, geolocation) = seed_refresh_token();
+
+    // From a stored refresh token, read from standard input (never argv).
+    let added = vault(
+        &db,
+        &[
+            "add",
+            "user-1",
+            "--geolocation",
+            &geolocation,
+            "--refresh-token-stdin",
+            "--json",
+        ],
+        &[],
+        Some(&format!("{refresh_token}\n")),
+    );
+    let added = json_of(&added);
+    let user_token = added["access_token"].as_str().unwrap().to_string();
+    assert_ne!(
+        added["refresh_token"].as_str().unwrap(),
+        refresh_token,
+        "refreshed at once"
+    );
+    // A company from its request token (the environment), a user's password (stdin), the
+    // application's own token.
+    let company = vault(
+        &db,
+        &["add", "company-1", "--company-id", COMPANY_ID],
+        &[("CONCUR_REQUEST_TOKEN", REQUEST_TOKEN)],
+        None,
+    );
+    assert!(company.status.success(), "{}", text(&company.stderr));
+    let printed = text(&company.stdout);
+    assert_eq!(
+        printed.lines().count(),
+        1,
+        "the access token alone: {printed}"
+    );
+    let company_token = printed.trim().to_string();
+    assert!(
+        company_token.len() > 20 && !company_token.contains(' '),
+        "{printed}"
+    );
+    let password = vault(
+        &db,
+        &[
+            "add",
+            "user-2",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--password-stdin",
+        ],
+        &[],
+        Some(ACCOUNTS[0].password),
+    );
+    assert!(password.status.success(), "{}", text(&password.stderr));
+    let app = vault(&db, &["add", "app", "--client-credentials"], &[], None);
+    assert!(app.status.success(), "{}", text(&app.stderr));
+    for out in [&company, &password, &app] {
+        quotes_none(
+            out,
+            &[
+                OAUTH2_CLIENT_SECRET,
+                ACCOUNTS[0].password,
+                REQUEST_TOKEN,
+                &refresh_token,
+            ],
+        );
+    }
+
+    // An ID present is refused (2) unless --replace.
+    let again = vault(
+        &db,
+        &["add", "user-2", "--username", ACCOUNTS[0].login_id],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    let replaced = vault(
+        &db,
+        &[
+            "add",
+            "user-2",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--replace",
+        ],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+        None,
+    );
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+
+    // Another process reads the stored token: the same access token, nothing sent.
+    let held = added["refresh_token"].as_str().unwrap();
+    let token = vault(&db, &["access-token", "user-1"], &[], None);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    assert_eq!(text(&token.stdout), format!("{user_token}\n"));
+    assert_eq!(refreshes_with(&[held]), 0, "served from the store");
+    let token = json_of(&vault(
+        &db,
+        &["access-token", "user-1", "--json"],
+        &[],
+        None,
+    ));
+    assert_eq!(token["access_token"], user_token.as_str());
+    assert_eq!(token["token_type"], "Bearer");
+
+    // `list` and `show` read no secret: no client ID, no client secret needed.
+    let mut cmd = tool(&server().base_url());
+    let listed = cmd
+        .args(["vault", "list", "--json", "--store"])
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    let listed = json_of(&listed);
+    let listed = listed.as_array().expect("a JSON array");
+    let ids: Vec<&str> = listed.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["app", "company-1", "user-1", "user-2"], "in ID order");
+    let kinds: Vec<&str> = listed.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["app", "company", "user", "user"]);
+    for c in listed {
+        let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "added_at",
+                "concur_code",
+                "expires_at",
+                "failures",
+                "geolocation",
+                "horizon_seconds",
+                "id",
+                "kind",
+                "last_refresh",
+                "refresh_expires_at",
+                "state",
+                "subject"
+            ]
+        );
+        assert_eq!(c["state"], "active");
+        assert!(c["expires_at"].as_i64().unwrap() > 0 && c["added_at"].as_i64().unwrap() > 0);
+    }
+    assert_eq!(listed[1]["subject"], COMPANY_ID);
+    let table = vault(&db, &["list"], &[], None);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    let table = text(&table.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "{table}");
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("STATE"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("company-1") && lines[2].contains("company"),
+        "{table}"
+    );
+
+    let shown = json_of(&vault(&db, &["show", "company-1", "--json"], &[], None));
+    assert_eq!(shown, listed[1]);
+    let shown = vault(&db, &["show", "user-1"], &[], None);
+    let shown = text(&shown.stdout);
+    assert!(shown.contains("kind:               user"), "{shown}");
+    assert!(
+        shown.contains(&format!("geolocation:        {geolocation}")),
+        "{shown}"
+    );
+
+    // Nothing printed by list or show holds a token or secret.
+    for out in [&table, &shown] {
+        for secret in [
+            user_token.as_str(),
+            &company_token,
+            held,
+            &refresh_token,
+            OAUTH2_CLIENT_SECRET,
+        ] {
+            assert!(!out.contains(secret), "{out}");
+        }
+    }
+}
+
+#[test]
+fn vault_unknown_and_invalid_ids_and_missing_options_exit_with_their_codes() {
+    let db = vault_db("unknown");
+    for args in [
+        &["access-token", "nobody"][..],
+        &["show", "nobody"],
+        &["remove", "nobody"],
+        &["show", "nobody", "--json"],
+    ] {
+        let out = vault(&db, args, &[], None);
+        assert_eq!(
+            out.status.code(),
+            Some(11),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(text(&out.stdout).is_empty());
+    }
+    // An ID too long, or with a control character: invalid, nothing sent.
+    let long = "x".repeat(257);
+    for id in [long.as_str(), "a\u{1}b", ""] {
+        let out = vault(&db, &["show", id], &[], None);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    }
+    // No store; a store URL that does not parse; a bad duration; a concurrency out of range.
+    let mut cmd = tool(&server().base_url());
+    let out = cmd.args(["vault", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--store"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut cmd = tool(&server().base_url());
+    let out = cmd
+        .args(["vault", "list", "--store", "ftp://nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    for args in [
+        &["keep-alive", "--within", "3w"][..],
+        &["keep-alive", "--concurrency", "0"],
+        &["keep-alive", "--concurrency", "65"],
+    ] {
+        let out = vault(&db, args, &[], None);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The client ID is required where the secret is used.
+    let mut cmd = tool(&server().base_url());
+    let out = cmd
+        .args(["vault", "access-token", "x", "--store"])
+        .arg(format!("sqlite://{}", db.display()))
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--client-id"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A secret flag the subcommand does not read is refused, not ignored.
+    let out = vault(&db, &["list", "--password-stdin"], &[], Some("pw"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn vault_secrets_never_come_from_the_command_line() {
+    for flag in [
+        "--refresh-token",
+        "--password",
+        "--request-token",
+        "--code",
+        "--client-secret",
+    ] {
+        let db = vault_db("argv");
+        let out = vault(&db, &["add", "x", flag, "s3cret-on-argv"], &[], None);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert!(!text(&out.stdout).contains("s3cret-on-argv"));
+    }
+    // The authorization code: from standard input only (or CONCUR_CODE); a wrong one exits 3
+    // and is never quoted.
+    let db = vault_db("code");
+    let out = vault(
+        &db,
+        &[
+            "add",
+            "web",
+            "--redirect-uri",
+            "https://partner.example/cb",
+            "--code-stdin",
+        ],
+        &[],
+        Some("not-a-code-4711"),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    quotes_none(&out, &["not-a-code-4711", OAUTH2_CLIENT_SECRET]);
+    let listed = vault(&db, &["list", "--json"], &[], None);
+    assert_eq!(json_of(&listed), serde_json::json!([]), "nothing stored");
+}
+
+#[test]
+fn vault_keep_alive_reports_and_exits_1_when_a_connection_died() {
+    let db = vault_db("keep-alive");
+    let mut held = Vec::new();
+    for i in 0..3 {
+        let out = json_of(&vault(
+            &db,
+            &[
+                "add",
+                &format!("live-{i}"),
+                "--username",
+                ACCOUNTS[0].login_id,
+                "--json",
+            ],
+            &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+            None,
+        ));
+        held.push(out["refresh_token"].as_str().unwrap().to_string());
+    }
+    let held: Vec<&str> = held.iter().map(String::as_str).collect();
+    // Nothing is due 1 minute ahead: exit 0, nothing checked.
+    let report = json_of(&vault(
+        &db,
+        &["keep-alive", "--within", "1m", "--json"],
+        &[],
+        None,
+    ));
+    assert_eq!(
+        report,
+        serde_json::json!({"checked": 0, "refreshed": 0, "fresh": 0, "dead": [], "failed": []})
+    );
+    assert_eq!(refreshes_with(&held), 0);
+    // Ten years ahead: every one due, refreshed once; exit 0; the table on stdout, no bar
+    // (stderr is not a terminal).
+    let out = vault(
+        &db,
+        &["keep-alive", "--within", "3650d", "--concurrency", "2"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "checked 3, refreshed 3, fresh 0, dead 0, failed 0\n"
+    );
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+    assert_eq!(refreshes_with(&held), 3, "each refreshed once");
+
+    // A connection whose refresh token was rotated away behind the vault's back: Concur's 108
+    // makes it dead, reported, exit 1; never sent again.
+    let added = json_of(&vault(
+        &db,
+        &[
+            "add",
+            "doomed",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--json",
+        ],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+        None,
+    ));
+    let doomed = added["refresh_token"].as_str().unwrap();
+    json_of(&refresh(&server().base_url(), doomed));
+    let out = vault(
+        &db,
+        &["keep-alive", "--within", "3650d", "--json"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["checked"], 4);
+    assert_eq!(report["refreshed"], 3);
+    assert_eq!(report["fresh"], 0);
+    assert_eq!(
+        report["dead"],
+        serde_json::json!([{"id": "doomed", "concur_code": 108}])
+    );
+    assert_eq!(report["failed"], serde_json::json!([]));
+    quotes_none(&out, &[doomed, OAUTH2_CLIENT_SECRET]);
+    // 2: the rotation outside the vault, then the sweep's (answered 108).
+    assert_eq!(refreshes_with(&[doomed]), 2);
+    let shown = json_of(&vault(&db, &["show", "doomed", "--json"], &[], None));
+    assert_eq!(shown["state"], "dead");
+    assert_eq!(shown["concur_code"], 108);
+    // The table says it in words; a dead connection is not swept again.
+    let out = vault(&db, &["list"], &[], None);
+    let table = text(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("doomed"))
+        .expect("its row");
+    assert!(
+        row.contains("dead") && row.contains("concur code 108"),
+        "{table}"
+    );
+    let out = vault(&db, &["keep-alive", "--within", "3650d"], &[], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout),
+        "checked 3, refreshed 3, fresh 0, dead 0, failed 0\n"
+    );
+    assert_eq!(refreshes_with(&[doomed]), 2, "108 is never sent again");
+
+    // Remove forgets it; then it is unknown (11).
+    let out = vault(&db, &["remove", "doomed"], &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        vault(&db, &["show", "doomed"], &[], None).status.code(),
+        Some(11)
+    );
+}
+
+#[test]
+fn vault_remove_with_revoke_revokes_at_concur() {
+    let db = vault_db("revoke");
+    // A user of the test's own: revocation is per user, server-wide.
+    let (_, token) = otp_user("vault-revoke");
+    let refresh_token = token["refresh_token"].as_str().unwrap();
+    let added = json_of(&vault(
+        &db,
+        &["add", "revoked", "--refresh-token-stdin", "--json"],
+        &[],
+        Some(refresh_token),
+    ));
+    let held = added["refresh_token"].as_str().unwrap().to_string();
+    let out = vault(&db, &["remove", "revoked", "--revoke", "--json"], &[], None);
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"removed": "revoked", "revoked": true})
+    );
+    quotes_none(&out, &[&held, OAUTH2_CLIENT_SECRET]);
+    assert_eq!(
+        vault(&db, &["show", "revoked"], &[], None).status.code(),
+        Some(11)
+    );
+    // The refresh token the vault held is dead at Concur.
+    assert_eq!(refresh(&server().base_url(), &held).status.code(), Some(3));
+}
+
+#[test]
+fn vault_keep_alive_shows_a_progress_bar_on_a_terminal_only() {
+    let db = vault_db("bar");
+    for i in 0..3 {
+        let out = vault(
+            &db,
+            &["add", &format!("c-{i}"), "--client-credentials"],
+            &[],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let seeded = json_of(&vault(
+        &db,
+        &["add", "user", "--username", ACCOUNTS[0].login_id, "--json"],
+        &[("CONCUR_PASSWORD", ACCOUNTS[0].password)],
+        None,
+    ));
+    assert!(seeded["refresh_token"].is_string());
+    // Under a pseudo-terminal (util-linux `script`): the bar on standard error, counting the
+    // one connection due, then erased; the report on standard output.
+    let command = format!(
+        "{} --base-url {} --ca-file {} vault --store sqlite://{} --client-id {OAUTH2_CLIENT_ID} \
+         keep-alive --within 3650d",
+        env!("CARGO_BIN_EXE_concur-token"),
+        server().base_url(),
+        server().ca_file().display(),
+        db.display(),
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("CONCUR_CLIENT_SECRET", OAUTH2_CLIENT_SECRET)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = text(&out.stdout);
+    assert!(screen.contains("keep-alive ["), "{screen:?}");
+    assert!(screen.contains("] 1/1"), "{screen:?}");
+    assert!(
+        screen.contains("checked 1, refreshed 1, fresh 0, dead 0, failed 0"),
+        "{screen:?}"
+    );
+    assert!(!screen.contains(OAUTH2_CLIENT_SECRET));
+}
+
+#[test]
+fn vault_sealed_store_holds_no_token_and_opens_only_with_its_key() {
+    let db = vault_db("sealed");
+    let key = store_key();
+    let added = json_of(&vault(
+        &db,
+        &[
+            "add",
+            "sealed",
+            "--username",
+            ACCOUNTS[0].login_id,
+            "--json",
+        ],
+        &[
+            ("CONCUR_PASSWORD", ACCOUNTS[0].password),
+            ("CONCUR_STORE_KEY", &key),
+        ],
+        None,
+    ));
+    let (access, refresh_token) = (
+        added["access_token"].as_str().unwrap(),
+        added["refresh_token"].as_str().unwrap(),
+    );
+    // SQLite keeps its pages in the file and its write-ahead log: neither holds a token.
+    for path in [db.clone(), db.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let bytes = String::from_utf8_lossy(&bytes);
+            assert!(
+                !bytes.contains(access) && !bytes.contains(refresh_token),
+                "{path:?}"
+            );
+        }
+    }
+    let with_key = vault(
+        &db,
+        &["access-token", "sealed"],
+        &[("CONCUR_STORE_KEY", &key)],
+        None,
+    );
+    assert_eq!(text(&with_key.stdout), format!("{access}\n"));
+    // Without it (or with another key), the store cannot be opened: exit 9, nothing quoted.
+    let without = vault(&db, &["access-token", "sealed"], &[], None);
+    assert_eq!(without.status.code(), Some(9), "{}", text(&without.stderr));
+    let other = vault(
+        &db,
+        &["access-token", "sealed"],
+        &[("CONCUR_STORE_KEY", &store_key())],
+        None,
+    );
+    assert_eq!(other.status.code(), Some(9), "{}", text(&other.stderr));
+    quotes_none(&other, &[access, refresh_token, &key]);
+    // Listing needs no key: the records hold no secret.
+    let listed = json_of(&vault(&db, &["list", "--json"], &[], None));
+    assert_eq!(listed[0]["id"], "sealed");
+}

@@ -462,6 +462,18 @@ unsafe fn read_start(o: &concur_token_manager_options) -> Result<Start, Failure>
 fn read_policy(
     o: &concur_token_manager_options,
 ) -> Result<Result<RefreshPolicy, Duration>, Failure> {
+    policy_of(o.margin_seconds, o.floor_seconds)
+}
+
+/// [`read_policy`] from the two fields (shared with the vault's options).
+pub(super) fn policy_of(
+    margin_seconds: u32,
+    floor_seconds: u32,
+) -> Result<Result<RefreshPolicy, Duration>, Failure> {
+    let o = Margins {
+        margin_seconds,
+        floor_seconds,
+    };
     let window = match o.margin_seconds {
         0 => DEFAULT_WINDOW,
         s => Duration::from_secs(u64::from(s)),
@@ -488,12 +500,43 @@ fn read_policy(
         .map_err(|_| invalid("options->margin_seconds is over a day (86400)"))
 }
 
+/// The three fields of a sealer.
+struct KeyFields {
+    store_keys: *const *const c_char,
+    store_key_count: usize,
+    require_sealed: u32,
+}
+
+/// The two fields of a refresh policy.
+struct Margins {
+    margin_seconds: u32,
+    floor_seconds: u32,
+}
+
 /// The store keys the options list, checked (`None`: a plain-text store).
 ///
 /// # Safety
 /// `o.store_keys` must be NULL or point to `o.store_key_count` pointers, each NULL or to a
 /// NUL-terminated string.
 unsafe fn read_sealer(o: &concur_token_manager_options) -> Result<Option<Sealer>, Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe { sealer_of(o.store_keys, o.store_key_count, o.require_sealed) }
+}
+
+/// [`read_sealer`] from the three fields (shared with the vault's options).
+///
+/// # Safety
+/// As for [`read_sealer`].
+pub(super) unsafe fn sealer_of(
+    store_keys: *const *const c_char,
+    store_key_count: usize,
+    require_sealed: u32,
+) -> Result<Option<Sealer>, Failure> {
+    let o = KeyFields {
+        store_keys,
+        store_key_count,
+        require_sealed,
+    };
     let count = o.store_key_count;
     let require_sealed = match o.require_sealed {
         0 => false,

@@ -123,6 +123,12 @@ pub struct concur_refresh_event {
     /// refresh_token): … ; 1 failure(s) in a row; next attempt in 1043 ms`), never NULL: what
     /// the library's own log records say.
     pub summary: *const c_char,
+    /// A token vault's event: the connection's ID; NULL for a manager's. (Added after the
+    /// first layout: present when `struct_size` covers it, always with this version.)
+    pub connection: *const c_char,
+    /// A `CONCUR_REFRESH_OUTCOME_EXPIRING` warning: the horizon reached, in seconds (30 or 7
+    /// days by default); 0 otherwise.
+    pub horizon_seconds: u64,
 }
 
 /// Called by a manager with each refresh attempt: `user` is `event_user` of its options, as
@@ -187,6 +193,7 @@ impl EventSink {
         let correlation_id = error.and_then(Error::correlation_id).map(text);
         let message = error.map(|e| text(&e.to_string()));
         let summary = text(&event.to_string());
+        let connection = event.connection.as_deref().map(text);
         let concur_code = error.and_then(Error::concur_code);
         let c_event = concur_refresh_event {
             struct_size: std::mem::size_of::<concur_refresh_event>() as u32,
@@ -208,6 +215,8 @@ impl EventSink {
             retry_at: unix_ms(event.retry_at),
             message: c_ptr(message.as_ref()),
             summary: summary.as_ptr(),
+            connection: c_ptr(connection.as_ref()),
+            horizon_seconds: event.horizon.map_or(0, |h| h.as_secs()),
         };
         let closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
         if *closed {

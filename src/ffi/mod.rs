@@ -18,7 +18,9 @@
 //! - Every function is thread-safe and reentrant; the library keeps no global state.
 //! - Extensible structs (`concur_options`, `concur_oauth2_grant`, `concur_oauth2_token_buffers`,
 //!   `concur_error_details`, `concur_token_manager_options`, `concur_store_callbacks`,
-//!   `concur_manager_status`, and the library's `concur_refresh_event`) start with
+//!   `concur_manager_status`, `concur_token_vault_options`, `concur_vault_start`,
+//!   `concur_connection_info`, `concur_keep_alive_report`, and the library's
+//!   `concur_refresh_event` and `concur_keep_alive_entry`) start with
 //!   `uint32_t struct_size`: see the `extensible` module.
 
 mod args;
@@ -35,6 +37,7 @@ mod native;
 mod oauth2;
 mod status;
 mod token_out;
+mod vault;
 mod web_flow;
 
 use std::ffi::c_char;
@@ -65,6 +68,16 @@ pub use oauth2::{
     concur_oauth2_grant,
 };
 pub use status::concur_status;
+pub use vault::{
+    CONCUR_CONNECTION_ID_CAPACITY, CONCUR_CONNECTION_TEXT_CAPACITY, concur_connection_cb,
+    concur_connection_info, concur_connection_kind, concur_connection_state,
+    concur_keep_alive_entry, concur_keep_alive_entry_cb, concur_keep_alive_outcome,
+    concur_keep_alive_report, concur_token_vault, concur_token_vault_access_token,
+    concur_token_vault_add, concur_token_vault_connection, concur_token_vault_connections,
+    concur_token_vault_free, concur_token_vault_invalidate, concur_token_vault_keep_alive,
+    concur_token_vault_new, concur_token_vault_options, concur_token_vault_remove,
+    concur_vault_start, concur_vault_start_kind,
+};
 pub use web_flow::{concur_authorization_url, concur_parse_callback};
 
 /// A capacity for each output buffer that fits every token Concur issues today with room to

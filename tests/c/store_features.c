@@ -8,6 +8,10 @@
  *                  names the feature, and the manager pointer is NULL; a missing key changes
  *                  nothing, since no key would help.
  *
+ * The token vault: a memory: store works in every build; sqlite:///, redis:// and postgres://
+ * stores without their features are CONCUR_ERR_NOT_BUILT_IN naming the feature (postgres is in
+ * neither build this program is run against).
+ *
  * Memory and file stores work in every build. Run by tests/c_abi.rs (with redis) and by
  * tests/packaging/c.sh (the default install, without; an install with --features redis, with).
  * No server is needed: nothing is sent. Prints failed checks and "N passed, N failed".
@@ -77,6 +81,32 @@ int main(int argc, char **argv) {
     CHECK(status == (with_redis ? CONCUR_ERR_INVALID_ARGUMENT : CONCUR_ERR_NOT_BUILT_IN),
           "a redis:// store without a key: %s: %s", concur_native_status_name(status), error);
     CHECK(manager == NULL, "no manager without a key");
+
+    /* The vault: memory in every build; the others only with their features. */
+    concur_token_vault_options vo;
+    concur_token_vault_options_init(&vo);
+    vo.client_id = "store-features-client";
+    vo.client_secret = "store-features-secret";
+    concur_token_vault *vault = NULL;
+    status = concur_token_vault_new(client, &vo, &vault, error, sizeof error);
+    CHECK(status == CONCUR_OK && vault != NULL, "a memory vault: %s", error);
+    concur_token_vault_free(vault);
+    vo.store = "memory:";
+    status = concur_token_vault_new(client, &vo, &vault, error, sizeof error);
+    CHECK(status == CONCUR_OK && vault != NULL, "a memory: vault: %s", error);
+    concur_token_vault_free(vault);
+    const char *vault_urls[][2] = {{"postgres://nobody@127.0.0.1:1/none", "\"postgres\""},
+                                   {"sqlite:///nonexistent-dir/vault.db", "\"sqlite\""},
+                                   {"redis://127.0.0.1:1/0", "\"redis\""}};
+    for (size_t i = 0; i < (with_redis ? 1u : 3u); i++) {
+        vo.store = vault_urls[i][0];
+        vault = (concur_token_vault *)&vo; /* must be reset to NULL on failure */
+        status = concur_token_vault_new(client, &vo, &vault, error, sizeof error);
+        CHECK(status == CONCUR_ERR_NOT_BUILT_IN && vault == NULL &&
+                  strstr(error, vault_urls[i][1]) != NULL,
+              "a vault over %s without its feature: %s: %s", vault_urls[i][0],
+              concur_native_status_name(status), error);
+    }
 
     concur_client_free(client);
     printf("store features (%s): %d passed, %d failed\n", argv[1], passed, failed);
