@@ -92,6 +92,8 @@ struct Repr {
     oauth_error: Option<String>,
     geolocation: Option<String>,
     correlation_id: Option<String>,
+    /// A store's lock held by someone else past the wait (see [`Error::lock_busy`]).
+    lock_busy: bool,
 }
 
 /// Concur's messages are shown to people: keep them one line and of reasonable length.
@@ -109,6 +111,7 @@ impl Error {
             oauth_error: None,
             geolocation: None,
             correlation_id: None,
+            lock_busy: false,
         }))
     }
 
@@ -131,6 +134,23 @@ impl Error {
     /// callback store). `detail` must not quote a secret.
     pub fn store_failure(detail: impl Into<String>) -> Error {
         Error::store(detail)
+    }
+
+    /// An [`ErrorKind::Store`] error saying a store's lock stayed held by another holder past
+    /// the wait: what a [`KeyedStore`](crate::manager::KeyedStore) (or a
+    /// [`TokenStore`](crate::manager::TokenStore)) of the application's own returns when its lock
+    /// times out, so that a keep-alive sweep tells a connection another sweeper holds from a
+    /// store that fails (see [`is_lock_busy`](Error::is_lock_busy)).
+    pub fn lock_busy(detail: impl Into<String>) -> Error {
+        let mut error = Error::store(detail);
+        error.0.lock_busy = true;
+        error
+    }
+
+    /// Whether this is a store's lock held by another holder past the wait
+    /// ([`lock_busy`](Error::lock_busy)), not a store failing.
+    pub fn is_lock_busy(&self) -> bool {
+        self.0.lock_busy
     }
 
     /// An [`ErrorKind::NotBuiltIn`] error: `what` needs the Cargo feature `feature`, which this

@@ -145,8 +145,14 @@ fn conformance(store: &dyn KeyedStore, h: &Harness<'_>) {
         let held = store.lock("locked", Duration::ZERO).unwrap();
         let e = h.other.lock("locked", Duration::ZERO).err().unwrap();
         assert_eq!(e.kind(), ErrorKind::Store);
+        assert!(e.is_lock_busy(), "a held lock is told from a failing store");
         let started = Instant::now();
-        assert!(h.other.lock("locked", Duration::from_millis(150)).is_err());
+        let e = h
+            .other
+            .lock("locked", Duration::from_millis(150))
+            .err()
+            .unwrap();
+        assert!(e.is_lock_busy());
         assert!(started.elapsed() >= Duration::from_millis(150));
         drop(h.other.lock("free", Duration::ZERO).unwrap());
         let barrier = Barrier::new(2);

@@ -13,10 +13,10 @@ use std::time::Duration;
 use concur_native::manager::{Outcome, Trigger};
 use concur_native::oauth2::{Grant, oauth2_authorize_url, parse_oauth2_callback};
 use concur_native::vault::{
-    ConnectionKind, ConnectionRecord, ConnectionState, KeyedStore, MemoryKeyedStore, RefreshEvent,
-    Sealer, StoreKey, StoredToken, TokenVault, VaultStart, open_store,
+    ConnectionKind, ConnectionRecord, ConnectionState, KeyedLock, KeyedStore, MemoryKeyedStore,
+    RefreshEvent, Sealer, StoreKey, StoredToken, TokenVault, VaultStart, open_store,
 };
-use concur_native::{Client, ErrorKind, Options};
+use concur_native::{Client, Error, ErrorKind, Options};
 use concur_test_server::{
     ACCOUNTS, COMPANY_ID, OAUTH2_CLIENT_ID as ID, OAUTH2_CLIENT_SECRET as SECRET, REQUEST_TOKEN,
     TestServer, shared as server,
@@ -1168,4 +1168,58 @@ fn six_processes_share_a_sqlite_vault() {
     assert_eq!(grants(&format!("{c}-last"), "refresh_token"), N);
     drop((seeder, last, store));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A store whose locks fail (an outage of the store itself), over a memory store.
+struct FailingLocks(MemoryKeyedStore);
+
+impl KeyedStore for FailingLocks {
+    fn load(&self, id: &str) -> Result<Option<concur_native::manager::Document>, Error> {
+        self.0.load(id)
+    }
+    fn lock(&self, _: &str, _: Duration) -> Result<Box<dyn KeyedLock + '_>, Error> {
+        Err(Error::store_failure("the store cannot be reached"))
+    }
+    fn record(&self, id: &str) -> Result<Option<ConnectionRecord>, Error> {
+        self.0.record(id)
+    }
+    fn records(&self, after: Option<&str>, limit: usize) -> Result<Vec<ConnectionRecord>, Error> {
+        self.0.records(after, limit)
+    }
+    fn due(
+        &self,
+        now: i64,
+        within: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ConnectionRecord>, Error> {
+        self.0.due(now, within, after, limit)
+    }
+    fn remove(&self, id: &str) -> Result<bool, Error> {
+        self.0.remove(id)
+    }
+    fn count(&self) -> Result<u64, Error> {
+        self.0.count()
+    }
+    fn identity(&self, id: &str) -> String {
+        self.0.identity(id)
+    }
+}
+
+#[test]
+fn a_store_failing_at_its_locks_is_reported_failed_not_fresh() {
+    let inner = MemoryKeyedStore::new();
+    for i in 0..3 {
+        let id = format!("due-{i}");
+        put(&inner, &id, b"unread", &record(&id, Some(now() + 86_400)));
+    }
+    let vault = vault_on(Arc::new(FailingLocks(inner)), &tag("failing-locks"));
+    let report = vault
+        .keep_alive(Duration::from_secs(30 * 86_400), 2)
+        .unwrap();
+    assert_eq!(report.checked, 3);
+    assert_eq!((report.refreshed, report.fresh), (0, 0));
+    assert_eq!(report.failed.len(), 3, "{report:?}");
+    assert!(report.failed.iter().all(|f| f.kind() == ErrorKind::Store));
+    assert!(!report.is_clean());
 }

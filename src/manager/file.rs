@@ -177,7 +177,7 @@ impl TokenStore for FileStore {
                 }));
             }
             if Instant::now() >= deadline {
-                return Err(Error::store(
+                return Err(Error::lock_busy(
                     "the token file's lock was not released in time",
                 ));
             }

@@ -175,7 +175,9 @@ pub trait KeyedStore: Send + Sync {
 
     /// Takes connection `id`'s lock, waiting at most `wait` for it (`Duration::ZERO`: only if
     /// free at once, for a sweep that skips what another sweeper holds). A lock can be taken
-    /// for an ID that has no document yet (adding it). Timing out is a `Store` error.
+    /// for an ID that has no document yet (adding it). Timing out is
+    /// [`Error::lock_busy`]; any other failure is a plain `Store` error (a sweep
+    /// reports it as failed, not as a connection another sweeper holds).
     fn lock(&self, id: &str, wait: Duration) -> Result<Box<dyn KeyedLock + '_>, Error>;
 
     /// Connection `id`'s record (`None`: no such connection).
@@ -258,7 +260,7 @@ impl KeyedStore for MemoryKeyedStore {
         while state.locked.contains(id) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::store(
+                return Err(Error::lock_busy(
                     "the connection's lock was not released in time",
                 ));
             }

@@ -106,7 +106,7 @@ fn unreadable() -> Error {
 }
 
 fn busy() -> Error {
-    Error::store("the connection's lock was not released in time")
+    Error::lock_busy("the connection's lock was not released in time")
 }
 
 fn read_record(row: &Row) -> Result<ConnectionRecord, Error> {

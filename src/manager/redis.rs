@@ -190,7 +190,7 @@ impl TokenStore for RedisStore {
                 }));
             }
             if Instant::now() >= deadline {
-                return Err(Error::store(
+                return Err(Error::lock_busy(
                     "the Redis store's lock was not released in time",
                 ));
             }

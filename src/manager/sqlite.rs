@@ -341,7 +341,7 @@ impl KeyedStore for SqliteStore {
                 break;
             }
             if Instant::now() >= deadline {
-                return Err(Error::store(
+                return Err(Error::lock_busy(
                     "the connection's lock was not released in time",
                 ));
             }

@@ -190,7 +190,9 @@ impl TokenStore for MemoryStore {
         while state.locked {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::store("the store's lock was not released in time"));
+                return Err(Error::lock_busy(
+                    "the store's lock was not released in time",
+                ));
             }
             state = self
                 .released

@@ -768,9 +768,12 @@ impl TokenVault {
     /// The sweep of one listed connection: under its lock taken at once (or skipped), the
     /// record read again, refreshed only if still due.
     fn sweep_one(&self, listed: &ConnectionRecord, now: i64, within: i64, wait: Duration) -> Swept {
-        let Ok(lock) = self.store.lock(&listed.id, wait) else {
+        let lock = match self.store.lock(&listed.id, wait) {
+            Ok(lock) => lock,
             // Another sweeper, or a caller, holds it.
-            return Swept::Busy;
+            Err(e) if e.is_lock_busy() => return Swept::Busy,
+            // The store fails (unreachable, refusing): a failure for the report, not "fresh".
+            Err(e) => return Swept::Failed(e),
         };
         let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,

@@ -212,7 +212,6 @@ pub mod pg_server {
                 "initdb failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let port = free_port();
             certificates(&dir);
             // The role tlsonly is refused on plain TCP: its sessions prove TLS.
             let hba = data.join("pg_hba.conf");
@@ -222,53 +221,85 @@ pub mod pg_server {
                 format!("hostnossl all tlsonly 127.0.0.1/32 reject\n{rules}"),
             )
             .unwrap();
-            let mut postgres = Command::new(program("postgres"));
-            postgres
-                .arg("-D")
-                .arg(&data)
-                .args(["-p", &port.to_string(), "-k"])
-                .arg(&dir)
-                .args([
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=200",
-                    "-c",
-                    "ssl=on",
-                    "-c",
-                    "ssl_cert_file=../server.crt",
-                    "-c",
-                    "ssl_key_file=../server.key",
-                ])
-                .current_dir(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            unprivileged(&mut postgres);
-            // The postmaster's immediate shutdown (SIGQUIT) if this program dies.
-            let pid = spawn_for_program(postgres, libc::SIGQUIT);
-            let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
-            let started = Instant::now();
-            while postgres::Client::connect(&admin, postgres::NoTls).is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "postgres did not start"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            // A port found free may be taken before postgres binds it (by another program's
+            // server, which would then answer in ours' place): the server answering must be
+            // the one serving our data directory, else start again on another port.
+            let ours = std::fs::canonicalize(&data).unwrap();
+            let mut attempts = 0;
+            let (port, pid) = loop {
+                attempts += 1;
+                let port = free_port();
+                let pid = start(&dir, &data, port);
+                if serves(port, &ours) {
+                    break (port, pid);
+                }
+                assert!(attempts < 5, "postgres did not start on a port of its own");
+                // SAFETY: a plain kill(2) of the server this program started.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGQUIT) };
+            };
             // SAFETY: registers a plain extern "C" function.
             unsafe { libc::atexit(stop_at_exit) };
+            let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
             let mut admin = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
             admin
                 .batch_execute("CREATE ROLE tlsonly LOGIN SUPERUSER")
                 .unwrap();
             Server { port, pid, dir }
         })
+    }
+
+    /// Starts `postgres` over `data` on `port`; its process id.
+    fn start(dir: &Path, data: &Path, port: u16) -> u32 {
+        let mut postgres = Command::new(program("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=../server.crt",
+                "-c",
+                "ssl_key_file=../server.key",
+            ])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        unprivileged(&mut postgres);
+        // The postmaster's immediate shutdown (SIGQUIT) if this program dies.
+        spawn_for_program(postgres, libc::SIGQUIT)
+    }
+
+    /// Whether the server answering on `port` (waiting up to 30 s for one) serves `data`.
+    fn serves(port: u16, data: &Path) -> bool {
+        let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+        let started = Instant::now();
+        loop {
+            if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
+                return client
+                    .query_one("SELECT current_setting('data_directory')", &[])
+                    .ok()
+                    .and_then(|row| std::fs::canonicalize(row.get::<_, String>(0)).ok())
+                    .is_some_and(|theirs| theirs == data);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "postgres did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// A test CA (`ca.pem`) and a server certificate it signed for localhost and 127.0.0.1
