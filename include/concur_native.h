@@ -1961,11 +1961,9 @@ concur_status concur_token_vault_new(const struct concur_client *client,
 /**
  * Releases a vault (and its reference to the client). NULL is accepted and does nothing. No
  * other thread may be using it, and it must not be used again. Its connections stay in the
- * store. A refresh ahead still running on the library's threads is waited for (the core has
- * no wait for one vault's refreshes, so this waits until none runs in the process — this
- * vault's or another's —, at most 2 minutes: a refresh ends within the client's timeout and
- * the store's lock wait), so that a program exiting after this loses no rotated refresh
- * token. No event callback is called once this returns.
+ * store. A refresh ahead of this vault still running on the library's threads is waited for
+ * (at most 2 minutes: a refresh ends within the client's timeout and the store's lock wait),
+ * so that a program exiting after this loses no rotated refresh token. No event callback is called once this returns.
  *
  * # Safety
  * `vault` must be NULL or come from `concur_token_vault_new`, and not be freed already.

@@ -427,11 +427,9 @@ pub unsafe extern "C" fn concur_token_vault_new(
 
 /// Releases a vault (and its reference to the client). NULL is accepted and does nothing. No
 /// other thread may be using it, and it must not be used again. Its connections stay in the
-/// store. A refresh ahead still running on the library's threads is waited for (the core has
-/// no wait for one vault's refreshes, so this waits until none runs in the process — this
-/// vault's or another's —, at most 2 minutes: a refresh ends within the client's timeout and
-/// the store's lock wait), so that a program exiting after this loses no rotated refresh
-/// token. No event callback is called once this returns.
+/// store. A refresh ahead of this vault still running on the library's threads is waited for
+/// (at most 2 minutes: a refresh ends within the client's timeout and the store's lock wait),
+/// so that a program exiting after this loses no rotated refresh token. No event callback is called once this returns.
 ///
 /// # Safety
 /// `vault` must be NULL or come from `concur_token_vault_new`, and not be freed already.
@@ -444,9 +442,9 @@ pub unsafe extern "C" fn concur_token_vault_free(vault: *mut concur_token_vault)
     let vault = unsafe { Box::from_raw(vault) };
     // A panic must never unwind into C: at worst, something leaks.
     let _ = catch_unwind(AssertUnwindSafe(move || {
-        // The core's process-wide wait: no refresh ahead may be cut off by the program's exit.
-        // No new one of this vault starts: no other thread uses it now.
-        crate::manager::wait_for_refreshes(FREE_WAIT);
+        // This vault's refreshes ahead: none may be cut off by the program's exit. No new one
+        // starts: no other thread uses it now.
+        vault.inner.wait_idle(FREE_WAIT);
         // Closed then: a refresh ahead still finishing (past the wait) can no longer reach the
         // caller's callback.
         if let Some(events) = &vault.events {
