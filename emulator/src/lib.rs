@@ -420,6 +420,12 @@ impl TestServer {
         })
     }
 
+    /// The name every thread of this server carries (`emu-{port}`, the HTTPS port; a restarted
+    /// server keeps it): for a test counting the threads it leaves behind.
+    pub fn thread_name(&self) -> String {
+        thread_name(&self.shared)
+    }
+
     /// `https://127.0.0.1:{port}`, with no trailing slash.
     pub fn base_url(&self) -> String {
         format!("https://{}", self.https_addr)
@@ -712,7 +718,8 @@ fn spawn_acceptor(
     shared: &Arc<Shared>,
 ) {
     let shared = shared.clone();
-    thread::spawn(move || {
+    let name = thread_name(&shared);
+    let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
         // Waits for a connection at most 50 ms at a time and looks at the stop flag in between,
         // so that a stopped server's acceptor always ends, even when the connection Drop makes
         // to wake it does not arrive (the restart row saw a thread left behind, 2 runs in 60).
@@ -737,7 +744,8 @@ fn spawn_acceptor(
             let Ok(stream) = stream else { continue };
             let tls = tls.clone();
             let shared = shared.clone();
-            thread::spawn(move || {
+            // No thread to be had: the connection is closed, as a busy server's would be.
+            let _ = thread::Builder::new().name(name.clone()).spawn(move || {
                 // A test that walks away must not leave this thread blocked for ever.
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                 let _ = stream.set_nodelay(true);
@@ -745,4 +753,12 @@ fn spawn_acceptor(
             });
         }
     });
+    spawned.expect("the server's acceptor thread starts");
+}
+
+/// The name of every thread a server runs: `emu-` and its HTTPS port (15 bytes at most, the
+/// kernel's limit), so that a test can count one server's threads apart from another's.
+fn thread_name(shared: &Shared) -> String {
+    let port = shared.https_base.rsplit(':').next().unwrap_or_default();
+    format!("emu-{port}")
 }
