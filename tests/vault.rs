@@ -1223,3 +1223,54 @@ fn a_store_failing_at_its_locks_is_reported_failed_not_fresh() {
     assert!(report.failed.iter().all(|f| f.kind() == ErrorKind::Store));
     assert!(!report.is_clean());
 }
+
+/// The threads named `concur-refresh` in this process.
+fn refresh_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("procfs")
+        .filter_map(|t| t.ok())
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).unwrap_or_default() == "concur-refresh\n"
+        })
+        .count()
+}
+
+#[test]
+fn refreshes_ahead_are_bounded_however_many_connections_enter_their_window() {
+    use concur_native::manager::MAX_REFRESHES_AHEAD;
+    let store = Arc::new(MemoryKeyedStore::new());
+    // 100 connections inside the window (100 s left) whose data centre never answers (2 s).
+    let hang = server().scenario_url("hang-2000");
+    let n = MAX_REFRESHES_AHEAD + 36;
+    for i in 0..n {
+        let id = format!("ahead-{i:03}");
+        let stored = StoredToken {
+            refresh_token: Some(format!("rt-{i}")),
+            refresh_expires_at: Some(now() + 86_400 * 100),
+            geolocation: Some(hang.clone()),
+            access_token: Some(format!("at-{i}")),
+            expires_at: Some(now() + 100),
+        };
+        put(
+            &*store,
+            &id,
+            &stored.to_document(),
+            &record(&id, Some(now() + 86_400 * 100)),
+        );
+    }
+    let vault = vault_on(store, &tag("bounded-ahead"));
+    let mut most = 0;
+    for i in 0..n {
+        let id = format!("ahead-{i:03}");
+        // Every caller gets the current token at once (from the store, then refreshed ahead).
+        assert_eq!(vault.access_token(&id).unwrap().as_str(), format!("at-{i}"));
+        assert_eq!(vault.access_token(&id).unwrap().as_str(), format!("at-{i}"));
+        most = most.max(refresh_threads());
+    }
+    // Without the bound, the 100 refreshes ahead would all hang at once, each on its thread.
+    assert!(
+        most <= MAX_REFRESHES_AHEAD,
+        "{most} refresh threads at once"
+    );
+    assert!(most > 0, "refreshes ahead started");
+}

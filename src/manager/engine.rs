@@ -299,10 +299,21 @@ static IN_FLIGHT_DONE: Condvar = Condvar::new();
 /// One refresh ahead counted in [`IN_FLIGHT`] while it lives.
 struct InFlight;
 
+/// The most refreshes ahead running at once in a process, every manager's and every vault
+/// connection's together: a vault whose thousands of connections enter their windows together
+/// must not start thousands of threads. Past it, callers keep the current token, a later call
+/// starts the refresh ahead, and below the floor callers refresh on their own threads.
+pub const MAX_REFRESHES_AHEAD: usize = 64;
+
 impl InFlight {
-    fn enter() -> InFlight {
-        *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        InFlight
+    /// Counts one more refresh ahead, unless [`MAX_REFRESHES_AHEAD`] run already.
+    fn try_enter() -> Option<InFlight> {
+        let mut count = IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner);
+        if *count >= MAX_REFRESHES_AHEAD {
+            return None;
+        }
+        *count += 1;
+        Some(InFlight)
     }
 }
 
@@ -395,11 +406,13 @@ impl Engine {
         {
             return;
         }
+        let Some(in_flight) = InFlight::try_enter() else {
+            return; // as many refreshes ahead as allowed run: a later call starts this one
+        };
         flight.running = true;
         self.refreshing.store(true, Ordering::Release);
         drop(flight);
         let inner = Arc::clone(self);
-        let in_flight = InFlight::enter();
         let spawned = std::thread::Builder::new()
             .name("concur-refresh".into())
             .spawn(move || {

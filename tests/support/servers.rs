@@ -253,9 +253,9 @@ pub mod pg_server {
         let mut postgres = Command::new(program("postgres"));
         postgres
             .arg("-D")
-            .arg(&data)
+            .arg(data)
             .args(["-p", &port.to_string(), "-k"])
-            .arg(&dir)
+            .arg(dir)
             .args([
                 "-c",
                 "listen_addresses=127.0.0.1",
@@ -274,7 +274,7 @@ pub mod pg_server {
                 "-c",
                 "ssl_key_file=../server.key",
             ])
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         unprivileged(&mut postgres);
