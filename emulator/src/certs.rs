@@ -77,6 +77,35 @@ impl TestCerts {
         })
     }
 
+    /// Serves `cert_pem` (a chain, leaf first) with `key_pem` (PKCS#8, SEC1 or PKCS#1)
+    /// instead of the generated certificate; the "CA" clients trust becomes the chain's last
+    /// certificate (the leaf itself when it is self-signed).
+    pub(crate) fn use_own(&mut self, cert_pem: &str, key_pem: &str) -> io::Result<()> {
+        use rustls::pki_types::pem::PemObject;
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| other(format!("the certificate file: {e}")))?;
+        let (Some(leaf), Some(last)) = (chain.first(), chain.last()) else {
+            return Err(other("the certificate file holds no certificate"));
+        };
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| other(format!("the key file: {e}")))?;
+        let PrivateKeyDer::Pkcs8(pkcs8) = key else {
+            return Err(other(
+                "the key file must hold a PKCS#8 key (BEGIN PRIVATE KEY)",
+            ));
+        };
+        self.ca_pem = pem_of(last.as_ref());
+        self.ca_der = last.clone();
+        self.leaf_pem = cert_pem.to_string();
+        self.leaf_key_pem = key_pem.to_string();
+        self.leaf_der = leaf.clone();
+        self.leaf_key = pkcs8.secret_pkcs8_der().to_vec();
+        // Checked now, so that a mismatched key is a start-up error, not a failed handshake.
+        self.server_config().map(|_| ())
+    }
+
     pub(crate) fn server_config(&self) -> io::Result<rustls::ServerConfig> {
         self.config_for(&self.leaf_der, &self.leaf_key)
     }
@@ -99,6 +128,21 @@ impl TestCerts {
             .with_single_cert(vec![cert.clone(), self.ca_der.clone()], key)
             .map_err(other)
     }
+}
+
+/// A DER certificate in PEM.
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
 }
 
 /// Random enough for test tokens: std seeds each `RandomState` from the OS.

@@ -12,6 +12,8 @@ pub(crate) struct Request {
     pub(crate) target: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// The address of the peer; `None` when the socket could not tell.
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -43,24 +45,31 @@ pub(crate) fn serve_connection(
     if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
         return;
     }
+    let peer = tcp.peer_addr().ok().map(|a| a.ip());
     match tls {
         Some(config) => {
             let Ok(conn) = rustls::ServerConnection::new(config) else {
                 return;
             };
-            serve(rustls::StreamOwned::new(conn, tcp), listener, shared);
+            serve(rustls::StreamOwned::new(conn, tcp), peer, listener, shared);
         }
-        None => serve(tcp, listener, shared),
+        None => serve(tcp, peer, listener, shared),
     }
 }
 
-fn serve<S: Read + Write>(stream: S, listener: Listener, shared: &Shared) {
+fn serve<S: Read + Write>(
+    stream: S,
+    peer: Option<std::net::IpAddr>,
+    listener: Listener,
+    shared: &Shared,
+) {
     let mut reader = BufReader::new(stream);
     loop {
-        let request = match read_request(&mut reader) {
+        let mut request = match read_request(&mut reader) {
             Ok(Some(request)) => request,
             _ => return,
         };
+        request.peer = peer;
         let closing = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
@@ -111,6 +120,7 @@ fn read_request<R: BufRead>(reader: &mut R) -> io::Result<Option<Request>> {
         target,
         headers,
         body: Vec::new(),
+        peer: None,
     };
     let chunked = request
         .header("transfer-encoding")

@@ -229,7 +229,7 @@ impl Parser<'_> {
 }
 
 /// `s` as a JSON string literal, quotes included.
-pub(crate) fn string(s: &str) -> String {
+pub fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -247,7 +247,7 @@ pub(crate) fn string(s: &str) -> String {
 }
 
 /// An object from members whose values are already JSON text.
-pub(crate) fn object(members: &[(&str, String)]) -> String {
+pub fn object(members: &[(&str, String)]) -> String {
     let inner: Vec<String> = members
         .iter()
         .map(|(name, value)| format!("{}:{value}", string(name)))

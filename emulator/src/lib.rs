@@ -28,20 +28,23 @@
 //! principal of its own (an OTP grant for an address no other test uses makes one).
 
 mod certs;
+mod control;
 mod faults;
 mod http;
+mod identity;
 pub mod json;
 mod oauth;
 mod oauth2;
 pub mod program;
 mod proxy;
 mod scenario;
+mod state;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -49,6 +52,16 @@ pub use faults::{FAULT_SCENARIOS, idle_closes};
 pub use oauth2::{DEFAULT_SCOPE as OAUTH2_DEFAULT_SCOPE, subject_of as oauth2_subject};
 pub use proxy::{ConnectProxy, PROXY_ONLY_HOST, ProxiedConnect};
 pub use scenario::SCENARIOS;
+pub use state::{
+    ACCESS_LIFETIME, ALL_GRANTS, App, Company, ConsumerKey, Fault, FaultKind, Lifetimes,
+    REFRESH_LIFETIME, REQUEST_TOKEN_LIFETIME, RefreshRecord, RefreshState, Rotation, User, digest,
+};
+
+/// The prefix of the control API's paths on every listener.
+pub const CONTROL_PREFIX: &str = "/_emulator";
+
+/// The emulator under its product name: the same type as [`TestServer`].
+pub type Emulator = TestServer;
 
 /// The consumer key the server accepts.
 pub const CONSUMER_KEY: &str = "demo-consumer-key-0001";
@@ -160,6 +173,10 @@ pub struct RecordedRequest {
     pub form: Vec<(String, String)>,
     /// The token the server issued in its answer, if it issued one.
     pub issued: Option<IssuedToken>,
+    /// The HTTP status of the answer; 0 when none was sent (a dropped connection).
+    pub status: u16,
+    /// The virtual time (Unix seconds) the request arrived at.
+    pub time: i64,
 }
 
 impl RecordedRequest {
@@ -227,9 +244,33 @@ pub(crate) struct Shared {
     /// Whether requests are logged and grants remembered; off for load tests, whose memory
     /// measurements must not count the server's bookkeeping.
     pub(crate) recording: AtomicBool,
+    /// What the control API changes: apps, companies, users, lifetimes, faults, refresh tokens.
+    pub(crate) emulated: Mutex<state::State>,
+    /// Seconds the virtual clock is ahead of the real one.
+    pub(crate) clock_offset: AtomicI64,
 }
 
 impl Shared {
+    /// The virtual clock: Unix seconds, real time plus every advance.
+    pub(crate) fn now(&self) -> i64 {
+        scenario::now() + self.clock_offset.load(Ordering::SeqCst)
+    }
+
+    /// The emulated state, locked (a panic elsewhere never poisons it for good).
+    pub(crate) fn state(&self) -> MutexGuard<'_, state::State> {
+        self.emulated.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Back to the state the server started in: the demo app, company and users, default
+    /// lifetimes and rotation, no faults, no journal, no tokens, the clock at real time.
+    pub(crate) fn reset(&self) {
+        self.clock_offset.store(0, Ordering::SeqCst);
+        *self.state() = state::State::initial(self.now());
+        *self.oauth2.lock().unwrap_or_else(|p| p.into_inner()) = oauth2::State::default();
+        *self.grants.lock().unwrap_or_else(|p| p.into_inner()) = oauth::Grants::default();
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// The base URL of a listener, without a trailing slash.
     pub(crate) fn base_of(&self, listener: Listener) -> &str {
         match listener {
@@ -247,6 +288,16 @@ impl Shared {
 pub fn shared() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
     SERVER.get_or_init(|| TestServer::start().expect("the test server starts"))
+}
+
+/// How to start an emulator ([`TestServer::start_with_options`]).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The port of data centre 1's HTTPS listener; 0 for a free one.
+    pub port: u16,
+    /// The certificate chain and PKCS#8 private key (PEM) to serve instead of a generated
+    /// certificate; the CA file then holds the chain's first certificate.
+    pub cert_and_key: Option<(String, String)>,
 }
 
 /// A running server. Dropping it stops the listeners and removes the CA file.
@@ -271,6 +322,16 @@ impl TestServer {
     /// to a fresh PEM file in the temporary directory, and starts both listeners.
     pub fn start() -> io::Result<TestServer> {
         Self::start_with(Arc::new(certs::TestCerts::generate()?), 0)
+    }
+
+    /// Starts with `options`: a fixed port (a port in use is an [`io::ErrorKind::AddrInUse`]
+    /// error) and the user's own certificate and key.
+    pub fn start_with_options(options: &Options) -> io::Result<TestServer> {
+        let mut certs = certs::TestCerts::generate()?;
+        if let Some((cert, key)) = &options.cert_and_key {
+            certs.use_own(cert, key)?;
+        }
+        Self::start_with(Arc::new(certs), options.port)
     }
 
     /// Stops this server as a process exit would (listeners closed, every open connection
@@ -324,6 +385,8 @@ impl TestServer {
             stop: AtomicBool::new(false),
             grants: Mutex::default(),
             recording: AtomicBool::new(true),
+            emulated: Mutex::new(state::State::initial(scenario::now())),
+            clock_offset: AtomicI64::new(0),
         });
         let tls = Arc::new(certs.server_config()?);
         spawn_acceptor(https, Some(tls.clone()), Listener::DataCentre1, &shared);
@@ -468,6 +531,153 @@ impl TestServer {
     /// The number of requests received so far.
     pub fn request_count(&self) -> usize {
         self.shared.log.lock().expect("request log poisoned").len()
+    }
+
+    /// The control API's base URL: `https://127.0.0.1:{port}/_emulator`.
+    pub fn admin_url(&self) -> String {
+        format!("{}{CONTROL_PREFIX}", self.base_url())
+    }
+
+    /// Back to the state the server started in (`POST /_emulator/reset`). Do not call it on
+    /// [`shared()`]: other tests of the program use that server at the same time.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// The virtual clock, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.shared.now()
+    }
+
+    /// Moves the virtual clock forward by `seconds` (`POST /_emulator/clock/advance`): every
+    /// expiry (access and refresh tokens, request tokens) and every date in answers follows
+    /// it. Use a server of your own ([`TestServer::start`]), not [`shared()`].
+    pub fn advance(&self, seconds: i64) {
+        self.shared
+            .clock_offset
+            .fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Adds an application (replacing one with the same client ID).
+    pub fn add_app(&self, app: App) {
+        let mut state = self.shared.state();
+        state.apps.retain(|a| a.client_id != app.client_id);
+        state.apps.push(app);
+    }
+
+    /// Adds a company with a fresh ID, name and request token; returns it.
+    pub fn add_company(&self) -> Company {
+        control::add_company(&self.shared, None, None).expect("a fresh company ID is free")
+    }
+
+    /// A new request token for the company `id` (valid for the request token lifetime);
+    /// `None` for an unknown company.
+    pub fn new_request_token(&self, id: &str) -> Option<String> {
+        control::new_request_token(&self.shared, id)
+    }
+
+    /// Adds a user (replacing one with the same login).
+    pub fn add_user(&self, user: User) {
+        let mut state = self.shared.state();
+        state
+            .users
+            .retain(|u| !u.login.eq_ignore_ascii_case(&user.login));
+        state.users.push(user);
+    }
+
+    /// The applications the emulator knows.
+    pub fn apps(&self) -> Vec<App> {
+        self.shared.state().apps.clone()
+    }
+
+    /// The companies the emulator knows, with their request tokens.
+    pub fn companies(&self) -> Vec<Company> {
+        self.shared.state().companies.clone()
+    }
+
+    /// The users the emulator knows.
+    pub fn users(&self) -> Vec<User> {
+        self.shared.state().users.clone()
+    }
+
+    /// The token lifetimes now.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.shared.state().lifetimes
+    }
+
+    /// The rotation mode now.
+    pub fn rotation(&self) -> Rotation {
+        self.shared.state().rotation
+    }
+
+    /// Sets the token lifetimes for tokens issued from now on.
+    pub fn set_lifetimes(&self, lifetimes: Lifetimes) {
+        self.shared.state().lifetimes = lifetimes;
+    }
+
+    /// Sets whether refresh grants rotate the refresh token.
+    pub fn set_rotation(&self, rotation: Rotation) {
+        self.shared.state().rotation = rotation;
+    }
+
+    /// Queues a fault for the next `count` requests to `endpoint` (see [`Fault`]).
+    pub fn queue_fault(&self, endpoint: &str, count: u32, kind: FaultKind) {
+        if count > 0 {
+            self.shared.state().faults.push_back(Fault {
+                endpoint: endpoint.to_string(),
+                count,
+                kind,
+            });
+        }
+    }
+
+    /// Every refresh token handed out (while recording), oldest first, by digest: its family,
+    /// uses and state, so that a test proves none was used twice.
+    pub fn refresh_token_uses(&self) -> Vec<RefreshRecord> {
+        let state = self.shared.state();
+        state
+            .refresh_order
+            .iter()
+            .filter_map(|t| state.refresh.get(t).cloned())
+            .collect()
+    }
+
+    /// Revokes one refresh token; `false` when it was never handed out.
+    pub fn revoke_refresh_token(&self, token: &str) -> bool {
+        control::revoke_refresh_token(&self.shared, token)
+    }
+
+    /// Revokes a connection: every refresh token of the user or company whose `sub` (or login,
+    /// or company ID) is `subject`. `false` when the emulator knows no such subject.
+    pub fn revoke_connection(&self, subject: &str) -> bool {
+        oauth2::revoke_subject(&self.shared, subject)
+    }
+
+    /// Expires an access token now; `false` when it is not one this emulator issued.
+    pub fn expire_access_token(&self, token: &str) -> bool {
+        control::expire_access_token(&self.shared, token)
+    }
+
+    /// Expires a refresh token now; `false` when it was never handed out.
+    pub fn expire_refresh_token(&self, token: &str) -> bool {
+        control::expire_refresh_token(&self.shared, token)
+    }
+
+    /// Expires every access and refresh token handed out so far.
+    pub fn expire_all(&self) {
+        control::expire_all(&self.shared);
+    }
+
+    /// The request journal as the control API shows it (`GET /_emulator/journal`): a JSON
+    /// array, every secret replaced by its [`digest`].
+    pub fn journal(&self) -> String {
+        control::journal(&self.shared)
+    }
+
+    /// Applies a seed document (the JSON of a seed file): apps, companies, users, consumer
+    /// keys, lifetimes and rotation. An error names what is wrong; nothing is applied then.
+    pub fn seed(&self, json: &str) -> Result<(), String> {
+        control::seed(&self.shared, json)
     }
 }
 

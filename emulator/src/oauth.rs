@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
@@ -213,12 +212,6 @@ fn next_mix(shared: &Shared) -> u64 {
     shared.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// A fresh token for `login`, valid for a year as Concur's are. A refresh keeps the old
 /// refresh token (and the answer omits it: `refresh_token` is empty in what is returned).
 pub(crate) fn issue(shared: &Shared, login: &str, refreshed_with: Option<&str>) -> IssuedToken {
@@ -237,7 +230,7 @@ pub(crate) fn issue(shared: &Shared, login: &str, refreshed_with: Option<&str>) 
             .tokens
             .insert(token.clone(), (login.to_string(), refresh.clone(), false));
     }
-    let expires_at = now() + 365 * 86_400;
+    let expires_at = shared.now() + 365 * 86_400;
     IssuedToken {
         token,
         refresh_token: if refreshed_with.is_some() {

@@ -25,17 +25,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::http::{After, Request, write_response};
 use crate::json::{self, Json};
 use crate::oauth::{decode, encode, legacy_holder, query};
-use crate::scenario::{civil, now};
-use crate::{
-    ACCOUNTS, COMPANY_ID, CONSUMER_KEY, EU_PASSWORD, EU_USERNAME, LOCKED_USERNAME, Listener,
-    OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET, OTP_CODE, REQUEST_TOKEN, Shared,
-};
+use crate::scenario::civil;
+use crate::state::{RefreshRecord, RefreshState, Rotation, digest};
+use crate::{ACCOUNTS, COMPANY_ID, Listener, OAUTH2_CLIENT_ID, OTP_CODE, Shared};
 
 /// The scopes a token gets when the request names none.
 pub const DEFAULT_SCOPE: &str = "openid USER user.read LIST EXPRPT";
-
-/// How long a refresh token lives: six months (180 days).
-const REFRESH_LIFETIME: i64 = 180 * 86_400;
 
 /// Form fields Concur refuses to see in a URL.
 const SECRET_FIELDS: &[&str] = &["client_secret", "password", "refresh_token", "code", "otp"];
@@ -105,6 +100,8 @@ struct Grant {
     family: u64,
     /// How many times the family was refreshed when this token was issued.
     generation: u32,
+    /// Virtual Unix seconds a refresh token expires at (0 until issued).
+    expires: i64,
 }
 
 /// An answer before it is written.
@@ -150,8 +147,8 @@ pub(crate) fn form_of(request: &Request) -> Vec<(String, String)> {
 
 /// The `sub` of a user: a UUID derived from the user name, the same in every run.
 pub fn subject_of(username: &str) -> String {
-    if username == COMPANY_ID {
-        return COMPANY_ID.to_string();
+    if is_uuid(username) {
+        return username.to_ascii_lowercase();
     }
     let fnv = |seed: u64| {
         username.bytes().fold(seed, |h, b| {
@@ -169,6 +166,15 @@ pub fn subject_of(username: &str) -> String {
         lo >> 48,
         lo & 0xffff_ffff_ffff
     )
+}
+
+/// Whether `text` has the shape of a UUID (a company ID is its own subject).
+pub(crate) fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// Answers a request to this API under `scenario`; `None` when the scenario is not one of
@@ -244,7 +250,7 @@ pub(crate) fn answer(
                     ];
                     match after {
                         "none" => {}
-                        "date" => headers.push(("Retry-After", http_date(now() + 1))),
+                        "date" => headers.push(("Retry-After", http_date(shared.now() + 1))),
                         seconds => headers.push(("Retry-After", seconds.to_string())),
                     }
                     let body = format!("{status} from scenario {scenario}");
@@ -320,7 +326,7 @@ fn write_outcome(out: &mut dyn Write, outcome: Outcome, correlation: String) -> 
 
 /// A code's HTTP status, `error` and `error_description`, as the Authentication API's
 /// "Response Codes" table gives them (136 is not in that table: see [`crate::SCENARIOS`]).
-fn documented(code: u32) -> (u16, &'static str, &'static str) {
+pub(crate) fn documented(code: u32) -> (u16, &'static str, &'static str) {
     let (error, description) = match code {
         5 | 19 => ("invalid_grant", "Incorrect Credentials. Please Retry"),
         10 | 11 => (
@@ -482,12 +488,16 @@ impl Context<'_> {
         match (field("client_id"), field("client_secret")) {
             (None, _) => Err(Outcome::Code(62, None)),
             (_, None) => Err(Outcome::Code(63, None)),
-            (Some(id), Some(secret))
-                if id == OAUTH2_CLIENT_ID && secret == OAUTH2_CLIENT_SECRET =>
-            {
-                Ok(form)
+            (Some(id), Some(secret)) => {
+                let state = self.shared.state();
+                match state.app(id) {
+                    Some(app) if app.client_secret == *secret => {
+                        drop(state);
+                        Ok(form)
+                    }
+                    _ => Err(Outcome::Code(64, None)),
+                }
             }
-            _ => Err(Outcome::Code(64, None)),
         }
     }
 
@@ -503,6 +513,22 @@ impl Context<'_> {
         };
         let scope = field("scope").unwrap_or(DEFAULT_SCOPE).to_string();
         let shared = self.shared;
+        let client_id = field("client_id").unwrap_or_default().to_string();
+        if let Some(grant_type) = field("grant_type") {
+            let state = shared.state();
+            let Some(app) = state.app(&client_id) else {
+                return Outcome::Code(64, None);
+            };
+            if !app.grants.iter().any(|g| g == grant_type) {
+                return Outcome::Code(60, None);
+            }
+            if field("scope").is_some()
+                && !app.scopes.is_empty()
+                && !scope.split(' ').all(|s| app.scopes.iter().any(|a| a == s))
+            {
+                return Outcome::Code(54, None);
+            }
+        }
         let grant = |kind, principal: &str, geolocation: &str, scope: &str| Grant {
             kind,
             principal: principal.to_string(),
@@ -510,6 +536,7 @@ impl Context<'_> {
             scope: scope.to_string(),
             family: new_family(shared),
             generation: 0,
+            expires: 0,
         };
         match field("grant_type") {
             None => Outcome::Code(65, None),
@@ -521,34 +548,45 @@ impl Context<'_> {
                 match field("credtype") {
                     None | Some("password") => {}
                     Some("authtoken") => {
-                        return if username == COMPANY_ID && password == REQUEST_TOKEN {
-                            self.issue(grant(Kind::Company, COMPANY_ID, &self.geolocation, &scope))
-                        } else {
-                            Outcome::Code(5, None)
+                        // The request token stays usable until it expires (a client may
+                        // retry with it after a network failure).
+                        let now = shared.now();
+                        let state = shared.state();
+                        let company = state.companies.iter().find(|c| {
+                            c.id.eq_ignore_ascii_case(username)
+                                && c.request_tokens
+                                    .iter()
+                                    .any(|(t, expires)| t == password && *expires > now)
+                        });
+                        let Some(id) = company.map(|c| c.id.clone()) else {
+                            return Outcome::Code(5, None);
                         };
+                        drop(state);
+                        return self.issue(grant(Kind::Company, &id, &self.geolocation, &scope));
                     }
                     Some(_) => return Outcome::Code(120, None),
                 }
-                if username == LOCKED_USERNAME {
+                let state = shared.state();
+                let Some(user) = state.user(username).cloned() else {
+                    return Outcome::Code(5, None);
+                };
+                drop(state);
+                if user.locked {
                     return Outcome::Code(14, None);
                 }
-                if username == EU_USERNAME {
-                    if password != EU_PASSWORD {
-                        return Outcome::Code(5, None);
-                    }
+                if user.password != password {
+                    return Outcome::Code(5, None);
+                }
+                if user.disabled {
+                    return Outcome::Code(10, None);
+                }
+                if user.data_centre == 2 {
                     if self.listener != Listener::DataCentre2 {
                         return Outcome::Code(16, Some(shared.second_base.clone()));
                     }
-                    return self.issue(grant(Kind::User, EU_USERNAME, &shared.second_base, &scope));
+                    return self.issue(grant(Kind::User, &user.login, &shared.second_base, &scope));
                 }
-                if ACCOUNTS
-                    .iter()
-                    .any(|a| a.login_id == username && a.password == password)
-                {
-                    self.issue(grant(Kind::User, username, &self.geolocation, &scope))
-                } else {
-                    Outcome::Code(5, None)
-                }
+                self.issue(grant(Kind::User, &user.login, &self.geolocation, &scope))
             }
             Some("refresh_token") => {
                 let Some(refresh) = field("refresh_token") else {
@@ -563,29 +601,11 @@ impl Context<'_> {
                 if old.geolocation == shared.second_base && self.listener != Listener::DataCentre2 {
                     return Outcome::Code(16, Some(shared.second_base.clone()));
                 }
-                let mut state = shared.oauth2.lock().expect("oauth2 state poisoned");
-                let current = state.generations.get(&old.family).copied().unwrap_or(0);
-                let revoked = state
-                    .revoked_below
-                    .get(&old.principal)
-                    .is_some_and(|below| old.family < *below);
-                if old.generation != current || revoked {
-                    return Outcome::Code(108, None);
-                }
-                state.generations.insert(old.family, current + 1);
-                drop(state);
-                self.issue(Grant {
-                    generation: current + 1,
-                    scope: field("scope").map_or(old.scope.clone(), str::to_string),
-                    ..old
-                })
+                self.refresh(refresh, old, field("scope"))
             }
-            Some("client_credentials") => self.issue(grant(
-                Kind::App,
-                OAUTH2_CLIENT_ID,
-                &self.geolocation,
-                &scope,
-            )),
+            Some("client_credentials") => {
+                self.issue(grant(Kind::App, &client_id, &self.geolocation, &scope))
+            }
             Some("authorization_code") => {
                 let Some(code) = field("code") else {
                     return Outcome::Code(101, None);
@@ -622,7 +642,8 @@ impl Context<'_> {
                 if channel_type != "email" {
                     return Outcome::Code(80, None);
                 }
-                if handle == EU_USERNAME && self.listener != Listener::DataCentre2 {
+                let elsewhere = lives_in_second(shared, handle);
+                if elsewhere && self.listener != Listener::DataCentre2 {
                     return Outcome::Code(16, Some(shared.second_base.clone()));
                 }
                 let mut state = shared.oauth2.lock().expect("oauth2 state poisoned");
@@ -634,7 +655,7 @@ impl Context<'_> {
                 }
                 state.otps.remove(handle);
                 drop(state);
-                let geolocation = if handle == EU_USERNAME {
+                let geolocation = if elsewhere {
                     &shared.second_base
                 } else {
                     &self.geolocation
@@ -645,15 +666,91 @@ impl Context<'_> {
         }
     }
 
-    /// A token answer for `grant`.
-    fn issue(&self, grant: Grant) -> Outcome {
+    /// A refresh grant with the refresh token `presented`, which decoded to `old`: checks it
+    /// against the record of every refresh token handed out (never issued, rotated, used,
+    /// expired or revoked: code 108) and answers as the rotation mode says.
+    fn refresh(&self, presented: &str, old: Grant, scope: Option<&str>) -> Outcome {
         let shared = self.shared;
-        let now = now();
-        let access = access_token(shared, &grant, now);
+        let now = shared.now();
+        let scope = scope.map_or(old.scope.clone(), str::to_string);
+        let mut oauth = shared.oauth2.lock().expect("oauth2 state poisoned");
+        let revoked = oauth
+            .revoked_below
+            .get(&old.principal)
+            .is_some_and(|below| old.family < *below);
+        let mut state = shared.state();
+        let rotation = state.rotation;
+        if shared.recording.load(std::sync::atomic::Ordering::SeqCst) {
+            let Some(record) = state.refresh.get_mut(presented) else {
+                return Outcome::Code(108, None);
+            };
+            if record.state == RefreshState::Live && revoked {
+                record.state = RefreshState::Revoked;
+            }
+            if record.state == RefreshState::Live && record.expires_at <= now {
+                record.state = RefreshState::Expired;
+            }
+            if record.state != RefreshState::Live {
+                return Outcome::Code(108, None);
+            }
+            record.uses += 1;
+            let rotate = match rotation {
+                Rotation::Always => true,
+                Rotation::Never => false,
+                Rotation::Sometimes => record.uses % 2 == 0,
+            };
+            if !rotate {
+                let expires = record.expires_at;
+                drop(state);
+                drop(oauth);
+                return self.answer(Grant { scope, ..old }, Some((presented, expires)));
+            }
+            record.state = RefreshState::Rotated;
+            drop(state);
+            drop(oauth);
+            return self.issue(Grant {
+                generation: old.generation + 1,
+                scope,
+                ..old
+            });
+        }
+        drop(state);
+        // Without recording: the token's own generation and horizon say whether it is spent.
+        let current = oauth.generations.get(&old.family).copied().unwrap_or(0);
+        if old.generation != current || revoked || (old.expires != 0 && old.expires <= now) {
+            return Outcome::Code(108, None);
+        }
+        if rotation == Rotation::Never {
+            drop(oauth);
+            let expires = old.expires;
+            return self.answer(Grant { scope, ..old }, Some((presented, expires)));
+        }
+        oauth.generations.insert(old.family, current + 1);
+        drop(oauth);
+        self.issue(Grant {
+            generation: current + 1,
+            scope,
+            ..old
+        })
+    }
+
+    /// A token answer for `grant`, with a new refresh token (recorded as live).
+    fn issue(&self, grant: Grant) -> Outcome {
+        self.answer(grant, None)
+    }
+
+    /// A token answer for `grant`: with `keep`, the refresh token already held (and its
+    /// expiry) instead of a new one.
+    fn answer(&self, mut grant: Grant, keep: Option<(&str, i64)>) -> Outcome {
+        let shared = self.shared;
+        let now = shared.now();
+        let lifetimes = shared.state().lifetimes;
+        let access = access_token(shared, &grant, now, lifetimes.access);
+        let lifetime = lifetimes.access.to_string();
         let expires_in = if self.expires_number {
-            "3600".to_string()
+            lifetime
         } else {
-            json::string("3600")
+            json::string(&lifetime)
         };
         let mut members = vec![
             ("access_token", json::string(&access)),
@@ -662,11 +759,17 @@ impl Context<'_> {
             ("scope", json::string(&grant.scope)),
         ];
         if grant.kind != Kind::App {
-            members.push((
-                "refresh_token",
-                json::string(&refresh_token(shared, &grant)),
-            ));
-            members.push(("refresh_expires_in", (now + REFRESH_LIFETIME).to_string()));
+            let (refresh, expires) = match keep {
+                Some((token, expires)) => (token.to_string(), expires),
+                None => {
+                    grant.expires = now + lifetimes.refresh;
+                    let token = refresh_token(shared, &grant);
+                    remember(shared, &token, &grant, now);
+                    (token, grant.expires)
+                }
+            };
+            members.push(("refresh_token", json::string(&refresh)));
+            members.push(("refresh_expires_in", expires.to_string()));
             members.push(("id_token", json::string(&id_token(shared, &grant, now))));
         }
         members.push(("geolocation", json::string(&grant.geolocation)));
@@ -695,7 +798,7 @@ impl Context<'_> {
         if !handle.contains('@') {
             return Outcome::Code(81, None);
         }
-        if handle == EU_USERNAME && self.listener != Listener::DataCentre2 {
+        if lives_in_second(self.shared, handle) && self.listener != Listener::DataCentre2 {
             return Outcome::Code(16, Some(self.shared.second_base.clone()));
         }
         self.shared
@@ -721,17 +824,24 @@ impl Context<'_> {
         let mut location = redirect.to_string();
         location.push(if redirect.contains('?') { '&' } else { '?' });
         let username = param("username").unwrap_or(ACCOUNTS[0].login_id);
-        let refused = if param("client_id") != Some(OAUTH2_CLIENT_ID) {
+        let state = self.shared.state();
+        let user = state.user(username).cloned();
+        let known_client = param("client_id").is_some_and(|id| state.app(id).is_some());
+        drop(state);
+        let refused = if !known_client {
             Some(61)
         } else if param("response_type") != Some("code") {
             Some(60)
-        } else if username == LOCKED_USERNAME {
+        } else if user.as_ref().is_some_and(|u| u.locked) {
             Some(14)
-        } else if username != EU_USERNAME && !ACCOUNTS.iter().any(|a| a.login_id == username) {
+        } else if user.as_ref().is_some_and(|u| u.disabled) {
+            Some(10)
+        } else if user.is_none() {
             Some(5)
         } else {
             None
         };
+        let elsewhere = user.is_some_and(|u| u.data_centre == 2);
         if let Some(code) = refused {
             let (_, _, description) = documented(code);
             location.push_str(&format!(
@@ -739,7 +849,7 @@ impl Context<'_> {
                 encode(description)
             ));
         } else {
-            let geolocation = if username == EU_USERNAME || self.listener == Listener::DataCentre2 {
+            let geolocation = if elsewhere || self.listener == Listener::DataCentre2 {
                 self.shared.second_base.clone()
             } else {
                 self.shared.https_base.clone()
@@ -786,22 +896,27 @@ impl Context<'_> {
                 "a user's or company's access token is required",
             );
         };
-        let mut state = self.shared.oauth2.lock().expect("oauth2 state poisoned");
-        let below = state.families + 1;
-        state.revoked_below.insert(grant.principal, below);
+        revoke_principal(self.shared, &grant.principal);
         Outcome::Empty
     }
 
     fn exchange(&self) -> Outcome {
-        if self.bearer().is_none_or(|g| g.kind != Kind::App) {
+        let Some(caller) = self.bearer().filter(|g| g.kind == Kind::App) else {
             return exchange_error("UNAUTHORIZED");
-        }
-        if exchange_key(self.endpoint) != Some(CONSUMER_KEY) {
+        };
+        let state = self.shared.state();
+        let known_key = exchange_key(self.endpoint)
+            .is_some_and(|key| state.consumer_keys.iter().any(|k| k.key == key));
+        let secret = state
+            .app(&caller.principal)
+            .map(|a| a.client_secret.clone());
+        drop(state);
+        if !known_key {
             return exchange_error("INVALIDAPP");
         }
         let body = Json::parse(&String::from_utf8_lossy(&self.request.body));
         let field = |name: &str| body.as_ref().and_then(|b| b.str_of(name));
-        if field("secret") != Some(OAUTH2_CLIENT_SECRET) {
+        if secret.is_none() || field("secret") != secret.as_deref() {
             return exchange_error("UNAUTHORIZED");
         }
         let Some(login) = field("token").and_then(|t| legacy_holder(self.shared, t)) else {
@@ -825,12 +940,13 @@ impl Context<'_> {
             scope: DEFAULT_SCOPE.to_string(),
             family: new_family(self.shared),
             generation: 0,
+            expires: self.shared.now() + self.shared.state().lifetimes.refresh,
         };
-        let created = now() * 1000;
+        let created = self.shared.now() * 1000;
         let sub = subject_of(&grant.principal);
         let context = json::object(&[
             ("userid", json::string(&sub)),
-            ("cid", json::string(OAUTH2_CLIENT_ID)),
+            ("cid", json::string(&caller.principal)),
             ("ptype", json::string(kind.name())),
             (
                 "userURI",
@@ -842,10 +958,12 @@ impl Context<'_> {
             ("scope", json::string(&grant.scope)),
         ]);
         let scopes: Vec<String> = grant.scope.split(' ').map(json::string).collect();
+        let token = refresh_token(self.shared, &grant);
+        remember(self.shared, &token, &grant, created / 1000);
         let body = json::object(&[
-            ("token", json::string(&refresh_token(self.shared, &grant))),
+            ("token", json::string(&token)),
             ("created", created.to_string()),
-            ("expired", (created + REFRESH_LIFETIME * 1000).to_string()),
+            ("expired", (grant.expires * 1000).to_string()),
             ("scopes", format!("[{}]", scopes.join(","))),
             ("context", json::string(&context)),
         ]);
@@ -858,6 +976,116 @@ fn exchange_key(path: &str) -> Option<&str> {
     path.strip_prefix("appmgmt/v0/legacyApps/")?
         .strip_suffix("/exchangeRefreshToken/me")
         .filter(|key| !key.is_empty() && !key.contains('/'))
+}
+
+/// Whether `login` is a user whose home is data centre 2.
+fn lives_in_second(shared: &Shared, login: &str) -> bool {
+    shared
+        .state()
+        .user(login)
+        .is_some_and(|u| u.data_centre == 2)
+}
+
+/// Records a refresh token just issued as live (while recording).
+fn remember(shared: &Shared, token: &str, grant: &Grant, now: i64) {
+    if !shared.recording.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let record = RefreshRecord {
+        digest: digest(token),
+        family: grant.family,
+        subject: subject_of(&grant.principal),
+        uses: 0,
+        state: RefreshState::Live,
+        issued_at: now,
+        expires_at: grant.expires,
+    };
+    shared.state().remember_refresh(token, record);
+}
+
+/// Revokes every refresh token of `principal` (a login, e-mail address or company ID)
+/// handed out so far, as `DELETE /app-mgmt/v0/connections` does; their access tokens stop
+/// working at the protected API too.
+pub(crate) fn revoke_principal(shared: &Shared, principal: &str) {
+    let mut oauth = shared.oauth2.lock().expect("oauth2 state poisoned");
+    let below = oauth.families + 1;
+    oauth.revoked_below.insert(principal.to_string(), below);
+    drop(oauth);
+    let subject = subject_of(principal);
+    let mut state = shared.state();
+    for record in state.refresh.values_mut() {
+        if record.subject == subject && record.state == RefreshState::Live {
+            record.state = RefreshState::Revoked;
+        }
+    }
+}
+
+/// Revokes the connection whose `sub` (or principal) is `subject`: every refresh token of it.
+/// Returns whether any token of it was ever handed out.
+pub(crate) fn revoke_subject(shared: &Shared, subject: &str) -> bool {
+    let principal = {
+        let state = shared.state();
+        let users: Vec<String> = state.users.iter().map(|u| u.login.clone()).collect();
+        let known = state.refresh.values().any(|r| r.subject == subject);
+        drop(state);
+        users
+            .into_iter()
+            .find(|login| subject_of(login) == subject || login == subject)
+            .or_else(|| known.then(|| subject.to_string()))
+    };
+    match principal {
+        Some(principal) => {
+            revoke_principal(shared, &principal);
+            true
+        }
+        None => false,
+    }
+}
+
+/// What the protected API knows of a bearer access token.
+pub(crate) struct Bearer {
+    /// The login, e-mail address, company ID or client ID it is for.
+    pub(crate) principal: String,
+    /// `user`, `company` or `app`.
+    pub(crate) kind: &'static str,
+    /// Whether it is live: not expired (by the virtual clock or on purpose), not revoked.
+    pub(crate) live: bool,
+}
+
+/// Reads the `Authorization: Bearer` access token of `request`; `None` when there is none or
+/// it is not one this emulator issued.
+pub(crate) fn bearer_of(shared: &Shared, request: &Request) -> Option<Bearer> {
+    let value = request.header("authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let (grant, claims) = decode_access_claims(shared, token.trim())?;
+    let exp = claims.i64_of("exp").unwrap_or(0);
+    let serial = claims.i64_of("q").unwrap_or(0) as u64;
+    let jti = claims.str_of("jti").unwrap_or("").to_string();
+    let revoked = grant.kind != Kind::App
+        && shared
+            .oauth2
+            .lock()
+            .expect("oauth2 state poisoned")
+            .revoked_below
+            .get(&grant.principal)
+            .is_some_and(|below| grant.family < *below);
+    let state = shared.state();
+    let expired =
+        exp <= shared.now() || serial < state.expired_below || state.expired_jti.contains(&jti);
+    Some(Bearer {
+        principal: grant.principal,
+        kind: grant.kind.name(),
+        live: !revoked && !expired,
+    })
+}
+
+/// The `jti` of an access token this emulator issued.
+pub(crate) fn jti_of(shared: &Shared, token: &str) -> Option<String> {
+    let (_, claims) = decode_access_claims(shared, token)?;
+    claims.str_of("jti").map(str::to_string)
 }
 
 fn new_family(shared: &Shared) -> u64 {
@@ -887,6 +1115,7 @@ fn grant_json(grant: &Grant) -> Vec<(&'static str, String)> {
         ("s", json::string(&grant.scope)),
         ("f", grant.family.to_string()),
         ("n", grant.generation.to_string()),
+        ("x", grant.expires.to_string()),
     ]
 }
 
@@ -898,6 +1127,7 @@ fn grant_from(value: &Json) -> Option<Grant> {
         scope: value.str_of("s")?.to_string(),
         family: value.get("f")?.as_i64()?.try_into().ok()?,
         generation: value.get("n")?.as_i64()?.try_into().ok()?,
+        expires: value.i64_of("x").unwrap_or(0),
     })
 }
 
@@ -928,11 +1158,17 @@ fn jwt(shared: &Shared, header: &str, payload: &str) -> String {
 }
 
 /// A JWT-shaped access token, fresh each time, carrying its grant.
-fn access_token(shared: &Shared, grant: &Grant, now: i64) -> String {
+fn access_token(shared: &Shared, grant: &Grant, now: i64, lifetime: i64) -> String {
     let mut claims = grant_json(grant);
+    let serial = {
+        let mut state = shared.state();
+        state.access_serial += 1;
+        state.access_serial
+    };
     claims.push(("jti", json::string(&uuid_v4(shared))));
+    claims.push(("q", serial.to_string()));
     claims.push(("iat", now.to_string()));
-    claims.push(("exp", (now + 3600).to_string()));
+    claims.push(("exp", (now + lifetime).to_string()));
     jwt(
         shared,
         r#"{"alg":"HS256","typ":"JWT"}"#,
@@ -941,13 +1177,18 @@ fn access_token(shared: &Shared, grant: &Grant, now: i64) -> String {
 }
 
 fn decode_access(shared: &Shared, token: &str) -> Option<Grant> {
+    decode_access_claims(shared, token).map(|(grant, _)| grant)
+}
+
+fn decode_access_claims(shared: &Shared, token: &str) -> Option<(Grant, Json)> {
     let (signed, signature) = token.rsplit_once('.')?;
     if URL_SAFE_NO_PAD.decode(signature).ok()? != checksum(shared, signed).into_bytes() {
         return None;
     }
     let (_, payload) = signed.split_once('.')?;
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    grant_from(&Json::parse(&text)?)
+    let claims = Json::parse(&text)?;
+    Some((grant_from(&claims)?, claims))
 }
 
 /// The OpenID `id_token` of a user's or company's grant.
@@ -966,7 +1207,7 @@ fn id_token(shared: &Shared, grant: &Grant, now: i64) -> String {
         ("concur.type", json::string(grant.kind.name())),
         ("sub", json::string(&sub)),
         ("iss", json::string(&grant.geolocation)),
-        ("exp", (now + 3600).to_string()),
+        ("exp", (now + shared.state().lifetimes.access).to_string()),
         ("nbf", now.to_string()),
         ("iat", now.to_string()),
         ("geolocation", json::string(&grant.geolocation)),
@@ -979,7 +1220,7 @@ fn id_token(shared: &Shared, grant: &Grant, now: i64) -> String {
 }
 
 /// A fresh random UUID (version 4).
-fn uuid_v4(shared: &Shared) -> String {
+pub(crate) fn uuid_v4(shared: &Shared) -> String {
     let a = crate::certs::random_u64() ^ shared.seed;
     let b = crate::certs::random_u64().rotate_left(17);
     let a = (a & !0xf000) | 0x4000;

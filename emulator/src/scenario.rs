@@ -144,6 +144,9 @@ pub(crate) fn respond(
         .target
         .split_once('?')
         .unwrap_or((&request.target, ""));
+    if path == crate::CONTROL_PREFIX || path.starts_with("/_emulator/") {
+        return crate::control::answer(request, out, shared);
+    }
     let (scenario, endpoint) = match path.strip_prefix("/s/") {
         Some(rest) => rest.split_once('/').map_or((rest, ""), |(s, e)| (s, e)),
         None => ("", path.trim_start_matches('/')),
@@ -158,14 +161,34 @@ pub(crate) fn respond(
         body: String::from_utf8_lossy(&request.body).into_owned(),
         form: oauth2::form_of(request),
         issued: None,
+        status: 0,
+        time: shared.now(),
     };
     let mut recorder = Recorder {
         out,
         shared,
         record: Some(record),
     };
+    let fault = match listener {
+        Listener::Evil => None,
+        _ => shared.state().take_fault(&format!("/{endpoint}")),
+    };
+    let fault = match fault {
+        Some(crate::FaultKind::Latency { ms }) => {
+            sleep(Duration::from_millis(ms));
+            None
+        }
+        other => other,
+    };
     let result = match listener {
+        _ if fault.is_some() => {
+            let fault = fault.expect("matched just above");
+            crate::control::play_fault(&fault, endpoint, &mut recorder)
+        }
         Listener::Evil => write_response(&mut recorder, 404, &[], b"").map(|_| After::KeepAlive),
+        _ if crate::identity::serves(endpoint) => {
+            crate::identity::answer(request, endpoint, listener, &mut recorder, shared)
+        }
         _ if oauth2::serves(endpoint) => {
             oauth2::answer(request, scenario, endpoint, listener, &mut recorder, shared)
                 .unwrap_or_else(|| hostile(scenario, &mut recorder, shared))
@@ -208,13 +231,31 @@ impl Recorder<'_> {
     }
 }
 
+impl Recorder<'_> {
+    /// Notes the status of the answer whose first bytes are `buf`.
+    fn status_from(&mut self, buf: &[u8]) {
+        if let Some(record) = &mut self.record
+            && record.status == 0
+            && let Some(code) = buf.strip_prefix(b"HTTP/1.1 ")
+            && let Some(code) = code.get(..3)
+        {
+            record.status = std::str::from_utf8(code)
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+}
+
 impl Write for Recorder<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.status_from(buf);
         self.log();
         self.out.write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.status_from(buf);
         self.log();
         self.out.write_all(buf)
     }
