@@ -55,4 +55,4 @@ echo "journal:"
 curl_ --fail "$admin/journal" | python3 -c '
 import json, sys
 for e in json.load(sys.stdin):
-    print(f"  {e[\"method\"]} {e[\"path\"]} grant={e[\"grant\"]} -> {e[\"status\"]}")'
+    print("  %s %s grant=%s -> %s" % (e["method"], e["path"], e["grant"], e["status"]))'

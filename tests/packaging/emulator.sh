@@ -54,7 +54,8 @@ coproc REGISTRY { node tests/packaging/registry.js "$work/registry.log" "$work"/
 # shellcheck disable=SC2153 # REGISTRY_PID is coproc's
 registry_pid=$REGISTRY_PID
 read -r registry <&"${REGISTRY[0]}"
-trap 'kill "$registry_pid" 2>/dev/null || true' EXIT
+# common.sh's trap stops the test server; this one stops the registry too.
+trap 'kill "$registry_pid" 2>/dev/null || true; kill "$SERVER_PID" 2>/dev/null || true; rm -f "${CONCUR_CA_FILE:-}"' EXIT
 nocargo="$work/nocargo-bin"
 mkdir -p "$nocargo" "$work/project"
 for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$nocargo/$tool"; done
@@ -63,8 +64,9 @@ for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$nocargo/$tool"; 
     --save-dev concur-emulator --registry "$registry")
 packages=$(cd "$work/project" && npm ls --all --parseable | tail -n +2 | sed "s|^$work/project/node_modules/||" | sort | tr '\n' ' ')
 [ "$packages" = "@concur-emulator/$platform concur-emulator " ] || fail "installed packages: $packages"
-(cd "$work/project" && PATH="$nocargo" npx --no-install concur-emulator --help | grep -q '/_emulator/') ||
-  fail "npx concur-emulator --help did not run the program"
+# (Output to a file, then grep: `| grep -q` would close the pipe while the program writes.)
+(cd "$work/project" && PATH="$nocargo" npx --no-install concur-emulator --help >"$work/npx-help.out")
+grep -q '/_emulator/' "$work/npx-help.out" || fail "npx concur-emulator --help did not run the program"
 (cd "$work/project" && env -u CONCUR_EMULATOR_BINARY node -e '
   const { startEmulator } = require("concur-emulator");
   (async () => {
@@ -87,8 +89,10 @@ grep -q 'dist-info/licenses/LICENSE-MIT' "$work/wheel.list" || fail "the wheel c
 if grep -q '\.so ' "$work/wheel.list"; then fail "the wheel carries an extension module"; fi
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" pytest
-"$work/venv/bin/concur-emulator" --help | grep -q '/_emulator/' || fail "the wheel's concur-emulator does not run"
-"$work/venv/bin/python" -m concur_emulator --help | grep -q '/_emulator/' || fail "python -m concur_emulator does not run"
+"$work/venv/bin/concur-emulator" --help >"$work/help.out"
+grep -q '/_emulator/' "$work/help.out" || fail "the wheel's concur-emulator does not run"
+"$work/venv/bin/python" -m concur_emulator --help >"$work/python-m.out"
+grep -q '/_emulator/' "$work/python-m.out" || fail "python -m concur_emulator does not run"
 mkdir -p "$work/pytest"
 cat >"$work/pytest/test_user.py" <<'EOF'
 def test_a_users_first_test(concur_emulator):
