@@ -233,7 +233,21 @@ fn route(request: &Request, shared: &Shared) -> Answer {
                 Err(e) => e,
             }
         }
-        ("GET", ["journal"]) => (200, journal(shared)),
+        ("GET", ["journal"]) => {
+            let since = query(&request.target)
+                .into_iter()
+                .find(|(n, _)| n == "since")
+                .map(|(_, v)| v.parse::<usize>());
+            match since {
+                None => (200, journal(shared)),
+                Some(Ok(since)) => (200, journal_since(shared, since)),
+                Some(Err(_)) => bad("since must be a journal seq number"),
+            }
+        }
+        ("DELETE", ["journal"]) => {
+            shared.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            (200, "[]".to_string())
+        }
         ("GET", ["refresh-tokens"]) => (200, refresh_tokens_json(shared)),
         (
             _,
@@ -929,8 +943,14 @@ fn journal_entry(seq: usize, r: &RecordedRequest) -> String {
 
 /// The journal: every request (outside the control API) oldest first, secrets digested.
 pub(crate) fn journal(shared: &Shared) -> String {
+    journal_since(shared, 0)
+}
+
+/// The journal's entries after `seq` (seq numbers count from 1 since the last clear).
+fn journal_since(shared: &Shared, since: usize) -> String {
     let log = shared.log.lock().unwrap_or_else(|p| p.into_inner());
-    array(log.iter().enumerate().map(|(i, r)| journal_entry(i + 1, r)))
+    let entries = log.iter().enumerate().skip(since);
+    array(entries.map(|(i, r)| journal_entry(i + 1, r)))
 }
 
 /// Applies a seed document to a copy of the state, and keeps the copy only if all of it was

@@ -1,5 +1,13 @@
 //! A loopback HTTPS server that speaks Concur's Native Flow and oauth2/v0 API, for the tests of every language.
 //!
+//! Published as `concur-emulator`: a program and a library any Concur integration can test
+//! against (docs/emulator.md). Tests drive it through a control API under `/_emulator/` (apps,
+//! companies, users, consumer keys, revocation, expiry, lifetimes, rotation, faults for the next
+//! N requests, a virtual clock, a journal with secrets digested, the record of every refresh
+//! token), or through the same operations as methods of [`TestServer`] (alias [`Emulator`]).
+//! A protected API, `GET /profile/identity/v4.1/Users`, answers 200 for a live access token
+//! and 401 for an expired or revoked one.
+//!
 //! It listens on 127.0.0.1 several times: with real TLS (a certificate signed by a CA generated
 //! when the server starts, written to a PEM file the client can trust) and in plain HTTP
 //! (the library accepts `http://` for loopback hosts only); a second TLS listener plays a second
@@ -26,6 +34,8 @@
 //! base URL of the listener that got the request as geolocation. Revocation applies to every
 //! refresh token of a principal across the whole server: a test that revokes should use a
 //! principal of its own (an OTP grant for an address no other test uses makes one).
+
+#![warn(missing_docs)]
 
 mod certs;
 mod control;
@@ -253,7 +263,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The virtual clock: Unix seconds, real time plus every advance.
     pub(crate) fn now(&self) -> i64 {
-        scenario::now() + self.clock_offset.load(Ordering::SeqCst)
+        scenario::now().saturating_add(self.clock_offset.load(Ordering::SeqCst))
     }
 
     /// The emulated state, locked (a panic elsewhere never poisons it for good).

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use base64::Engine;
 
 use crate::http::Request;
-use crate::{ACCOUNTS, CLIENT_SECRET, CONSUMER_KEY, IssuedToken, Shared};
+use crate::{ACCOUNTS, IssuedToken, Shared};
 
 /// The endpoints, matched without regard to case as Concur's servers do.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,7 +64,7 @@ pub(crate) fn handle(endpoint: Endpoint, request: &Request, shared: &Shared) -> 
             .map(|(_, v)| v.as_str())
     };
     match endpoint {
-        Endpoint::Native => match authenticate(request) {
+        Endpoint::Native => match authenticate(request, shared) {
             Ok(login) => Reply::Token(issue(shared, &login, None)),
             Err((status, message)) => Reply::Refuse(status, message),
         },
@@ -72,9 +72,11 @@ pub(crate) fn handle(endpoint: Endpoint, request: &Request, shared: &Shared) -> 
             if request.method != "GET" {
                 return Reply::Refuse(405, "Only GET is supported.");
             }
-            if param("client_id") != Some(CONSUMER_KEY)
-                || param("client_secret") != Some(CLIENT_SECRET)
-            {
+            let known = shared.state().consumer_keys.iter().any(|k| {
+                param("client_id") == Some(k.key.as_str())
+                    && param("client_secret") == Some(k.secret.as_str())
+            });
+            if !known {
                 return Reply::Refuse(401, "Invalid client ID or client secret.");
             }
             if let Some(refresh) = param("refresh_token") {
@@ -138,7 +140,7 @@ pub(crate) fn handle(endpoint: Endpoint, request: &Request, shared: &Shared) -> 
                 return Reply::Empty;
             }
             match (param("consumerKey"), param("user")) {
-                (Some(CONSUMER_KEY), Some(user)) => {
+                (Some(key), Some(user)) if known_key(shared, key) => {
                     for grant in grants.tokens.values_mut().filter(|g| g.0 == user) {
                         grant.2 = true;
                     }
@@ -153,7 +155,7 @@ pub(crate) fn handle(endpoint: Endpoint, request: &Request, shared: &Shared) -> 
             else {
                 return Reply::Refuse(400, "client_id and redirect_uri are required.");
             };
-            if client_id != CONSUMER_KEY {
+            if !known_key(shared, client_id) {
                 return Reply::Refuse(403, "Invalid consumer key.");
             }
             let mut location = redirect.to_string();
@@ -180,12 +182,20 @@ pub(crate) fn handle(endpoint: Endpoint, request: &Request, shared: &Shared) -> 
     }
 }
 
+/// Whether `key` is one of the legacy consumer keys the emulator knows.
+fn known_key(shared: &Shared, key: &str) -> bool {
+    shared.state().consumer_keys.iter().any(|k| k.key == key)
+}
+
 /// The login ID when the consumer key and the Basic credentials name a known account.
-fn authenticate(request: &Request) -> Result<String, (u16, &'static str)> {
+fn authenticate(request: &Request, shared: &Shared) -> Result<String, (u16, &'static str)> {
     if request.method != "GET" {
         return Err((405, "Only GET is supported."));
     }
-    if request.header("x-consumerkey") != Some(CONSUMER_KEY) {
+    if !request
+        .header("x-consumerkey")
+        .is_some_and(|key| known_key(shared, key))
+    {
         return Err((403, "Invalid consumer key."));
     }
     let bad_login = (401, "Invalid login ID or password.");

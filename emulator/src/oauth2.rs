@@ -1025,7 +1025,12 @@ pub(crate) fn revoke_principal(shared: &Shared, principal: &str) {
 pub(crate) fn revoke_subject(shared: &Shared, subject: &str) -> bool {
     let principal = {
         let state = shared.state();
-        let users: Vec<String> = state.users.iter().map(|u| u.login.clone()).collect();
+        let users: Vec<String> = state
+            .users
+            .iter()
+            .map(|u| u.login.clone())
+            .chain(state.companies.iter().map(|c| c.id.clone()))
+            .collect();
         let known = state.refresh.values().any(|r| r.subject == subject);
         drop(state);
         users

@@ -42,7 +42,8 @@ FLAGS
   --rotate MODE            always (default) | never | sometimes (every other refresh)
   --exit-on-stdin-eof      stop when standard input closes (for a parent test process)
   --no-recording           keep no journal and no refresh token record (for benchmarks);
-                           refresh tokens are then checked by their own generation only
+                           refresh tokens are then checked by their own generation and
+                           expiry only, and rotation sometimes acts as always
   --help                   this text
 
 FIELDS OF THE JSON LINE
@@ -91,7 +92,8 @@ CONTROL API (JSON in and out, loopback peers only; bad input is a 400 with a mes
   GET    /_emulator/faults               DELETE /_emulator/faults
   GET    /_emulator/clock                        {now, iso, offset}
   POST   /_emulator/clock/advance                {seconds}
-  GET    /_emulator/journal                      every request, secrets as sha256:digest
+  GET    /_emulator/journal[?since=SEQ]          every request (after SEQ), secrets as
+                                                 sha256:digest; DELETE clears it
   GET    /_emulator/refresh-tokens               {digest, family, subject, uses, state, ..}
 
 SCENARIOS (a base URL {base}/s/NAME selects one; NNN, MS, PORT are numbers)

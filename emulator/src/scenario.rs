@@ -144,7 +144,10 @@ pub(crate) fn respond(
         .target
         .split_once('?')
         .unwrap_or((&request.target, ""));
-    if path == crate::CONTROL_PREFIX || path.starts_with("/_emulator/") {
+    // Not on the hostile listener, which plays a stranger's server.
+    if listener != Listener::Evil
+        && (path == crate::CONTROL_PREFIX || path.starts_with("/_emulator/"))
+    {
         return crate::control::answer(request, out, shared);
     }
     let (scenario, endpoint) = match path.strip_prefix("/s/") {

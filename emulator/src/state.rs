@@ -29,7 +29,7 @@ pub const ALL_GRANTS: &[&str] = &[
 ];
 
 /// An oauth2/v0 application (App Management's client).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct App {
     /// The `client_id`.
     pub client_id: String,
@@ -42,7 +42,7 @@ pub struct App {
 }
 
 /// A company (App Center) and its outstanding request tokens.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Company {
     /// The company UUID (the `username` of a `credtype=authtoken` grant).
     pub id: String,
@@ -53,7 +53,7 @@ pub struct Company {
 }
 
 /// A user of the oauth2/v0 password, OTP and authorization code grants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// The login ID (the `username` of a password grant).
     pub login: String,
@@ -68,12 +68,55 @@ pub struct User {
 }
 
 /// A legacy (Native Flow) consumer key, for the token exchange of the migration guide.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConsumerKey {
     /// The consumer key (`X-ConsumerKey`, the `{key}` of the exchange path).
     pub key: String,
     /// The legacy client secret.
     pub secret: String,
+}
+
+// Debug without the secrets: a test that prints one of these shows no password or secret.
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("grants", &self.grants)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Company {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Company")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("request_tokens", &self.request_tokens.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .field("data_centre", &self.data_centre)
+            .field("locked", &self.locked)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ConsumerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerKey")
+            .field("key", &self.key)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Token lifetimes, in seconds.
