@@ -130,7 +130,9 @@ export declare class Emulator {
   clearFaults(): Promise<void>;
   clock(): Promise<{ now: number; iso: string; offset: number }>;
   advance(seconds: number): Promise<{ now: number; iso: string; offset: number }>;
-  journal(): Promise<JournalEntry[]>;
+  /** Every request answered, oldest first, secrets digested; `since`: only entries after that `seq`. */
+  journal(since?: number): Promise<JournalEntry[]>;
+  clearJournal(): Promise<void>;
   refreshTokens(): Promise<RefreshTokenRecord[]>;
   stop(): Promise<void>;
 }

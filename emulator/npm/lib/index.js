@@ -176,8 +176,12 @@ class Emulator {
   advance(seconds) {
     return this.call('POST', 'clock/advance', { seconds });
   }
-  journal() {
-    return this.call('GET', 'journal');
+  /** Every request answered, oldest first, secrets digested; `since`: only later `seq`s. */
+  journal(since) {
+    return this.call('GET', since == null ? 'journal' : `journal?since=${Number(since)}`);
+  }
+  async clearJournal() {
+    await this.call('DELETE', 'journal');
   }
   refreshTokens() {
     return this.call('GET', 'refresh-tokens');

@@ -104,6 +104,9 @@ test('the journal lists the requests with every secret digested', async () => {
   assert.ok(!text.includes(company.request_token));
   assert.ok(!text.includes(emulator.clientSecret));
   assert.match(journal[0].form.password, /^sha256:/);
+  assert.deepEqual(await emulator.journal(journal.at(-1).seq), []);
+  await emulator.clearJournal();
+  assert.deepEqual(await emulator.journal(), []);
 });
 
 test('each test starts from a reset emulator', async () => {

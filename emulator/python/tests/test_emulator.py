@@ -146,6 +146,10 @@ def test_the_journal_shows_requests_with_secrets_digested(concur_emulator: Emula
     assert journal[0]["form"]["password"].startswith("sha256:")
     assert journal[0]["form"]["client_secret"].startswith("sha256:")
     assert journal[0]["form"]["username"] == company["id"]
+    # A test reads only its own requests: since=SEQ, or clear the journal.
+    assert concur_emulator.journal(since=journal[-1]["seq"]) == []
+    concur_emulator.clear_journal()
+    assert concur_emulator.journal() == []
 
 
 def test_each_test_starts_from_a_reset_emulator(concur_emulator: Emulator):
@@ -220,8 +224,9 @@ def test_concur_native_connects_a_company_too(concur_emulator: Emulator):
     with pytest.raises(native.ConcurError):
         client.refresh_grant(concur_emulator.client_id, concur_emulator.client_secret,
                              refreshed.refresh_token)
-    grants = [e["grant"] for e in concur_emulator.journal()]
-    assert grants[:2] == ["password", "refresh_token"]
+    grants = [(e["grant"], e["status"]) for e in concur_emulator.journal()
+              if e["path"] == "/oauth2/v0/token"]
+    assert grants == [("password", 200), ("refresh_token", 200), ("refresh_token", 400)]
 
 
 def test_an_emulator_of_ones_own_with_flags_and_a_seed():

@@ -446,10 +446,15 @@ class Emulator:
         token) and every date in answers follows it. Returns the new clock."""
         return self.call("POST", "clock/advance", {"seconds": int(seconds)})
 
-    def journal(self) -> List[Dict[str, Any]]:
+    def journal(self, since: Optional[int] = None) -> List[Dict[str, Any]]:
         """Every request the emulator answered (control calls excluded), oldest first, each
-        secret (password, client secret, token, code, Authorization) shown only as a digest."""
-        return self.call("GET", "journal")
+        secret (password, client secret, token, code, Authorization) shown only as a digest;
+        with `since`, only the entries whose `seq` is greater."""
+        return self.call("GET", "journal" if since is None else f"journal?since={int(since)}")
+
+    def clear_journal(self) -> None:
+        """Empties the journal."""
+        self.call("DELETE", "journal")
 
     def refresh_tokens(self) -> List[Dict[str, Any]]:
         """Each refresh token handed out: `{digest, family, subject, uses, state, ...}`."""
