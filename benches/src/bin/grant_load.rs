@@ -7,8 +7,8 @@
 //! `{"threads":…,"grants":…,"seconds":…,"per_second":…}`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 fn env(name: &str) -> String {
