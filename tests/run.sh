@@ -67,7 +67,7 @@ step "Node: build the addon from source (scripts/build-prebuilt.js --local), run
 install_node_package
 (cd bindings/node && npm test && npm run --silent typecheck)
 
-step "concur-emulator, Python: the wheel maturin builds with bindings = \"bin\" (the program, no extension), pip-installed into the venv; pytest with its fixture, urllib and concur_native"
+step "concur-emulator, Python: the wheel maturin builds with bindings = \"bin\" (the program, no extension), pip-installed into the venv; pytest with its fixture, urllib and concur_native; mypy --strict"
 [ -x "$VENV/bin/maturin" ] || "$VENV/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.9,<2"
 rm -rf "$TARGET_DIR/emulator-wheels"
 # The dev profile: the target dir's debug build of the program, so only the link is new.
@@ -75,6 +75,7 @@ rm -rf "$TARGET_DIR/emulator-wheels"
   { cat "$TARGET_DIR/emulator-maturin.log" >&2; exit 1; }
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$TARGET_DIR"/emulator-wheels/concur_emulator-*.whl
 (cd emulator/python && env -u CONCUR_EMULATOR_BINARY "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
+(cd emulator/python && "$VENV/bin/python" -m mypy --strict src/concur_emulator tests)
 
 step "concur-emulator, Node: node --test of the npm package (useEmulator, startEmulator, the bin launcher) against the cargo-built program"
 (cd emulator/npm && CONCUR_EMULATOR_BINARY="$BIN_DIR/concur-emulator" npm test)

@@ -50,7 +50,7 @@ def get(emulator: Emulator, path: str, token: str) -> int:
                                          urllib.request.HTTPSHandler(context=context))
     try:
         with opener.open(request, timeout=30) as answer:
-            return answer.status
+            return int(answer.status)
     except urllib.error.HTTPError as e:
         return e.code
 
@@ -71,7 +71,7 @@ def refresh_grant(emulator: Emulator, refresh_token: str) -> Tuple[int, Dict[str
 
 
 def test_the_fixture_is_a_started_emulator_from_the_entry_point(concur_emulator: Emulator,
-                                                                 pytestconfig: pytest.Config):
+                                                                 pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("concur_emulator")
     assert concur_emulator.running
     assert concur_emulator.base_url.startswith("https://127.0.0.1:")
@@ -82,7 +82,7 @@ def test_the_fixture_is_a_started_emulator_from_the_entry_point(concur_emulator:
     assert health["version"] == concur_emulator.info["version"]
 
 
-def test_the_bundled_program_is_the_wheels(concur_emulator: Emulator):
+def test_the_bundled_program_is_the_wheels(concur_emulator: Emulator) -> None:
     """No Rust at run time: the program is the one pip put in this environment's scripts."""
     if os.environ.get(BINARY_ENV):
         pytest.skip("CONCUR_EMULATOR_BINARY names another program")
@@ -93,7 +93,7 @@ def test_the_bundled_program_is_the_wheels(concur_emulator: Emulator):
     assert "/_emulator/" in out
 
 
-def test_a_company_connects_expires_and_is_revoked_with_urllib(concur_emulator: Emulator):
+def test_a_company_connects_expires_and_is_revoked_with_urllib(concur_emulator: Emulator) -> None:
     company = concur_emulator.add_company(name="Test Company")
     assert company["name"] == "Test Company"
     status, token = company_grant(concur_emulator, company)
@@ -123,7 +123,7 @@ def test_a_company_connects_expires_and_is_revoked_with_urllib(concur_emulator: 
     assert all(t["uses"] <= 1 for t in concur_emulator.refresh_tokens())
 
 
-def test_expire_now(concur_emulator: Emulator):
+def test_expire_now(concur_emulator: Emulator) -> None:
     status, token = company_grant(concur_emulator, concur_emulator.add_company())
     assert status == 200
     concur_emulator.expire(access_token=token["access_token"])
@@ -133,7 +133,7 @@ def test_expire_now(concur_emulator: Emulator):
     assert (status, answer.get("code")) == (400, 108)
 
 
-def test_the_journal_shows_requests_with_secrets_digested(concur_emulator: Emulator):
+def test_the_journal_shows_requests_with_secrets_digested(concur_emulator: Emulator) -> None:
     company = concur_emulator.add_company()
     status, token = company_grant(concur_emulator, company)
     assert status == 200
@@ -152,14 +152,14 @@ def test_the_journal_shows_requests_with_secrets_digested(concur_emulator: Emula
     assert concur_emulator.journal() == []
 
 
-def test_each_test_starts_from_a_reset_emulator(concur_emulator: Emulator):
+def test_each_test_starts_from_a_reset_emulator(concur_emulator: Emulator) -> None:
     # The tests above made companies, tokens and journal entries, and moved the clock.
     assert concur_emulator.journal() == []
     assert concur_emulator.refresh_tokens() == []
     assert concur_emulator.clock()["offset"] == 0
 
 
-def test_faults_hit_the_next_n_requests(concur_emulator: Emulator):
+def test_faults_hit_the_next_n_requests(concur_emulator: Emulator) -> None:
     company = concur_emulator.add_company()
     concur_emulator.fault("token", "rate-limit", count=2, retry_after=7)
     assert len(concur_emulator.faults()) == 1
@@ -171,7 +171,7 @@ def test_faults_hit_the_next_n_requests(concur_emulator: Emulator):
     assert concur_emulator.faults() == []
 
 
-def test_users_lifetimes_and_rotation(concur_emulator: Emulator):
+def test_users_lifetimes_and_rotation(concur_emulator: Emulator) -> None:
     user = concur_emulator.add_user("ada@example.com", "correct horse")
     assert user["login"] == "ada@example.com"
     concur_emulator.set_lifetimes(access=60)
@@ -193,7 +193,7 @@ def test_users_lifetimes_and_rotation(concur_emulator: Emulator):
     assert status == 401 or wrong.get("code") == 5, (status, wrong)
 
 
-def test_bad_control_input_is_an_error_with_the_emulators_message(concur_emulator: Emulator):
+def test_bad_control_input_is_an_error_with_the_emulators_message(concur_emulator: Emulator) -> None:
     with pytest.raises(EmulatorError) as caught:
         concur_emulator.call("POST", "clock/advance", {"seconds": "soon"})
     assert caught.value.status == 400
@@ -207,7 +207,7 @@ def test_bad_control_input_is_an_error_with_the_emulators_message(concur_emulato
     assert concur_emulator.health()["status"] == "ok"
 
 
-def test_concur_native_connects_a_company_too(concur_emulator: Emulator):
+def test_concur_native_connects_a_company_too(concur_emulator: Emulator) -> None:
     native = pytest.importorskip("concur_native")
     company = concur_emulator.add_company()
     client = native.Client(base_url=concur_emulator.base_url, ca_file=concur_emulator.ca_file,
@@ -229,7 +229,7 @@ def test_concur_native_connects_a_company_too(concur_emulator: Emulator):
     assert grants == [("password", 200), ("refresh_token", 200), ("refresh_token", 400)]
 
 
-def test_an_emulator_of_ones_own_with_flags_and_a_seed():
+def test_an_emulator_of_ones_own_with_flags_and_a_seed() -> None:
     seed = {"companies": [{"id": "6f0d8e4c-0000-4000-8000-000000000001", "name": "Seeded"}]}
     with Emulator(rotate="never", access_lifetime=120, seed=seed) as emulator:
         assert emulator.rotation() == "never"
@@ -241,7 +241,7 @@ def test_an_emulator_of_ones_own_with_flags_and_a_seed():
     assert process is not None and process.returncode is not None
 
 
-def test_a_port_in_use_is_a_clear_error():
+def test_a_port_in_use_is_a_clear_error() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -252,7 +252,7 @@ def test_a_port_in_use_is_a_clear_error():
     assert "in use" in str(caught.value)
 
 
-def test_a_bad_flag_is_a_clear_error():
+def test_a_bad_flag_is_a_clear_error() -> None:
     with pytest.raises(EmulatorError) as caught:
         with Emulator("--no-such-flag"):
             pass

@@ -314,9 +314,21 @@ class Emulator:
             raise EmulatorError(str(message), e.code) from None
         return json.loads(text) if text.strip() else None
 
+    def _object(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        answer = self.call(method, path, body)
+        if not isinstance(answer, dict):
+            raise EmulatorError(f"{path}: the emulator answered no JSON object")
+        return answer
+
+    def _array(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
+        answer = self.call(method, path, body)
+        if not isinstance(answer, list):
+            raise EmulatorError(f"{path}: the emulator answered no JSON array")
+        return answer
+
     def health(self) -> Dict[str, Any]:
         """`{status, name, version, now}`."""
-        return self.call("GET", "health")
+        return self._object("GET", "health")
 
     def reset(self) -> None:
         """Back to the start state: apps, companies, users, tokens, faults, clock, journal."""
@@ -330,12 +342,12 @@ class Emulator:
         scopes: Optional[Sequence[str]] = None,
     ) -> Dict[str, Any]:
         """Registers an oauth2/v0 app; returns `{client_id, client_secret, grants, scopes}`."""
-        return self.call("POST", "apps", _present(client_id=client_id, client_secret=client_secret,
+        return self._object("POST", "apps", _present(client_id=client_id, client_secret=client_secret,
                                                   grants=_list(grants), scopes=_list(scopes)))
 
     def apps(self) -> List[Dict[str, Any]]:
         """Every app the emulator knows."""
-        return self.call("GET", "apps")
+        return self._array("GET", "apps")
 
     def delete_app(self, client_id: str) -> None:
         """Forgets an app."""
@@ -344,15 +356,15 @@ class Emulator:
     def add_company(self, id: Optional[str] = None, name: Optional[str] = None) -> Dict[str, Any]:
         """Creates a company; returns `{id, name, request_token, request_token_expires_at, ...}`:
         connect it with the company grant (its ID and request token)."""
-        return self.call("POST", "companies", _present(id=id, name=name))
+        return self._object("POST", "companies", _present(id=id, name=name))
 
     def new_request_token(self, company_id: str) -> Dict[str, Any]:
         """A new request token for a company: `{id, request_token, expires_at}`."""
-        return self.call("POST", f"companies/{_segment(company_id)}/request-tokens", {})
+        return self._object("POST", f"companies/{_segment(company_id)}/request-tokens", {})
 
     def companies(self) -> List[Dict[str, Any]]:
         """Every company (without request tokens)."""
-        return self.call("GET", "companies")
+        return self._array("GET", "companies")
 
     def delete_company(self, company_id: str) -> None:
         """Forgets a company."""
@@ -367,13 +379,13 @@ class Emulator:
         disabled: Optional[bool] = None,
     ) -> Dict[str, Any]:
         """Creates (or replaces) a user for the password grant: `{login, sub, data_centre, ...}`."""
-        return self.call("POST", "users", _present(login=login, password=password,
+        return self._object("POST", "users", _present(login=login, password=password,
                                                    data_centre=data_centre, locked=locked,
                                                    disabled=disabled))
 
     def users(self) -> List[Dict[str, Any]]:
         """Every user."""
-        return self.call("GET", "users")
+        return self._array("GET", "users")
 
     def delete_user(self, login: str) -> None:
         """Forgets a user."""
@@ -381,7 +393,7 @@ class Emulator:
 
     def add_consumer_key(self, key: str, secret: str) -> Dict[str, Any]:
         """Registers a legacy (Native Flow) consumer key."""
-        return self.call("POST", "consumer-keys", {"key": key, "secret": secret})
+        return self._object("POST", "consumer-keys", {"key": key, "secret": secret})
 
     def revoke(self, refresh_token: Optional[str] = None, connection: Optional[str] = None) -> None:
         """Revokes one refresh token, or a whole connection (`connection`: a user's or
@@ -400,23 +412,23 @@ class Emulator:
             body["all"] = True
         self.call("POST", "expire", body)
 
-    def lifetimes(self) -> Dict[str, int]:
+    def lifetimes(self) -> Dict[str, Any]:
         """`{access, refresh, request_token}` in seconds."""
-        return self.call("GET", "lifetimes")
+        return self._object("GET", "lifetimes")
 
     def set_lifetimes(
         self,
         access: Optional[int] = None,
         refresh: Optional[int] = None,
         request_token: Optional[int] = None,
-    ) -> Dict[str, int]:
+    ) -> Dict[str, Any]:
         """Sets token lifetimes (seconds) for tokens handed out from now on."""
-        return self.call("PUT", "lifetimes", _present(access=access, refresh=refresh,
+        return self._object("PUT", "lifetimes", _present(access=access, refresh=refresh,
                                                       request_token=request_token))
 
     def rotation(self) -> str:
         """The refresh token rotation mode: `always`, `never` or `sometimes`."""
-        return str(self.call("GET", "rotation")["mode"])
+        return str(self._object("GET", "rotation")["mode"])
 
     def set_rotation(self, mode: str) -> None:
         """Sets the rotation mode: `always`, `never` or `sometimes` (every other refresh)."""
@@ -426,12 +438,12 @@ class Emulator:
         """Queues a fault for the next `count` requests to `endpoint` (a path, `"token"` or
         `"*"`): `kind` is `status` (`status=`, `code=`: Concur's body for it), `rate-limit`
         (`retry_after=`), `latency` (`ms=`), `drop` (close the connection) or `malformed`."""
-        return self.call("POST", "faults", {"endpoint": endpoint, "kind": kind, "count": count,
+        return self._object("POST", "faults", {"endpoint": endpoint, "kind": kind, "count": count,
                                             **params})
 
     def faults(self) -> List[Dict[str, Any]]:
         """The faults still queued."""
-        return self.call("GET", "faults")
+        return self._array("GET", "faults")
 
     def clear_faults(self) -> None:
         """Drops every queued fault."""
@@ -439,18 +451,18 @@ class Emulator:
 
     def clock(self) -> Dict[str, Any]:
         """The virtual clock: `{now, iso, offset}` (`now` in Unix seconds)."""
-        return self.call("GET", "clock")
+        return self._object("GET", "clock")
 
     def advance(self, seconds: int) -> Dict[str, Any]:
         """Moves the virtual clock forward: every expiry (access token, request token, refresh
         token) and every date in answers follows it. Returns the new clock."""
-        return self.call("POST", "clock/advance", {"seconds": int(seconds)})
+        return self._object("POST", "clock/advance", {"seconds": int(seconds)})
 
     def journal(self, since: Optional[int] = None) -> List[Dict[str, Any]]:
         """Every request the emulator answered (control calls excluded), oldest first, each
         secret (password, client secret, token, code, Authorization) shown only as a digest;
         with `since`, only the entries whose `seq` is greater."""
-        return self.call("GET", "journal" if since is None else f"journal?since={int(since)}")
+        return self._array("GET", "journal" if since is None else f"journal?since={int(since)}")
 
     def clear_journal(self) -> None:
         """Empties the journal."""
@@ -458,7 +470,7 @@ class Emulator:
 
     def refresh_tokens(self) -> List[Dict[str, Any]]:
         """Each refresh token handed out: `{digest, family, subject, uses, state, ...}`."""
-        return self.call("GET", "refresh-tokens")
+        return self._array("GET", "refresh-tokens")
 
 
 def _present(**fields: Any) -> Dict[str, Any]:
