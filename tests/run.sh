@@ -77,8 +77,10 @@ rm -rf "$TARGET_DIR/emulator-wheels"
 (cd emulator/python && env -u CONCUR_EMULATOR_BINARY "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
 (cd emulator/python && "$VENV/bin/python" -m mypy --strict src/concur_emulator tests)
 
-step "concur-emulator, Node: node --test of the npm package (useEmulator, startEmulator, the bin launcher) against the cargo-built program"
+step "concur-emulator, Node: node --test of the npm package (useEmulator, startEmulator, the bin launcher) against the cargo-built program; tsc over its declarations"
 (cd emulator/npm && CONCUR_EMULATOR_BINARY="$BIN_DIR/concur-emulator" npm test)
+# Its hand-written declarations, with the TypeScript and @types/node bindings/node installed.
+bindings/node/node_modules/.bin/tsc -p emulator/npm/test/tsconfig.json
 
 step "packaging: every package installs elsewhere the way the README says, and works"
 bash tests/packaging.sh
