@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import socket
 import ssl
 import subprocess
@@ -257,3 +258,27 @@ def test_a_bad_flag_is_a_clear_error() -> None:
         with Emulator("--no-such-flag"):
             pass
     assert "--no-such-flag" in str(caught.value)
+
+
+def test_the_plugins_flags_reach_the_program(tmp_path: pathlib.Path) -> None:
+    """The ini setting and the command-line option both pass flags; concur_emulator_session
+    is not reset (a session fixture's company survives), concur_emulator is."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nconcur_emulator_args = --rotate never\n")
+    (tmp_path / "test_inner.py").write_text(
+        "import pytest\n"
+        "@pytest.fixture(scope='session')\n"
+        "def acme(concur_emulator_session):\n"
+        "    return concur_emulator_session.add_company(name='Acme')\n"
+        "def test_flags(concur_emulator_session, acme):\n"
+        "    assert concur_emulator_session.rotation() == 'never'\n"
+        "    assert concur_emulator_session.lifetimes()['access'] == 60\n"
+        "    assert acme['id'] in [c['id'] for c in concur_emulator_session.companies()]\n"
+        "def test_reset(acme, concur_emulator):\n"
+        "    assert acme['id'] not in [c['id'] for c in concur_emulator.companies()]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "--concur-emulator-arg=--access-lifetime 60", str(tmp_path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
