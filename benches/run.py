@@ -54,12 +54,14 @@ def paths_of(target):
         "release": release,
         "example": release / "native_token_bench",
         "python": target / "bench-venv/bin/python",
-        "wheel": next((target / "bench-wheels").glob("*.whl")),
-        "addon": next((ROOT / "bindings/node").glob("*.node")),
+        "wheel": next((target / "bench-wheels").glob("*.whl"), None),
+        "addon": next((ROOT / "bindings/node").glob("*.node"), None),
         "cdylib": release / "libconcur_native.so",
         "token_loop": release / "token_loop",
         "refresh_hold": release / "refresh_hold",
         "server": release / "concur-test-server",
+        "emulator": release / "concur-emulator",
+        "grant_load": release / "grant_load",
         "peak_rss": release / "peak_rss",
     }
 
@@ -418,6 +420,57 @@ def manager_round_two(ctx):
     ctx.add("7f. opening a sealed document: time added to a load (peer: plain load)",
             added_load, seal["plain"]["load_us"], seal["sealed"]["load_us"] / seal["plain"]["load_us"],
             "(information)", None, "µs")
+
+
+def emulator_process(binary, *flags):
+    """A concur-emulator started with `flags`: (process, its JSON line, seconds from the spawn
+    to the line)."""
+    started = time.perf_counter()
+    process = subprocess.Popen([str(binary), "--exit-on-stdin-eof", *flags],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    seconds = time.perf_counter() - started
+    return process, json.loads(line), seconds
+
+
+def emulator_grants(ctx, clients, *flags):
+    """Median grants per second of `grant_load` against a fresh emulator started with `flags`."""
+    process, info, _ = emulator_process(ctx.paths["emulator"], *flags)
+    try:
+        env = dict(ctx.env, CONCUR_BASE_URL=info["base_url"], CONCUR_CA_FILE=info["ca_file"],
+                   CONCUR_OAUTH2_CLIENT_ID=info["oauth2_client_id"],
+                   CONCUR_OAUTH2_CLIENT_SECRET=info["oauth2_client_secret"])
+        seconds = ctx.scaled(3, 1)
+        rates = [json.loads(run([str(ctx.paths["grant_load"]), str(clients), str(seconds)],
+                                env=env).stdout)["per_second"] for _ in range(ctx.repeats)]
+        return statistics.median(rates)
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+@group("8a", "8b", title="concur-emulator: start-up, token grants per second")
+def emulator_rows(ctx):
+    binary = ctx.paths["emulator"]
+    starts, floors = [], []
+    for _ in range(ctx.scaled(21, 7)):
+        process, _, seconds = emulator_process(binary)
+        process.stdin.close()
+        process.wait()
+        starts.append(seconds)
+        started = time.perf_counter()
+        run([str(binary), "--help"])
+        floors.append(time.perf_counter() - started)
+    start, floor = statistics.median(starts), statistics.median(floors)
+    ctx.add("8a. concur-emulator start-up: process start to its JSON line (peer: the same "
+            "program printing --help, exec alone)", start * 1e3, floor * 1e3, start / floor,
+            "< 200 ms", start < 0.2, "ms")
+    clients = 8
+    recorded = emulator_grants(ctx, clients)
+    bare = emulator_grants(ctx, clients, "--no-recording")
+    ctx.add(f"8b. concur-emulator: client_credentials grants from {clients} keep-alive clients on "
+            "loopback, journal on (peer: --no-recording)", recorded, bare, recorded / bare,
+            ">= 5,000/s", recorded >= 5000, "grants/s")
 
 
 def progress(text):

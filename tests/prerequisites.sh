@@ -13,7 +13,7 @@
 # flock (bindings/node/test/manager_events.test.js holds a file store's lock); objcopy
 # (scripts/install-c.sh strips the library and keeps its debug file);
 # pkg-config, readelf, objdump, ldd (tests/packaging/c.sh); bash-completion
-# (tests/packaging/cli.sh); python3 >= 3.11 with venv and ensurepip (the venv; tomllib in
+# (tests/packaging/cli.sh); curl (examples/emulator.sh, run by tests/packaging/emulator.sh); python3 >= 3.11 with venv and ensurepip (the venv; tomllib in
 # tests/packaging/metadata.sh); node >= 20.17 and npm (@napi-rs/cli); cargo with rustfmt and
 # clippy. cargo-fuzz is installed from crates.io by tests/fuzz.sh when missing.
 set -euo pipefail
@@ -51,6 +51,7 @@ need script bsdutils
 need chattr e2fsprogs
 need flock util-linux
 need objcopy binutils
+need curl curl
 [ -f /usr/share/bash-completion/bash_completion ] || { missing+=(bash-completion); apt+=(bash-completion); }
 need python3 python3
 if command -v python3 >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check of concur-native, as CI runs it: formatting, lints, docs, the Rust tests (core,
 # test server, C ABI contract in C, C/C++ examples), the header drift check, valgrind over the
-# C programs, the Python and Node packages built from source and their tests, and both
+# C programs, the Python and Node packages built from source and their tests, concur-emulator's
+# Python package (a maturin bin wheel) and npm package with their tests, and both
 # packages built the way users install them (an sdist, an npm tarball), and the fuzz targets.
 # Needs: cargo, cc/c++ with libasan/libubsan, valgrind, openssl, redis-server, PostgreSQL's
 # server programs (initdb, postgres), bash-completion,
@@ -68,6 +69,21 @@ grep -q '^Type completeness score: 100%$' "$TARGET_DIR/verifytypes.out"
 step "Node: build the addon from source (scripts/build-prebuilt.js --local), run node --test (the ESM exports against index.d.ts too), check the declarations"
 install_node_package
 (cd bindings/node && npm test && npm run --silent typecheck)
+
+step "concur-emulator, Python: the wheel maturin builds with bindings = \"bin\" (the program, no extension), pip-installed into the venv; pytest with its fixture, urllib and concur_native; mypy --strict"
+[ -x "$VENV/bin/maturin" ] || "$VENV/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.9,<2"
+rm -rf "$TARGET_DIR/emulator-wheels"
+# The dev profile: the target dir's debug build of the program, so only the link is new.
+(cd emulator/python && "$VENV/bin/maturin" build --profile dev --out "$TARGET_DIR/emulator-wheels" 2>"$TARGET_DIR/emulator-maturin.log") ||
+  { cat "$TARGET_DIR/emulator-maturin.log" >&2; exit 1; }
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$TARGET_DIR"/emulator-wheels/concur_emulator-*.whl
+(cd emulator/python && env -u CONCUR_EMULATOR_BINARY "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
+(cd emulator/python && "$VENV/bin/python" -m mypy --strict src/concur_emulator tests)
+
+step "concur-emulator, Node: node --test of the npm package (useEmulator, startEmulator, the bin launcher) against the cargo-built program; tsc over its declarations"
+(cd emulator/npm && CONCUR_EMULATOR_BINARY="$BIN_DIR/concur-emulator" npm test)
+# Its hand-written declarations, with the TypeScript and @types/node bindings/node installed.
+bindings/node/node_modules/.bin/tsc -p emulator/npm/test/tsconfig.json
 
 step "packaging: every package installs elsewhere the way the README says, and works"
 bash tests/packaging.sh
