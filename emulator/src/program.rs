@@ -186,10 +186,13 @@ pub fn main() {
     let flags = match parse(&args) {
         Ok(Some(flags)) => flags,
         Ok(None) => {
-            print!("{USAGE}");
+            // Written whole, its errors ignored: `--help | head -1` closes the pipe early,
+            // which must not be a panic.
+            let mut usage = String::from(USAGE);
             for (name, what) in SCENARIOS.iter().chain(FAULT_SCENARIOS) {
-                println!("  {name:<24} {what}");
+                usage.push_str(&format!("  {name:<24} {what}\n"));
             }
+            let _ = std::io::stdout().write_all(usage.as_bytes());
             return;
         }
         Err(message) => fail(&message),
@@ -234,7 +237,12 @@ pub fn main() {
     if flags.no_recording {
         server.set_recording(false);
     }
-    println!("{}", json_line(&server, &ca_file, &proxy.url()));
+    // A reader gone already (its pipe closed) is no reason to panic: the server serves on.
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}",
+        json_line(&server, &ca_file, &proxy.url())
+    );
     let _ = std::io::stdout().flush();
     if flags.exit_on_stdin_eof {
         let mut sink = Vec::new();

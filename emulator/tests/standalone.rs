@@ -89,6 +89,36 @@ fn help_lists_every_scenario() {
     assert!(help.contains("retry-STATUS-K-AFTER-TAG"));
 }
 
+#[test]
+fn help_into_a_closed_pipe_is_no_panic() {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills two descriptors this test then owns.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are fresh and owned by nothing else.
+    let (reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    // Every write the program makes meets a pipe nobody reads (`--help | head -1`, closed).
+    drop(reader);
+    let output = Command::new(EMULATOR)
+        .arg("--help")
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stderr.is_empty());
+}
+
 const EMULATOR: &str = env!("CARGO_BIN_EXE_concur-emulator");
 
 /// Starts the program with `args`, reads its JSON line, and leaves it running until the
