@@ -25,7 +25,10 @@ start_test_server() {
   # It makes its certificates first: on a loaded machine that took more than the 5 s this
   # waited once, and the unset fields then ended the caller silently. A minute, and a reason.
   local waited=0
-  until grep -q '"base_url"' "$info" 2>/dev/null; do
+  # Until the whole line is there (it ends with its newline): a long line can land in more
+  # than one write, and a field read from half of it is empty (which ends a `set -e` caller
+  # silently: seen once, packaging/emulator.sh's exit 1 with no output).
+  until [ -s "$info" ] && [ -z "$(tail -c 1 "$info")" ]; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$waited" -ge 1200 ]; then
       echo "the test server did not start (see $info)" >&2
       return 1

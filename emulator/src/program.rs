@@ -237,13 +237,14 @@ pub fn main() {
     if flags.no_recording {
         server.set_recording(false);
     }
-    // A reader gone already (its pipe closed) is no reason to panic: the server serves on.
-    let _ = writeln!(
-        std::io::stdout(),
-        "{}",
-        json_line(&server, &ca_file, &proxy.url())
-    );
-    let _ = std::io::stdout().flush();
+    // One write of the whole line, newline included, so that a reader polling a file sees it
+    // whole or not at all (stdout's line buffer would cut a long line into pieces); a reader
+    // gone already (its pipe closed) is no reason to panic: the server serves on.
+    let line = format!("{}\n", json_line(&server, &ca_file, &proxy.url()));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(line.as_bytes());
+    let _ = stdout.flush();
+    drop(stdout);
     if flags.exit_on_stdin_eof {
         let mut sink = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut sink);

@@ -23,7 +23,8 @@ env -u CARGO_BUILD_TARGET cargo install --quiet --locked --path emulator --root 
 program="$work/cargo/bin/concur-emulator"
 [ -x "$program" ] || fail "cargo install put no concur-emulator in $work/cargo/bin"
 exec 3> >("$program" --exit-on-stdin-eof >"$work/line.json")
-for _ in $(seq 600); do [ -s "$work/line.json" ] && break; sleep 0.05; done
+# The whole line: it ends with its newline.
+for _ in $(seq 600); do [ -s "$work/line.json" ] && [ -z "$(tail -c 1 "$work/line.json")" ] && break; sleep 0.05; done
 exec 3>&-
 python3 -c '
 import json, sys
