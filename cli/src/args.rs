@@ -486,7 +486,7 @@ is a terminal. An ID the vault does not hold exits 11. Sealed stores: CONCUR_STO
 #[derive(Args)]
 pub(crate) struct VaultOptions {
     /// Where the connections are kept: sqlite:///path/to/vault.db (the processes of one
-    /// machine), redis://host:port/db or rediss://… (many machines; keep an append-only file),
+    /// machine), redis://host:port/db (many machines; keep an append-only file),
     /// postgres://user@host/db, or memory: (this run only: for trying it out). Required.
     #[arg(long, global = true, env = "CONCUR_VAULT_STORE", value_name = "URL")]
     pub(crate) store: Option<String>,
