@@ -15,8 +15,8 @@ use crate::error::{Error, ErrorKind};
 use crate::oauth2::{Grant, OAuth2Token};
 
 use super::engine::{
-    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start,
-    unknown_connection, unix_now,
+    AccessToken, Current, DEFAULT_LOCK_WAIT, Engine, Shared, Slot, SlotLock, Start, unix_now,
+    unknown_connection,
 };
 use super::events::{ManagerStatus, Observer, RefreshEvent, Trigger};
 use super::keyed::{
@@ -133,8 +133,7 @@ impl ConnectionInfo {
                 let left = at.saturating_sub(now);
                 horizons
                     .iter()
-                    .filter(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
-                    .next_back()
+                    .rfind(|h| left < i64::try_from(h.as_secs()).unwrap_or(i64::MAX))
                     .copied()
             }
         };
@@ -408,8 +407,23 @@ impl TokenVault {
     /// read from the store again when used). Called before the vault is shared.
     fn configure(mut self, change: impl FnOnce(&mut Shared)) -> TokenVault {
         change(Arc::make_mut(&mut self.shared));
-        self.cache = Cache::new(self.cache.capacity);
+        self.forget_all();
         self
+    }
+
+    /// Forgets every cached connection, once its refresh ahead (if one runs) has landed.
+    fn forget_all(&mut self) {
+        let capacity = self.cache.capacity;
+        let old = std::mem::replace(&mut self.cache, Cache::new(capacity));
+        for shard in old.shards.iter() {
+            for entry in shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+            {
+                entry.engine.wait_idle(None);
+            }
+        }
     }
 
     /// Refreshes ahead inside the policy's window, and hands out nothing valid for less than
@@ -454,6 +468,7 @@ impl TokenVault {
     /// [`DEFAULT_CACHE_CAPACITY`]), the least recently used forgotten first (they are read
     /// from the store again when used).
     pub fn with_cache_capacity(mut self, capacity: usize) -> TokenVault {
+        self.forget_all();
         self.cache = Cache::new(capacity.max(1));
         self
     }
@@ -487,7 +502,7 @@ impl TokenVault {
         check_connection_id(id)?;
         start.check()?;
         let kind = start.kind();
-        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?)?;
+        let mut lock = VaultLock::new(self.store.lock(id, self.shared.lock_wait)?, id)?;
         if lock.record.is_some() && !replace {
             return Err(Error::invalid(
                 "the vault holds a connection by that ID already; ask to replace it to add it \
@@ -647,12 +662,13 @@ impl TokenVault {
                             let Some(record) = work.get(i) else {
                                 break;
                             };
-                            let swept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                || self.sweep_one(record, now, within),
-                            ))
-                            .unwrap_or_else(|_| {
-                                Swept::Failed(Error::store("a bug interrupted the refresh"))
-                            });
+                            let swept =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    self.sweep_one(record, now, within)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    Swept::Failed(Error::store("a bug interrupted the refresh"))
+                                });
                             report
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
@@ -672,14 +688,19 @@ impl TokenVault {
             // Another sweeper (or a caller's refresh) holds it.
             return Swept::Fresh;
         };
-        let mut lock = match VaultLock::new(lock) {
+        let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,
             Err(e) => return Swept::Failed(e),
         };
         let Some(record) = lock.record.clone() else {
             return Swept::Fresh; // removed since it was listed
         };
-        if !record.is_due(now, within) {
+        // Refreshed by another holder since it was listed (or no longer due): left alone, so
+        // that sweepers racing refresh each connection once between them.
+        if !record.is_due(now, within)
+            || record.last_refresh != listed.last_refresh
+            || record.refresh_expires_at != listed.refresh_expires_at
+        {
             return Swept::Fresh;
         }
         let id: Arc<str> = Arc::from(record.id.as_str());
@@ -695,7 +716,11 @@ impl TokenVault {
             None => Swept::Fresh,
             Some(Ok(_)) => Swept::Refreshed,
             Some(Err(error)) => {
-                engine.warn_horizons(record.refresh_expires_at, &self.horizons, Trigger::KeepAlive);
+                engine.warn_horizons(
+                    record.refresh_expires_at,
+                    &self.horizons,
+                    Trigger::KeepAlive,
+                );
                 if error.kind() == ErrorKind::UnknownConnection {
                     self.cache.remove(&id);
                     Swept::Fresh
@@ -756,6 +781,26 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl Drop for TokenVault {
+    /// Waits for the refreshes ahead of its cached connections still running on the library's
+    /// threads: a process that exits in the middle of one may lose the refresh token Concur
+    /// just rotated. (Connections forgotten by the cache are waited for by
+    /// [`wait_for_refreshes`](super::wait_for_refreshes).)
+    fn drop(&mut self) {
+        for shard in &self.cache.shards {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            for engine in engines {
+                engine.wait_idle(None);
+            }
+        }
     }
 }
 
@@ -854,7 +899,10 @@ struct VaultSlot {
 
 impl Slot for VaultSlot {
     fn lock(&self, wait: Duration) -> Result<Box<dyn SlotLock + '_>, Error> {
-        Ok(Box::new(VaultLock::new(self.store.lock(&self.id, wait)?)?))
+        Ok(Box::new(VaultLock::new(
+            self.store.lock(&self.id, wait)?,
+            &self.id,
+        )?))
     }
 }
 
@@ -870,10 +918,10 @@ struct VaultLock<'a> {
 }
 
 impl<'a> VaultLock<'a> {
-    fn new(mut lock: Box<dyn KeyedLock + 'a>) -> Result<VaultLock<'a>, Error> {
+    fn new(mut lock: Box<dyn KeyedLock + 'a>, id: &str) -> Result<VaultLock<'a>, Error> {
         let record = lock.record()?;
         Ok(VaultLock {
-            id: record.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            id: id.to_string(),
             lock,
             record,
             fresh: None,
@@ -967,11 +1015,14 @@ impl SlotLock for VaultLock<'_> {
 /// each, every entry stamped with the clock of its last use; a shard over its share of the
 /// capacity forgets its least recently used entry.
 struct Cache {
-    shards: Box<[RwLock<HashMap<Arc<str>, Entry>>]>,
+    shards: Box<[Shard]>,
     per_shard: usize,
     capacity: usize,
     clock: AtomicU64,
 }
+
+/// One shard of the cache.
+type Shard = RwLock<HashMap<Arc<str>, Entry>>;
 
 struct Entry {
     engine: Arc<Engine>,
@@ -992,7 +1043,7 @@ impl Cache {
         }
     }
 
-    fn shard(&self, id: &str) -> &RwLock<HashMap<Arc<str>, Entry>> {
+    fn shard(&self, id: &str) -> &Shard {
         // FNV-1a: cheap, and only spreads IDs over the shards.
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for byte in id.as_bytes() {
@@ -1010,14 +1061,20 @@ impl Cache {
 
     /// The cached token of connection `id` when it may be handed out without waiting.
     fn usable(&self, id: &str) -> Option<Arc<Current>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         entry.engine.usable()
     }
 
     fn get(&self, id: &str) -> Option<Arc<Engine>> {
-        let shard = self.shard(id).read().unwrap_or_else(PoisonError::into_inner);
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(id)?;
         self.touch(entry);
         Some(Arc::clone(&entry.engine))
@@ -1099,7 +1156,10 @@ mod tests {
         );
         #[cfg(not(feature = "postgres"))]
         assert_eq!(
-            open_store("postgres://u:p@localhost/db").err().unwrap().kind(),
+            open_store("postgres://u:p@localhost/db")
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::NotBuiltIn
         );
     }
@@ -1140,7 +1200,11 @@ mod tests {
         let vault = TokenVault::new(client, "id", "secret", store).unwrap();
         for i in 0..50 {
             let id: Arc<str> = Arc::from(format!("c{i}").as_str());
-            cache.put(id.clone(), Arc::new(vault.engine(&id, ConnectionKind::User)), false);
+            cache.put(
+                id.clone(),
+                Arc::new(vault.engine(&id, ConnectionKind::User)),
+                false,
+            );
             assert!(cache.get(&id).is_some(), "the entry just put is kept");
         }
         assert!(cache.len() <= 10, "{}", cache.len());
