@@ -58,7 +58,29 @@ fn duration_from(py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResu
 /// ``InvalidArgumentError`` for bad input, ``StoreError`` for a store that fails.
 #[pyclass(frozen, module = "concur_native", name = "TokenVault")]
 pub(crate) struct PyTokenVault {
-    inner: Arc<TokenVault>,
+    inner: Shared,
+}
+
+/// The core vault as the Python objects share it. The core's vault waits, when dropped, for
+/// its connections' refreshes ahead, which may need the GIL (an `on_event` callback): the last
+/// reference is dropped with the GIL released, so that a vault freed while it refreshes cannot
+/// deadlock.
+struct Shared(Option<Arc<TokenVault>>);
+
+impl std::ops::Deref for Shared {
+    type Target = Arc<TokenVault>;
+
+    fn deref(&self) -> &Arc<TokenVault> {
+        self.0.as_ref().expect("a vault is only taken when dropped")
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(vault) = self.0.take() {
+            Python::attach(|py| py.detach(move || drop(vault)));
+        }
+    }
 }
 
 #[pymethods]
@@ -140,7 +162,7 @@ impl PyTokenVault {
                 vault = vault.with_horizons(horizons);
             }
             Ok(PyTokenVault {
-                inner: Arc::new(vault),
+                inner: Shared(Some(Arc::new(vault))),
             })
         })
     }
@@ -259,7 +281,7 @@ impl PyTokenVault {
     /// Every connection in ID order, as an iterator of ``ConnectionInfo`` that reads the store
     /// a page at a time (no token loaded: 100,000 connections list in little memory).
     fn connections(&self) -> PyConnections {
-        PyConnections::new(Arc::clone(&self.inner))
+        PyConnections::new(Shared(Some(Arc::clone(&self.inner))))
     }
 
     /// A ``ManagerStatus`` of connection ``id``'s engine in this process.
@@ -310,7 +332,7 @@ impl PyTokenVault {
     }
 
     fn __repr__(&self) -> String {
-        format!("{:?}", self.inner)
+        format!("{:?}", **self.inner)
     }
 
     fn __reduce__(&self) -> PyResult<()> {
@@ -519,11 +541,11 @@ impl PyConnectionInfo {
 pub(crate) struct PyConnections {
     // Declared first, so dropped first: it borrows from `_vault`.
     pages: Mutex<Option<Connections<'static>>>,
-    _vault: Arc<TokenVault>,
+    _vault: Shared,
 }
 
 impl PyConnections {
-    fn new(vault: Arc<TokenVault>) -> PyConnections {
+    fn new(vault: Shared) -> PyConnections {
         let pages: Connections<'_> = vault.connections();
         // SAFETY: `pages` borrows the vault inside the `Arc`, whose heap address never moves;
         // the `Arc` is kept in `_vault` for as long as `pages` lives (fields drop in
