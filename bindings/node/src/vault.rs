@@ -367,7 +367,11 @@ impl RawTokenVault {
     ) -> Result<Object<'env>> {
         let start = start_of(start);
         self.run(env, call_id, move |v| {
-            RawOutcome::of(start.and_then(|s| v.add(&id, s, replace)).map(Value::Managed))
+            RawOutcome::of(
+                start
+                    .and_then(|s| v.add(&id, s, replace))
+                    .map(Value::Managed),
+            )
         })
     }
 
@@ -429,10 +433,7 @@ impl RawTokenVault {
         call_id: Option<f64>,
     ) -> Result<Object<'env>> {
         self.run(env, call_id, move |v| {
-            RawOutcome::of(
-                v.connection(&id)
-                    .map(|c| Value::Connection(c.into())),
-            )
+            RawOutcome::of(v.connection(&id).map(|c| Value::Connection(c.into())))
         })
     }
 
@@ -557,7 +558,11 @@ impl RawConnections {
 #[napi]
 pub fn check_connection_id(id: String) -> Option<RawError> {
     guard(
-        || concur_native::vault::check_connection_id(&id).err().map(|e| RawError::from(&e)),
+        || {
+            concur_native::vault::check_connection_id(&id)
+                .err()
+                .map(|e| RawError::from(&e))
+        },
         Some,
     )
 }

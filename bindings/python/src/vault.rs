@@ -15,7 +15,9 @@ use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::events::{PyManagerStatus, observer};
 use crate::manager::{policy_from, sealer_from};
-use crate::{PyClient, PyOAuth2Token, Text, guard, quoted, refuse_pickle, run, to_py_err, utc_datetime};
+use crate::{
+    PyClient, PyOAuth2Token, Text, guard, quoted, refuse_pickle, run, to_py_err, utc_datetime,
+};
 
 /// An `InvalidArgumentError` with `detail`.
 fn invalid(py: Python<'_>, detail: &str) -> PyErr {
@@ -28,7 +30,10 @@ fn duration_from(py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResu
     let seconds: f64 = if value.hasattr("total_seconds")? {
         value.call_method0("total_seconds")?.extract()?
     } else if value.is_instance_of::<pyo3::types::PyBool>() {
-        return Err(invalid(py, &format!("{name}= must be seconds or a timedelta")));
+        return Err(invalid(
+            py,
+            &format!("{name}= must be seconds or a timedelta"),
+        ));
     } else {
         value
             .extract()
@@ -104,7 +109,10 @@ impl PyTokenVault {
     ) -> PyResult<Self> {
         guard(py, || {
             let Ok(margin) = Duration::try_from_secs_f64(margin) else {
-                return Err(invalid(py, "margin= must be a non-negative number of seconds"));
+                return Err(invalid(
+                    py,
+                    "margin= must be a non-negative number of seconds",
+                ));
             };
             let policy = floor
                 .map(|floor| policy_from(margin, floor))
@@ -348,7 +356,11 @@ fn start_from(
 ) -> PyResult<VaultStart> {
     const STARTS: [(&str, &[&str], &[&str]); 4] = [
         ("refresh_token=", &["refresh_token"], &["geolocation"]),
-        ("company_id= and request_token=", &["company_id", "request_token"], &[]),
+        (
+            "company_id= and request_token=",
+            &["company_id", "request_token"],
+            &[],
+        ),
         ("username= and password=", &["username", "password"], &[]),
         ("code= and redirect_uri=", &["code", "redirect_uri"], &[]),
     ];
@@ -384,7 +396,10 @@ fn start_from(
         return Err(invalid(py, &format!("{name}= does not go with {label}")));
     }
     if let Some(name) = required.iter().find(|r| !present.contains(r)) {
-        return Err(invalid(py, &format!("{label} are given together: {name}= is missing")));
+        return Err(invalid(
+            py,
+            &format!("{label} are given together: {name}= is missing"),
+        ));
     }
     let owned = |t: Option<Text>| t.map(|t| t.to_string()).unwrap_or_default();
     Ok(match required[0] {
@@ -510,9 +525,7 @@ impl PyConnectionInfo {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let at = |s: Option<i64>| -> PyResult<String> {
-            crate::repr_of(datetime_of(py, s)?)
-        };
+        let at = |s: Option<i64>| -> PyResult<String> { crate::repr_of(datetime_of(py, s)?) };
         Ok(format!(
             "ConnectionInfo(id={}, kind={}, subject={}, geolocation={}, expires_at={}, \
              refresh_expires_at={}, last_refresh={}, state={}, concur_code={}, failures={}, \
