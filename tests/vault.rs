@@ -610,6 +610,10 @@ fn keep_alive_reports_add_up_and_a_108_is_dead_and_never_sent_again() {
         );
     }
 
+    // A dead connection is removed even when revocation is asked: nothing is left to revoke.
+    vault.remove("dead", true).unwrap();
+    assert!(store.record("dead").unwrap().is_none());
+
     let events = events.lock().unwrap();
     let swept: Vec<_> = events
         .iter()
@@ -828,4 +832,284 @@ fn store_urls_open_or_are_typed_errors() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(!e.contains("hunter2"), "{e}");
+}
+
+/// The same vault over SQLite, opened by URL twice (two processes' connections to one file):
+/// added by one, used by the other from the store, swept by both racing, sealed.
+#[cfg(feature = "sqlite")]
+#[test]
+fn two_vaults_over_one_sqlite_file() {
+    let dir = std::env::temp_dir().join(tag("sqlite"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("vault.db").display());
+    let c = tag("sqlite");
+    let sealer = || Sealer::new(vec![key(3)]).unwrap();
+    let a = vault_on(open_store(&url).unwrap(), &format!("{c}-a")).with_sealer(sealer());
+    let b = vault_on(open_store(&url).unwrap(), &format!("{c}-b")).with_sealer(sealer());
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let id = format!("s{i:02}");
+        tokens.push((id.clone(), a.add(&id, password(), false).unwrap()));
+    }
+    for (id, token) in &tokens {
+        assert_eq!(b.access_token(id).unwrap().as_str(), token.as_str());
+    }
+    assert_eq!(grants(&c, "refresh_token"), 0);
+    // Due in 10 days, swept by both at once: each refreshed once.
+    let store = open_store(&url).unwrap();
+    for (id, _) in &tokens {
+        let mut lock = store.lock(id, Duration::from_secs(5)).unwrap();
+        lock.load().unwrap();
+        let mut record = lock.record().unwrap().unwrap();
+        record.refresh_expires_at = Some(now() + 10 * 86_400);
+        lock.save(None, &record).unwrap();
+    }
+    let month = Duration::from_secs(30 * 86_400);
+    let barrier = Barrier::new(2);
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| {
+            barrier.wait();
+            a.keep_alive(month, 3).unwrap()
+        });
+        let hb = s.spawn(|| {
+            barrier.wait();
+            b.keep_alive(month, 3).unwrap()
+        });
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_eq!(ra.refreshed + rb.refreshed, 12);
+    assert_eq!(grants(&c, "refresh_token"), 12);
+    assert_eq!(b.connections().count(), 12);
+    assert!(
+        b.connections()
+            .all(|c| c.unwrap().state == ConnectionState::Active)
+    );
+    // A third holder takes what the sweeps stored, sending nothing.
+    let third = vault_on(open_store(&url).unwrap(), &format!("{c}-c")).with_sealer(sealer());
+    for (id, token) in &tokens {
+        assert_ne!(third.access_token(id).unwrap().as_str(), token.as_str());
+    }
+    assert_eq!(grants(&c, "refresh_token"), 12);
+    b.remove("s00", false).unwrap();
+    assert_eq!(
+        a.connection("s00").unwrap_err().kind(),
+        ErrorKind::UnknownConnection
+    );
+    drop((a, b, third, store));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_refresh_token_near_its_end_is_warned_about_once_per_horizon() {
+    let store = Arc::new(MemoryKeyedStore::new());
+    let mut token = StoredToken::default();
+    token.access_token = Some("stored-access-token".into());
+    token.expires_at = Some(now() + 3600);
+    token.refresh_token = Some("stored-refresh-token".into());
+    token.refresh_expires_at = Some(now() + 3 * 86_400);
+    put(
+        &*store,
+        "old",
+        &token.to_document(),
+        &record("old", token.refresh_expires_at),
+    );
+    let (events, observer) = recorder();
+    let c = tag("horizon");
+    let vault = vault_on(store.clone(), &c).on_event(observer);
+    for _ in 0..3 {
+        assert_eq!(
+            vault.access_token("old").unwrap().as_str(),
+            "stored-access-token"
+        );
+    }
+    let events = events.lock().unwrap();
+    let warned: Vec<_> = events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Expiring)
+        .map(|e| (e.connection.as_deref(), e.horizon, e.refresh_expires_at))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (
+                Some("old"),
+                Some(Duration::from_secs(30 * 86_400)),
+                token.refresh_expires_at
+            ),
+            (
+                Some("old"),
+                Some(Duration::from_secs(7 * 86_400)),
+                token.refresh_expires_at
+            ),
+        ]
+    );
+    assert_eq!(grants(&c, "refresh_token"), 0);
+    // No horizon configured: no warning.
+    let (quiet, observer) = recorder();
+    let vault = vault_on(store, &c).on_event(observer).with_horizons([]);
+    vault.access_token("old").unwrap();
+    assert!(
+        quiet
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.outcome != Outcome::Expiring)
+    );
+}
+
+/// The fleet test's child: a process with a vault over the SQLite file the parent names, every
+/// call refreshing (a floor above the hour), calling `access_token` on pseudo-random IDs while
+/// a thread sweeps; prints its report and whether every call succeeded.
+#[cfg(feature = "sqlite")]
+#[test]
+fn fleet_child_entry() {
+    use concur_native::vault::RefreshPolicy;
+    let Ok(url) = std::env::var("CONCUR_VAULT_CHILD") else {
+        return;
+    };
+    let var = |name: &str| std::env::var(name).unwrap();
+    let options = Options::new()
+        .base_url(var("CONCUR_VAULT_BASE"))
+        .ca_file(var("CONCUR_VAULT_CA"))
+        .timeout(Duration::from_secs(60))
+        .correlation_id(var("CONCUR_VAULT_TAG"));
+    let hour = Duration::from_secs(3600 + 60);
+    let vault = TokenVault::new(
+        Arc::new(Client::new(&options).unwrap()),
+        ID,
+        SECRET,
+        open_store(&url).unwrap(),
+    )
+    .unwrap()
+    .with_policy(RefreshPolicy::new(2 * hour, hour).unwrap());
+    let n: u64 = var("CONCUR_VAULT_N").parse().unwrap();
+    let go = var("CONCUR_VAULT_GO");
+    let waited = std::time::Instant::now();
+    while !std::path::Path::new(&go).exists() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "no start signal"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut seed = u64::from(std::process::id()) | 1;
+    let report = std::thread::scope(|s| {
+        let sweep = s.spawn(|| {
+            vault
+                .keep_alive(Duration::from_secs(30 * 86_400), 3)
+                .unwrap()
+        });
+        for _ in 0..25 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let id = format!("f{:02}", seed % n);
+            vault.access_token(&id).expect("every call succeeds");
+        }
+        sweep.join().unwrap()
+    });
+    println!(
+        "REPORT {} {} {} {} {}",
+        report.checked,
+        report.refreshed,
+        report.fresh,
+        report.dead.len(),
+        report.failed.len()
+    );
+}
+
+/// Six processes share 30 connections in one SQLite file, each calling `access_token` (every
+/// call a refresh) while sweeping: no call fails (a refresh token used twice would be 108), the
+/// sweeps refresh each due connection at most once between them, and every connection is alive
+/// at the end.
+#[cfg(feature = "sqlite")]
+#[test]
+fn six_processes_share_a_sqlite_vault() {
+    use std::process::{Command, Stdio};
+    const N: usize = 30;
+    let dir = std::env::temp_dir().join(tag("fleet"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("vault.db").display());
+    let c = tag("fleet");
+    let store = open_store(&url).unwrap();
+    let seeder = vault_on(Arc::clone(&store), &format!("{c}-seed"));
+    for i in 0..N {
+        seeder.add(&format!("f{i:02}"), password(), false).unwrap();
+    }
+    for i in 0..N {
+        let mut lock = store
+            .lock(&format!("f{i:02}"), Duration::from_secs(5))
+            .unwrap();
+        lock.load().unwrap();
+        let mut record = lock.record().unwrap().unwrap();
+        record.refresh_expires_at = Some(now() + 10 * 86_400);
+        lock.save(None, &record).unwrap();
+    }
+    let go = dir.join("go");
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "fleet_child_entry",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("CONCUR_VAULT_CHILD", &url)
+                .env("CONCUR_VAULT_BASE", server().base_url())
+                .env("CONCUR_VAULT_CA", server().ca_file())
+                .env("CONCUR_VAULT_TAG", format!("{c}-child"))
+                .env("CONCUR_VAULT_N", N.to_string())
+                .env("CONCUR_VAULT_GO", &go)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::fs::write(&go, b"go").unwrap();
+    let mut swept = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "a child failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let numbers: Vec<u64> = stdout
+            .lines()
+            .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim()))
+            .expect("the child printed its report")
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let [checked, refreshed, fresh, dead, failed] = numbers[..] else {
+            panic!("{numbers:?}");
+        };
+        assert_eq!(checked, refreshed + fresh + dead + failed);
+        assert_eq!((dead, failed), (0, 0));
+        swept += refreshed;
+    }
+    assert!(
+        swept <= N as u64,
+        "{swept} sweep refreshes for {N} connections"
+    );
+    // Every call refreshed (or shared the refresh its own process's sweep was making).
+    let sent = grants(&format!("{c}-child"), "refresh_token") as u64;
+    assert!(
+        (100..=6 * 25 + swept).contains(&sent),
+        "{sent} refreshes for 150 calls and {swept} sweep refreshes"
+    );
+    // Every connection is alive: its latest refresh token refreshes once more.
+    let last = vault_on(Arc::clone(&store), &format!("{c}-last"));
+    for i in 0..N {
+        let id = format!("f{i:02}");
+        assert_eq!(last.connection(&id).unwrap().state, ConnectionState::Active);
+        last.invalidate(&id).unwrap();
+        last.access_token(&id).unwrap();
+    }
+    assert_eq!(grants(&format!("{c}-last"), "refresh_token"), N);
+    drop((seeder, last, store));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -44,8 +44,9 @@ Without either, HTTPS_PROXY, ALL_PROXY and NO_PROXY are honoured as curl honours
 
 Exit codes: 0 success, 2 invalid argument, 3 unauthorized, 4 HTTP status, 5 timeout,
 6 connection failed, 7 TLS failure, 8 malformed answer, 9 token store failed,
-10 not built in (a Cargo feature left out of the build), 1 anything else (an internal error
-included: a bug caught, reported in one line without details).";
+10 not built in (a Cargo feature left out of the build), 11 unknown connection (a vault holds
+no such ID), 1 anything else (an internal error included: a bug caught, reported in one line
+without details).";
 
 /// Obtain, refresh and revoke SAP Concur OAuth 2 access tokens.
 #[derive(Parser)]

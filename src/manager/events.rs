@@ -27,7 +27,9 @@ pub enum Outcome {
     Dead,
     /// Not an attempt: a warning that the connection's refresh token has come within one of
     /// the vault's horizons of its expiry without having been renewed (see
-    /// [`RefreshEvent::horizon`]). Told once per horizon per refresh token.
+    /// [`RefreshEvent::horizon`]). Told once per horizon per refresh token, by the sweep
+    /// that could not renew it (trigger `KeepAlive`) or by the caller whose access read it
+    /// (trigger `Expired`).
     Expiring,
 }
 

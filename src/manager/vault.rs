@@ -573,15 +573,21 @@ impl TokenVault {
 
     /// Removes connection `id` from memory and store (nothing of it left); with `revoke`, first
     /// asks Concur to revoke the connection (`DELETE /app-mgmt/v0/connections` with an access
-    /// token of it), and keeps it when that fails. An unknown ID is an `UnknownConnection`
+    /// token of it), and keeps it when that fails — unless Concur refuses the connection
+    /// already (a dead one: nothing left to revoke). An unknown ID is an `UnknownConnection`
     /// error.
     pub fn remove(&self, id: &str, revoke: bool) -> Result<(), Error> {
         check_connection_id(id)?;
         if revoke {
-            let token = self.access_token(id)?;
-            self.shared
-                .client
-                .revoke_connections(token.as_str(), token.token().geolocation())?;
+            match self.access_token(id) {
+                Ok(token) => self
+                    .shared
+                    .client
+                    .revoke_connections(token.as_str(), token.token().geolocation())?,
+                // Concur refuses the connection already (108, revoked): nothing to revoke.
+                Err(e) if e.kind() == ErrorKind::Unauthorized => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut lock = self.store.lock(id, self.shared.lock_wait)?;
         let known = lock.record()?.is_some();
@@ -621,7 +627,8 @@ impl TokenVault {
 
     /// Refreshes every connection whose refresh token expires within `within` (or whose expiry
     /// is unknown and last refresh is older), `concurrency` at a time (1 to 64), skipping
-    /// those another sweeper holds: safe on many machines at once, each connection refreshed
+    /// those another sweeper holds (and the application's own tokens, which have no refresh
+    /// token; both counted as fresh): safe on many machines at once, each connection refreshed
     /// once between them. A 108 marks a connection dead (never sent again) and is reported,
     /// not raised; an outage leaves it failing for the next run. An error is returned only when
     /// the store cannot be listed.
@@ -697,9 +704,11 @@ impl TokenVault {
         };
         // Refreshed by another holder since it was listed (or no longer due): left alone, so
         // that sweepers racing refresh each connection once between them.
+        // An application's own token has no refresh token to keep alive.
         if !record.is_due(now, within)
             || record.last_refresh != listed.last_refresh
             || record.refresh_expires_at != listed.refresh_expires_at
+            || record.kind == ConnectionKind::App
         {
             return Swept::Fresh;
         }
