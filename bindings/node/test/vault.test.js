@@ -97,6 +97,15 @@ async function list(vault) {
   return all;
 }
 
+/** Waits until `done()` holds: events reach JS on the event loop after the call that made them. A bound only a broken run reaches. */
+async function until(done) {
+  const deadline = Date.now() + 60000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, 'the event never came');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function textsOf(value) {
   return [String(value), util.inspect(value, { depth: 5, showHidden: true }), JSON.stringify(value) ?? ''];
 }
@@ -283,8 +292,7 @@ describe('TokenVault', () => {
     const info = await vault.connection('k0');
     assert.equal(info.state, 'dead');
     assert.equal(info.concurCode, 108);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(events.some((e) => e.connection === 'k0' && e.outcome === 'dead'));
+    await until(() => events.some((e) => e.connection === 'k0' && e.outcome === 'dead'));
     await assert.rejects(vaultOf().keepAlive({ within: -1 }), (e) => e.code === 'INVALID_ARGUMENT');
     await assert.rejects(vault.keepAlive({ concurrency: 0 }), (e) => e.code === 'INVALID_ARGUMENT');
     await assert.rejects(vault.keepAlive({ concurrency: 65 }), (e) => e.code === 'INVALID_ARGUMENT');
@@ -298,11 +306,29 @@ describe('TokenVault', () => {
     const seed = await refreshToken();
     await vault.add('evented', { refreshToken: seed });
     await vault.accessToken('evented'); // below the floor: refreshed again
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(events.length >= 1);
+    await until(() => events.length >= 2);
     assert.deepEqual([...new Set(events.map((e) => e.connection))], ['evented']);
     const secrets = [seed, app.clientSecret, (await vault.token('evented')).refreshToken];
     for (const e of events) for (const text of textsOf(e)) for (const s of secrets) assert.ok(!text.includes(s));
+  });
+
+  it("emits 'expiring' once per horizon a refresh token comes within", async () => {
+    // The test server's refresh tokens live six months: within both horizons given.
+    const vault = vaultOf({ horizons: [365 * 86400, 200 * 86400] });
+    const warned = [];
+    vault.on('expiring', (e) => warned.push(e));
+    await vault.add('h', user());
+    const info = await vault.connection('h');
+    assert.equal(info.state, 'expiring');
+    assert.equal(info.horizon, 200 * 86400);
+    await vault.invalidate('h');
+    await vault.accessToken('h'); // a refresh: its new refresh token is within both horizons
+    for (let i = 0; i < 10; i += 1) await vault.accessToken('h');
+    await until(() => warned.length >= 2);
+    assert.deepEqual(warned.map((e) => [e.connection, e.outcome, e.horizon]), [
+      ['h', 'expiring', 365 * 86400],
+      ['h', 'expiring', 200 * 86400],
+    ]);
   });
 
   it('two vaults over one SQLite file share connections; a second process reads them', async () => {

@@ -545,3 +545,22 @@ def test_the_example_runs(server, tmp_path):
     assert f"company:{server.company_id}" in out.stdout and f"user:{server.login_id}" in out.stdout
     assert "keep-alive: 0 due" in out.stdout
     assert server.password not in out.stdout + out.stderr
+
+
+def test_a_refresh_token_within_a_horizon_is_warned_about_once(client, server):
+    # The test server's refresh tokens live six months: within both horizons given.
+    events = []
+    vault = vault_of(client, server, horizons=[datetime.timedelta(days=365), 200 * DAY], on_event=events.append)
+    vault.add("h", username=server.login_id, password=server.password)
+    info = vault.connection("h")
+    assert (info.state, info.horizon) == ("expiring", datetime.timedelta(days=200))
+    vault.invalidate("h")
+    vault.access_token("h")  # a refresh: its new refresh token is within both horizons
+    warned = [e for e in events if e.outcome == "expiring"]
+    assert [(e.connection, e.horizon) for e in warned] == [
+        ("h", datetime.timedelta(days=365)), ("h", datetime.timedelta(days=200))]
+    for _ in range(10):
+        vault.access_token("h")
+    vault.keep_alive(within=1)
+    assert len([e for e in events if e.outcome == "expiring"]) == 2, "once per horizon"
+    assert all(server.password not in t for e in events for t in texts_of(e))
