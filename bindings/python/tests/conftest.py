@@ -170,3 +170,35 @@ def listener() -> Iterator[Listener]:
     watched = Listener()
     yield watched
     watched.close()
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A redis-server of the test module's own, on a free loopback port, without persistence."""
+    import shutil
+    import socket
+    import time
+
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed (Debian package redis-server)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/"
+    process.kill()
+    process.wait()

@@ -564,3 +564,46 @@ def test_a_refresh_token_within_a_horizon_is_warned_about_once(client, server):
     vault.keep_alive(within=1)
     assert len([e for e in events if e.outcome == "expiring"]) == 2, "once per horizon"
     assert all(server.password not in t for e in events for t in texts_of(e))
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store(request, tmp_path):
+    """A store URL two vaults (two processes, two machines) share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/race.db"
+    return request.getfixturevalue("redis_url")
+
+
+def test_two_vaults_sweeping_one_store_at_once_never_use_a_refresh_token_twice(client, server, shared_store):
+    first = vault_of(client, server, store=shared_store)
+    second = vault_of(client, server, store=shared_store)
+    tag = os.urandom(4).hex()  # a Redis server is shared by this module's tests
+    ids = [f"race-{tag}-{n:02d}" for n in range(12)]
+    for id in ids:
+        first.add(id, refresh_token=fresh_refresh_token(client, server))
+    reports: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def sweep(i: int, vault: TokenVault) -> None:
+        barrier.wait()
+        reports[i] = vault.keep_alive(within=10 * 365 * DAY, concurrency=4)
+
+    threads = [threading.Thread(target=sweep, args=(i, v)) for i, v in enumerate([first, second])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for report in reports:
+        assert isinstance(report, KeepAliveReport)
+        assert report.checked == report.refreshed + report.fresh + len(report.dead) + len(report.failed)
+        # A refresh token sent twice would have been refused (108) and reported dead.
+        assert (report.dead, report.failed) == ([], [])
+    assert sum(r.refreshed for r in reports) >= len(ids), "every connection refreshed at least once"
+    # A vault's memory may hold an earlier access token of a connection (valid until it
+    # expires). Invalidated, the first takes the newest from the store (or refreshes when that
+    # is the one it held): its refresh token is the family's newest, alive.
+    for id in ids:
+        first.invalidate(id)
+        token = first.token(id)
+        assert generation(token.refresh_token)[1] >= 2
+        assert still_refreshes(client, server, token.refresh_token)
