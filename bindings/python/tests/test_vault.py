@@ -607,3 +607,27 @@ def test_two_vaults_sweeping_one_store_at_once_never_use_a_refresh_token_twice(c
         token = first.token(id)
         assert generation(token.refresh_token)[1] >= 2
         assert still_refreshes(client, server, token.refresh_token)
+
+
+def test_the_gil_is_released_while_an_add_waits(server):
+    # Every answer of this server address comes a second late.
+    slow = Client(base_url=server.scenario("slow-headers-1000"), ca_file=server.ca_file, timeout=10.0)
+    vault = vault_of(slow, server)
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        vault.add("slow", client_credentials=True)
+    finally:
+        done.set()
+        counter.join()
+    # Held for the whole second, the GIL would let the counter run a switch interval (5 ms) at
+    # most; released, it counts for about the whole second (as in test_manager.py).
+    assert ticks > 1_000_000, ticks
