@@ -397,6 +397,22 @@ describe('TokenVault', () => {
     assert.equal((await m.status()).state, 'active');
   });
 
+  it("runs on the addon's own threads: 8 pending adds do not delay fs.readFile", async () => {
+    const deadlineMs = 3000;
+    const slow = new Client({ baseUrl: server.scenario('slow-headers-20000'), caFile: server.ca_file, timeoutMs: deadlineMs });
+    const vault = new TokenVault(slow, app);
+    const started = performance.now();
+    const adds = Array.from({ length: 8 }, (_, n) => vault.add(`slow-${n}`, { clientCredentials: true }).catch((e) => e));
+    const before = performance.now();
+    await fs.promises.readFile(__filename);
+    const readMs = performance.now() - before;
+    // With libuv's pool of 4 held by the adds, the read would wait for their deadline.
+    assert.ok(readMs < deadlineMs / 3, `fs.readFile took ${readMs.toFixed(0)} ms`);
+    for (const e of await Promise.all(adds)) assert.equal(e.code, 'TIMEOUT', String(e));
+    assert.ok(performance.now() - started >= deadlineMs * 0.9, 'the adds really were pending');
+    assert.deepEqual(await list(vault), [], 'a failed add stores nothing');
+  });
+
   it('an aborted call rejects with AbortError', async () => {
     const vault = vaultOf();
     await vault.add('a', { clientCredentials: true });
