@@ -303,7 +303,7 @@ impl KeepAliveReport {
         self.checked += 1;
         match swept {
             Swept::Refreshed => self.refreshed += 1,
-            Swept::Fresh => self.fresh += 1,
+            Swept::Fresh | Swept::Busy => self.fresh += 1,
             Swept::Dead(code) => self.dead.push((id.to_string(), code)),
             Swept::Failed(error) => self.failed.push(KeepAliveFailure {
                 id: id.to_string(),
@@ -339,9 +339,15 @@ impl KeepAliveFailure {
 enum Swept {
     Refreshed,
     Fresh,
+    /// Its lock was held at that moment: by another sweeper (which refreshes it) or by a caller
+    /// only reading it (which does not); looked at again at the end of the sweep.
+    Busy,
     Dead(Option<i64>),
     Failed(Error),
 }
+
+/// How long a sweep waits, at its end, for the lock of a connection that was busy when listed.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
 
 /// How many records a page of [`TokenVault::connections`] or of a sweep reads.
 const PAGE: usize = 500;
@@ -643,6 +649,7 @@ impl TokenVault {
         let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
         let now = unix_now();
         let report = Mutex::new(KeepAliveReport::default());
+        let busy = Mutex::new(Vec::new());
         let mut seen: HashSet<String> = HashSet::new();
         let mut cursor: Option<(i64, String)> = None;
         loop {
@@ -660,40 +667,75 @@ impl TokenVault {
                 .into_iter()
                 .filter(|r| seen.insert(r.id.clone()))
                 .collect();
-            let next = AtomicUsize::new(0);
-            std::thread::scope(|scope| {
-                for _ in 0..concurrency.min(work.len()) {
-                    scope.spawn(|| {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(record) = work.get(i) else {
-                                break;
-                            };
-                            let swept =
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    self.sweep_one(record, now, within)
-                                }))
-                                .unwrap_or_else(|_| {
-                                    Swept::Failed(Error::store("a bug interrupted the refresh"))
-                                });
-                            report
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .add(&record.id, swept);
-                        }
-                    });
-                }
-            });
+            self.sweep_all(
+                &work,
+                now,
+                within,
+                concurrency,
+                Duration::ZERO,
+                &report,
+                &busy,
+            );
         }
+        // A connection whose lock was held when reached may have been held by a caller only
+        // reading it: unless another holder refreshed it meanwhile (its record changed), wait
+        // for its lock and sweep it now, so that no due connection is left behind.
+        let busy = busy.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let none = Mutex::new(Vec::new());
+        self.sweep_all(&busy, now, within, concurrency, BUSY_WAIT, &report, &none);
         Ok(report.into_inner().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Sweeps `work`, `concurrency` at a time, waiting `wait` for each lock; a connection whose
+    /// lock stayed held goes to `busy` (when `wait` is zero) or counts as fresh.
+    #[allow(clippy::too_many_arguments)]
+    fn sweep_all(
+        &self,
+        work: &[ConnectionRecord],
+        now: i64,
+        within: i64,
+        concurrency: usize,
+        wait: Duration,
+        report: &Mutex<KeepAliveReport>,
+        busy: &Mutex<Vec<ConnectionRecord>>,
+    ) {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..concurrency.min(work.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(record) = work.get(i) else {
+                            break;
+                        };
+                        let swept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.sweep_one(record, now, within, wait)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Swept::Failed(Error::store("a bug interrupted the refresh"))
+                        });
+                        if matches!(swept, Swept::Busy) && wait.is_zero() {
+                            busy.lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(record.clone());
+                            continue;
+                        }
+                        report
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .add(&record.id, swept);
+                    }
+                });
+            }
+        });
     }
 
     /// The sweep of one listed connection: under its lock taken at once (or skipped), the
     /// record read again, refreshed only if still due.
-    fn sweep_one(&self, listed: &ConnectionRecord, now: i64, within: i64) -> Swept {
-        let Ok(lock) = self.store.lock(&listed.id, Duration::ZERO) else {
-            // Another sweeper (or a caller's refresh) holds it.
-            return Swept::Fresh;
+    fn sweep_one(&self, listed: &ConnectionRecord, now: i64, within: i64, wait: Duration) -> Swept {
+        let Ok(lock) = self.store.lock(&listed.id, wait) else {
+            // Another sweeper, or a caller, holds it.
+            return Swept::Busy;
         };
         let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,
