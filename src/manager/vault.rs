@@ -547,6 +547,24 @@ impl TokenVault {
         Ok(f(current.token.access_token()))
     }
 
+    /// Calls `f` with connection `id`'s access token when this process holds it and may hand it
+    /// out without waiting (above the floor; a refresh ahead starts in the background inside
+    /// the window); `None` — without waiting, locking, reading the store or sending anything —
+    /// when [`access_token`](TokenVault::access_token) would (a connection not cached, below
+    /// the floor, unknown). For callers whose hot path must never block (a binding holding
+    /// Python's GIL, Node's event loop).
+    pub fn cached_access_token<R>(&self, id: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.cache
+            .usable(id)
+            .map(|current| f(current.token.access_token()))
+    }
+
+    /// The token [`cached_access_token`](TokenVault::cached_access_token) would hand out, as a
+    /// handle (one reference count); `None` in the same cases.
+    pub fn cached_token(&self, id: &str) -> Option<AccessToken> {
+        self.cache.usable(id).map(AccessToken)
+    }
+
     /// Connection `id`'s whole token (expiry, geolocation, refresh expiry, …), as
     /// [`access_token`](TokenVault::access_token) hands it out.
     pub fn token(&self, id: &str) -> Result<OAuth2Token, Error> {
@@ -623,6 +641,23 @@ impl TokenVault {
             page: VecDeque::new(),
             done: false,
         }
+    }
+
+    /// Up to `limit` connections in ID order, starting after the ID `after`: one page of
+    /// [`connections`](TokenVault::connections), for a caller that keeps its own cursor (a
+    /// binding's iterator, a paged API). No token is loaded.
+    pub fn connection_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConnectionInfo>, Error> {
+        let now = unix_now();
+        Ok(self
+            .store
+            .records(after, limit)?
+            .into_iter()
+            .map(|record| ConnectionInfo::of(record, &self.horizons, now))
+            .collect())
     }
 
     /// A snapshot of connection `id`'s engine in this process (expiries, failures, the last
@@ -832,6 +867,28 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl TokenVault {
+    /// Waits until no refresh ahead of this vault's cached connections runs, at most
+    /// `timeout`; whether none runs. Dropping the vault waits without a limit; a binding whose
+    /// objects are freed from a caller's thread (C's `concur_token_vault_free`) bounds it.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        self.cache.shards.iter().all(|shard| {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            engines.iter().all(|engine| {
+                engine.wait_idle(Some(
+                    deadline.saturating_duration_since(std::time::Instant::now()),
+                ))
+            })
+        })
     }
 }
 
