@@ -640,3 +640,22 @@ def test_the_gil_is_released_while_an_add_waits(server):
     # Held for the whole second, the GIL would let the counter run a switch interval (5 ms) at
     # most; released, it counts for about the whole second (as in test_manager.py).
     assert ticks > 1_000_000, ticks
+
+
+def test_the_cached_path_hands_out_only_what_memory_holds(client, server, tmp_path):
+    url = f"sqlite:///{tmp_path}/cached.db"
+    first = vault_of(client, server, store=url)
+    token = first.add("c", client_credentials=True)
+    assert first._cached_access_token("c") == token.access_token
+    second = vault_of(client, server, store=url)
+    # Not in the second vault's memory yet: only a call (which reads the store) gets it.
+    assert second._cached_access_token("c") is None
+    assert second._cached_access_token("nobody") is None
+    assert second.access_token("c") == token.access_token
+    assert second._cached_access_token("c") == token.access_token
+    assert asyncio.run(second.access_token_async("c")) == token.access_token
+    # Below the floor a token is never handed out from memory: a call waits for a refresh.
+    strict = vault_of(client, server, margin=7200, floor=3700)
+    first_strict = strict.add("s", client_credentials=True)
+    assert strict._cached_access_token("s") is None
+    assert strict.access_token("s") != first_strict.access_token
