@@ -22,6 +22,7 @@ const util = require('node:util');
 
 const { Client, ConcurError, OAuth2Token, TokenVault, oauth2AuthorizeUrl, parseOauth2Callback } = require('..');
 const { startServer } = require('./support/server.js');
+const { startRedis } = require('./support/redis.js');
 
 const REDIRECT = 'https://partner.example/callback';
 const YEARS = 10 * 365 * 86400;
@@ -351,26 +352,33 @@ describe('TokenVault', () => {
     assert.equal(await stillRefreshes(token.refreshToken), true, 'nothing refreshed');
   });
 
-  it('two vaults sweeping one SQLite file at once never send a refresh token twice', async () => {
-    const url = `sqlite:///${tmp}/race.db`;
-    const first = vaultOf({ store: url });
-    const second = vaultOf({ store: url });
-    const ids = Array.from({ length: 12 }, (_, n) => `race-${n}`);
-    for (const id of ids) await first.add(id, { refreshToken: await refreshToken() });
-    const reports = await Promise.all([first, second].map((v) => v.keepAlive({ within: YEARS, concurrency: 4 })));
-    for (const r of reports) {
-      assert.equal(r.checked, r.refreshed + r.fresh + r.dead.length + r.failed.length);
-      // A refresh token sent twice would have been refused (108) and reported dead.
-      assert.deepEqual([r.dead, r.failed], [[], []]);
-    }
-    assert.ok(reports[0].refreshed + reports[1].refreshed >= ids.length);
-    for (const id of ids) {
-      await first.invalidate(id); // its memory may hold an earlier (still valid) access token
-      const token = await first.token(id);
-      assert.ok(generation(token.refreshToken)[1] >= 2);
-      assert.equal(await stillRefreshes(token.refreshToken), true);
-    }
-  });
+  for (const kind of ['sqlite', 'redis']) {
+    it(`two vaults sweeping one store at once never send a refresh token twice (${kind})`, async () => {
+      const redis = kind === 'redis' ? await startRedis() : null;
+      try {
+        const url = redis ? redis.url : `sqlite:///${tmp}/race.db`;
+        const first = vaultOf({ store: url });
+        const second = vaultOf({ store: url });
+        const ids = Array.from({ length: 12 }, (_, n) => `race-${n}`);
+        for (const id of ids) await first.add(id, { refreshToken: await refreshToken() });
+        const reports = await Promise.all([first, second].map((v) => v.keepAlive({ within: YEARS, concurrency: 4 })));
+        for (const r of reports) {
+          assert.equal(r.checked, r.refreshed + r.fresh + r.dead.length + r.failed.length);
+          // A refresh token sent twice would have been refused (108) and reported dead.
+          assert.deepEqual([r.dead, r.failed], [[], []]);
+        }
+        assert.ok(reports[0].refreshed + reports[1].refreshed >= ids.length);
+        for (const id of ids) {
+          await first.invalidate(id); // its memory may hold an earlier (still valid) access token
+          const token = await first.token(id);
+          assert.ok(generation(token.refreshToken)[1] >= 2);
+          assert.equal(await stillRefreshes(token.refreshToken), true);
+        }
+      } finally {
+        redis?.stop();
+      }
+    });
+  }
 
   it('a sealed store opens only with its key', async () => {
     const url = `sqlite:///${tmp}/sealed.db`;
