@@ -354,9 +354,9 @@ export type TokenManagerOptions = TokenManagerBase &
 /** One refresh attempt, as a TokenManager's listeners get it (frozen; no secret in it). */
 export interface RefreshEvent {
   /** Refreshed here, taken from the store (another holder refreshed), failed (tried again), or Concur's verdict. */
-  readonly outcome: 'refreshed' | 'from_store' | 'failed' | 'dead';
-  /** No token yet, inside the window (refreshed ahead), below the floor, or invalidated. */
-  readonly trigger: 'absent' | 'ahead' | 'expired' | 'invalidated';
+  readonly outcome: 'refreshed' | 'from_store' | 'failed' | 'dead' | 'expiring';
+  /** No token yet, inside the window (refreshed ahead), below the floor, invalidated, or a vault's sweep. */
+  readonly trigger: 'absent' | 'ahead' | 'expired' | 'invalidated' | 'keep_alive';
   /** The grant sent, or null when nothing was sent. */
   readonly grant: 'refresh_token' | 'password' | 'client_credentials' | null;
   /** How long the attempt took, store included. */
@@ -375,6 +375,8 @@ export interface RefreshEvent {
   readonly retryAt: Date | null;
   /** The connection the event is about, when a keeper holds several; null for a TokenManager. */
   readonly connection: string | null;
+  /** For an 'expiring' warning (a TokenVault's), the horizon crossed in seconds; else null. */
+  readonly horizon: number | null;
 }
 
 /** A TokenManager's events: each listener gets one RefreshEvent. */
@@ -400,6 +402,108 @@ export interface TokenManagerStatus {
   refreshCount: number;
   /** Whether a refresh runs now. */
   refreshing: boolean;
+}
+
+/** The options of a TokenVault. */
+export interface TokenVaultOptions {
+  clientId: string;
+  clientSecret: string;
+  /** 'memory:' (default), 'sqlite:///path', 'redis://…', 'rediss://…' or 'postgres://…'. */
+  store?: string | null;
+  /** The refresh window in seconds, as a TokenManager's. */
+  margin?: number | null;
+  /** The least validity handed out in seconds, as a TokenManager's. */
+  floor?: number | null;
+  /** Seals every connection's document, as a TokenManager's storeKey. */
+  storeKey?: Uint8Array | string | ReadonlyArray<Uint8Array | string> | null;
+  /** Refuse plain-text stored documents. */
+  requireSealed?: boolean | null;
+  /** How many connections are held in memory (default 10,000; least recently used out). */
+  cacheCapacity?: number | null;
+  /** When to warn ('expiring') before a refresh token's expiry, in seconds (default 30 and 7 days). */
+  horizons?: ReadonlyArray<number> | null;
+}
+
+/** How TokenVault.add obtains a connection: exactly one of these. */
+export type VaultStart =
+  | { refreshToken: string; geolocation?: string | null }
+  | { companyId: string; requestToken: string }
+  | { username: string; password: string }
+  | { code: string; redirectUri: string }
+  | { clientCredentials: true };
+
+/** A connection as an operator sees it (frozen; no secret in it). */
+export interface ConnectionInfo {
+  readonly id: string;
+  readonly kind: 'company' | 'user' | 'app';
+  readonly subject: string | null;
+  readonly geolocation: string | null;
+  readonly expiresAt: Date | null;
+  readonly refreshExpiresAt: Date | null;
+  readonly lastRefresh: Date | null;
+  /** 'expiring': its refresh token is within a horizon of its expiry. */
+  readonly state: 'active' | 'expiring' | 'failing' | 'dead';
+  /** Concur's code that killed it (108, …), when dead. */
+  readonly concurCode: number | null;
+  /** Transient failures in a row. */
+  readonly failures: number;
+  /** The smallest horizon the refresh token's expiry is within, in seconds. */
+  readonly horizon: number | null;
+  readonly addedAt: Date;
+}
+
+/** What one keepAlive() did: checked = refreshed + fresh + dead.length + failed.length. */
+export interface KeepAliveReport {
+  readonly checked: number;
+  readonly refreshed: number;
+  readonly fresh: number;
+  readonly dead: ReadonlyArray<{ readonly id: string; readonly concurCode: number | null }>;
+  readonly failed: ReadonlyArray<{ readonly id: string; readonly error: ConcurError }>;
+}
+
+/** One connection of a TokenVault shaped like a token manager. */
+export interface VaultConnection {
+  readonly id: string;
+  readonly vault: TokenVault;
+  accessToken(options?: CallOptions): Promise<string>;
+  token(options?: CallOptions): Promise<OAuth2Token>;
+  invalidate(options?: CallOptions): Promise<void>;
+  status(options?: CallOptions): Promise<TokenManagerStatus>;
+  toJSON(): { id: string };
+}
+
+/** A TokenVault's events: each listener gets one RefreshEvent naming its connection. */
+export type TokenVaultEventName = TokenManagerEventName | 'expiring';
+
+/**
+ * Many Concur connections kept alive in one store, each with the TokenManager's guarantees.
+ * Every method runs on the addon's own threads and returns a Promise; an unknown ID rejects
+ * with code 'UNKNOWN_CONNECTION', bad input with 'INVALID_ARGUMENT'.
+ */
+export declare class TokenVault extends EventEmitter {
+  constructor(client: Client, options: TokenVaultOptions);
+  /** Adds connection `id`; resolves to its first token, stored before it resolves. */
+  add(id: string, start: VaultStart, options?: CallOptions & { replace?: boolean }): Promise<OAuth2Token>;
+  accessToken(id: string, options?: CallOptions): Promise<string>;
+  token(id: string, options?: CallOptions): Promise<OAuth2Token>;
+  invalidate(id: string, options?: CallOptions): Promise<void>;
+  remove(id: string, options?: CallOptions & { revoke?: boolean }): Promise<void>;
+  connection(id: string, options?: CallOptions): Promise<ConnectionInfo>;
+  status(id: string, options?: CallOptions): Promise<TokenManagerStatus>;
+  /** Every connection in ID order, a page of the store at a time. */
+  connections(): AsyncGenerator<ConnectionInfo, void, undefined>;
+  /** `within` in seconds (default 30 days), `concurrency` 1 to 64 (default 8). */
+  keepAlive(options?: CallOptions & { within?: number; concurrency?: number }): Promise<KeepAliveReport>;
+  manager(id: string): VaultConnection;
+  on(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  once(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  off(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  addListener(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  removeListener(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  prependListener(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  prependOnceListener(event: TokenVaultEventName, listener: (event: RefreshEvent) => void): this;
+  /** {} : a vault holds secrets and shows none. */
+  toJSON(): Record<string, never>;
 }
 
 /**

@@ -368,12 +368,12 @@ function callSignal(where, options) {
  * addon's threads is then never sent; one already running ends within its deadline and its
  * outcome is discarded. `start(callId)` passes the id on to the addon.
  */
-function call(signal, start) {
+function call(signal, start, settleWith = settle) {
   if (signal?.aborted) return Promise.reject(abortError(signal));
   const callId = signal ? binding.newCallId() : undefined;
   let settled;
   try {
-    settled = start(callId).then(settle);
+    settled = start(callId).then(settleWith);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -708,6 +708,7 @@ const MANAGER_EVENTS = Object.freeze({
   from_store: 'refresh',
   failed: 'refreshFailed',
   dead: 'dead',
+  expiring: 'expiring',
 });
 
 /**
@@ -744,13 +745,14 @@ function managerEvent(raw) {
     failures: raw.failures,
     retryAt: dateOrNull(raw.retryAtMs, 1),
     connection: raw.connection ?? null,
+    horizon: raw.horizonSeconds ?? null,
   });
 }
 
 /** Reports a listener that threw (or rejected) and goes on: listeners never break a refresh. */
 function listenerFailed(name, error) {
   const what = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
-  process.emitWarning(`a TokenManager '${name}' listener failed and was ignored (${what})`, {
+  process.emitWarning(`a TokenManager or TokenVault '${name}' listener failed and was ignored (${what})`, {
     type: 'ConcurNativeWarning',
     code: 'CONCUR_NATIVE_LISTENER',
   });
@@ -908,6 +910,281 @@ class TokenManager extends EventEmitter {
   }
 }
 
+/** The starts of TokenVault.add: each start's required and optional fields. */
+const VAULT_STARTS = Object.freeze({
+  refreshToken: [['refreshToken'], ['geolocation']],
+  company: [['companyId', 'requestToken'], []],
+  password: [['username', 'password'], []],
+  authorizationCode: [['code', 'redirectUri'], []],
+  clientCredentials: [['clientCredentials'], []],
+});
+const VAULT_FIELDS = Object.freeze(Object.values(VAULT_STARTS).flatMap(([req, opt]) => [...req, ...opt]));
+
+function invalidArgument(where, detail) {
+  return new ConcurError(`invalid argument: ${where}: ${detail}`, { code: 'INVALID_ARGUMENT' });
+}
+
+/**
+ * The raw start of `add(id, start)`: exactly one start's fields (a wrong mix is
+ * INVALID_ARGUMENT, naming fields, never quoting values); a field of the wrong type a TypeError.
+ */
+function vaultStart(where, start) {
+  checkObject(where, start);
+  const present = VAULT_FIELDS.filter((f) => start[f] != null);
+  const entry = Object.entries(VAULT_STARTS).find(([, [required]]) => required.some((f) => present.includes(f)));
+  if (entry === undefined) {
+    throw invalidArgument(
+      where,
+      'give one start: { refreshToken, geolocation? }, { companyId, requestToken }, { username, password }, ' +
+        '{ code, redirectUri } or { clientCredentials: true }',
+    );
+  }
+  const [name, [required, optional]] = entry;
+  const stray = present.find((f) => !required.includes(f) && !optional.includes(f));
+  if (stray !== undefined) throw invalidArgument(where, `${stray} does not go with ${required.join(' and ')}`);
+  const absent = required.find((f) => !present.includes(f));
+  if (absent !== undefined) throw invalidArgument(where, `${required.join(' and ')} go together: ${absent} is missing`);
+  if (name === 'clientCredentials') {
+    if (start.clientCredentials !== true) throw new TypeError(`${where}: start.clientCredentials must be true`);
+    return { start: name };
+  }
+  const raw = pick(where, start, required, optional);
+  checkWellFormed(where, raw);
+  raw.start = name;
+  return raw;
+}
+
+/** A RawConnectionInfo as the frozen connection object. */
+function connectionInfo(raw) {
+  return Object.freeze({
+    id: raw.id,
+    kind: raw.kind,
+    subject: raw.subject ?? null,
+    geolocation: raw.geolocation ?? null,
+    expiresAt: dateOrNull(raw.expiresAt),
+    refreshExpiresAt: dateOrNull(raw.refreshExpiresAt),
+    lastRefresh: dateOrNull(raw.lastRefresh),
+    state: raw.state,
+    concurCode: raw.concurCode ?? null,
+    failures: raw.failures,
+    horizon: raw.horizonSeconds ?? null,
+    addedAt: new Date(raw.addedAt * 1000),
+  });
+}
+
+/** A RawKeepAliveReport as the frozen report object. */
+function keepAliveReport(raw) {
+  return Object.freeze({
+    checked: raw.checked,
+    refreshed: raw.refreshed,
+    fresh: raw.fresh,
+    dead: Object.freeze(raw.dead.map((d) => Object.freeze({ id: d.id, concurCode: d.concurCode ?? null }))),
+    failed: Object.freeze(raw.failed.map((f) => Object.freeze({ id: f.id, error: concurError(f.error) }))),
+  });
+}
+
+/** Turns a vault call's RawOutcome into its value, or a thrown ConcurError. */
+function settleVault(outcome) {
+  if (outcome.error) throw concurError(outcome.error);
+  if (outcome.connection) return connectionInfo(outcome.connection);
+  if (outcome.report) return keepAliveReport(outcome.report);
+  if (outcome.status) return managerStatus(outcome.status);
+  return settle(outcome);
+}
+
+const DAY = 86400;
+
+/**
+ * Many Concur connections (every company's, every user's, the application's own) kept alive in
+ * one store, each with the TokenManager's guarantees, all of it the Rust core's TokenVault:
+ * one refresh per connection across threads, processes and machines sharing the store;
+ * refresh ahead; stale if error; the rotated refresh token saved before use; Concur's 108 never
+ * sent again. Connections are named by IDs you choose (printable text up to 256 bytes).
+ *
+ * `new TokenVault(client, { clientId, clientSecret, store, margin, floor, storeKey,
+ * requireSealed, cacheCapacity, horizons })`: `store` is a URL, `memory:` (default),
+ * `sqlite:///path`, `redis://…`/`rediss://…` or `postgres://…`; `margin`, `floor`, `storeKey`
+ * and `requireSealed` as the TokenManager's; `cacheCapacity` bounds the connections held in
+ * memory (10,000 by default); `horizons` (seconds; default 30 and 7 days) are when an
+ * 'expiring' event warns before a refresh token's expiry. Opening a networked store connects
+ * on this thread.
+ *
+ * Every method returns a Promise, runs on the addon's own threads (not libuv's pool) and
+ * takes a last optional `{ signal }`; an unknown ID rejects with code 'UNKNOWN_CONNECTION',
+ * bad input with 'INVALID_ARGUMENT'. An EventEmitter like the TokenManager: 'refresh',
+ * 'refreshFailed', 'dead' and 'expiring', each event naming its `connection`.
+ */
+class TokenVault extends EventEmitter {
+  #raw;
+
+  constructor(client, options) {
+    super();
+    const where = 'new TokenVault(client, options)';
+    if (!(client instanceof Client)) throw new TypeError(`${where}: client must be a Client`);
+    checkObject(where, options);
+    const { margin, floor, storeKey, requireSealed, cacheCapacity, horizons } = options;
+    const raw = pick(where, options, ['clientId', 'clientSecret'], ['store']);
+    for (const [name, value] of Object.entries({ margin, floor, cacheCapacity })) {
+      if (value != null && typeof value !== 'number') throw new TypeError(`${where}: options.${name} must be a number`);
+    }
+    if (requireSealed != null && typeof requireSealed !== 'boolean') {
+      throw new TypeError(`${where}: options.requireSealed must be a boolean`);
+    }
+    if (horizons != null && (!Array.isArray(horizons) || !horizons.every((h) => typeof h === 'number'))) {
+      throw new TypeError(`${where}: options.horizons must be an array of numbers of seconds`);
+    }
+    checkWellFormed(where, raw);
+    raw.marginSeconds = margin ?? undefined;
+    raw.floorSeconds = floor ?? undefined;
+    raw.storeKeys = storeKeys(where, storeKey);
+    raw.requireSealed = requireSealed ?? undefined;
+    raw.cacheCapacity = cacheCapacity ?? undefined;
+    raw.horizonsSeconds = horizons ?? undefined;
+    this.#raw = new binding.RawTokenVault(rawClientOf(client), raw, eventRelay(new WeakRef(this)));
+    const error = this.#raw.creationError();
+    if (error) throw concurError(error);
+  }
+
+  #id(where, id) {
+    checkString(where, 'id', id);
+    checkWellFormed(where, { id });
+    return id;
+  }
+
+  #call(where, options, start) {
+    const signal = callSignal(where, options);
+    return call(signal, start, settleVault);
+  }
+
+  /**
+   * Adds connection `id` from one start — `{ refreshToken, geolocation? }` (refreshed once at
+   * once), `{ companyId, requestToken }` (App Center), `{ username, password }`, `{ code,
+   * redirectUri }` (the Web flow) or `{ clientCredentials: true }` — and resolves to its first
+   * OAuth2Token, stored before it resolves. An ID present already rejects (INVALID_ARGUMENT)
+   * unless `{ replace: true }`.
+   */
+  add(id, start, options) {
+    const where = 'TokenVault.add(id, start, options)';
+    const { replace = false } = options ?? {};
+    if (typeof replace !== 'boolean') throw new TypeError(`${where}: options.replace must be a boolean`);
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.add(id, vaultStart(where, start), replace, callId));
+  }
+
+  /** Connection `id`'s access token, for `Authorization: Bearer …`. */
+  accessToken(id, options) {
+    const where = 'TokenVault.accessToken(id, options)';
+    this.#id(where, id);
+    const signal = callSignal(where, options);
+    // A token held in memory above the floor is answered on this thread: no hop to the addon's threads.
+    if (!signal?.aborted) {
+      const cached = this.#raw.cachedAccessToken(id);
+      if (cached != null) return Promise.resolve(cached);
+    }
+    return call(signal, (callId) => this.#raw.accessToken(id, callId), settleVault);
+  }
+
+  /** Connection `id`'s whole token (expiry, geolocation, subject, …) as an OAuth2Token. */
+  token(id, options) {
+    const where = 'TokenVault.token(id, options)';
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.token(id, callId));
+  }
+
+  /** Forgets connection `id`'s access token (after an API call answered 401). */
+  invalidate(id, options) {
+    const where = 'TokenVault.invalidate(id, options)';
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.invalidate(id, callId));
+  }
+
+  /** Removes connection `id`; `{ revoke: true }` asks Concur to revoke it first. */
+  remove(id, options) {
+    const where = 'TokenVault.remove(id, options)';
+    const { revoke = false } = options ?? {};
+    if (typeof revoke !== 'boolean') throw new TypeError(`${where}: options.revoke must be a boolean`);
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.remove(id, revoke, callId));
+  }
+
+  /**
+   * Connection `id` as an operator sees it, a frozen object holding no secret: { id, kind
+   * ('company', 'user', 'app'), subject, geolocation, expiresAt, refreshExpiresAt, lastRefresh,
+   * state ('active', 'expiring', 'failing', 'dead'), concurCode, failures, horizon (seconds),
+   * addedAt }.
+   */
+  connection(id, options) {
+    const where = 'TokenVault.connection(id, options)';
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.connection(id, callId));
+  }
+
+  /** Connection `id`'s engine in this process, as TokenManager.status() describes it. */
+  status(id, options) {
+    const where = 'TokenVault.status(id, options)';
+    this.#id(where, id);
+    return this.#call(where, options, (callId) => this.#raw.status(id, callId));
+  }
+
+  /**
+   * Every connection in ID order (`for await (const c of vault.connections())`), read from
+   * the store a page at a time: listing 100,000 connections loads no token.
+   */
+  async *connections() {
+    const cursor = this.#raw.connections();
+    for (;;) {
+      const outcome = await cursor.next();
+      if (outcome.error) throw concurError(outcome.error);
+      for (const raw of outcome.connections) yield connectionInfo(raw);
+      if (outcome.done) return;
+    }
+  }
+
+  /**
+   * Refreshes every connection whose refresh token expires within `within` seconds (30 days
+   * by default), `concurrency` at a time (8 by default, at most 64); safe from a cron on every
+   * machine at once. Resolves to a frozen report: { checked, refreshed, fresh, dead: [{ id,
+   * concurCode }], failed: [{ id, error }] }, checked = refreshed + fresh + dead + failed.
+   */
+  keepAlive(options) {
+    const where = 'TokenVault.keepAlive(options)';
+    const { within = 30 * DAY, concurrency = 8 } = options ?? {};
+    if (typeof within !== 'number') throw new TypeError(`${where}: options.within must be a number of seconds`);
+    if (typeof concurrency !== 'number') throw new TypeError(`${where}: options.concurrency must be a number`);
+    return this.#call(where, options, (callId) => this.#raw.keepAlive(within, concurrency, callId));
+  }
+
+  /**
+   * Connection `id` shaped like a TokenManager ({ id, accessToken(), token(), invalidate(),
+   * status() }): for anything that takes a manager.
+   */
+  manager(id) {
+    const where = 'TokenVault.manager(id)';
+    this.#id(where, id);
+    const checked = binding.checkConnectionId(id);
+    if (checked) throw concurError(checked);
+    const vault = this;
+    return Object.freeze({
+      id,
+      vault,
+      accessToken: (options) => vault.accessToken(id, options),
+      token: (options) => vault.token(id, options),
+      invalidate: (options) => vault.invalidate(id, options),
+      status: (options) => vault.status(id, options),
+      toJSON: () => ({ id }),
+      [util.inspect.custom]: () => `TokenVault connection ${JSON.stringify(id)}`,
+    });
+  }
+
+  toJSON() {
+    return {};
+  }
+
+  [util.inspect.custom]() {
+    return 'TokenVault {}';
+  }
+}
+
 /**
  * Builds the current API's authorize URL. Returns { url, state }: keep state (128 random bits
  * from the OS's CSPRNG when not given) for parseOauth2Callback(). Synchronous; throws a
@@ -958,6 +1235,7 @@ module.exports = {
   nativeToken,
   Client,
   TokenManager,
+  TokenVault,
   authorizationUrl,
   parseCallback,
   oauth2AuthorizeUrl,

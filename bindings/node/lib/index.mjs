@@ -7,6 +7,7 @@ export const {
   nativeToken,
   Client,
   TokenManager,
+  TokenVault,
   authorizationUrl,
   parseCallback,
   oauth2AuthorizeUrl,

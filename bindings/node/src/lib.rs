@@ -11,6 +11,7 @@
 pub mod current;
 pub mod manager;
 mod pool;
+pub mod vault;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -119,6 +120,15 @@ pub enum Value {
     Bearer(concur_native::manager::AccessToken),
     /// A migrated legacy refresh token; in JS `legacy: { refreshToken, … }`.
     Legacy(concur_native::oauth2::LegacyExchange),
+    /// A vault's connection (no secret); in JS `connection: { id, kind, … }`.
+    Connection(vault::RawConnectionInfo),
+    /// A page of a vault's connections and whether the listing ended; in JS
+    /// `connections: [...]`, `done`.
+    Connections(Vec<vault::RawConnectionInfo>, bool),
+    /// A vault sweep's report; in JS `report: { checked, … }`.
+    Report(vault::RawKeepAliveReport),
+    /// A connection engine's status; in JS `status: { state, … }`.
+    Status(manager::RawStatus),
 }
 
 /// At most one of a value and `error` is set (neither after a successful revocation).
@@ -159,6 +169,13 @@ impl ToNapiValue for RawOutcome {
             Value::Managed(t) => outcome.set("oauth2", current::oauth2_object(&env, t.token())?)?,
             Value::Bearer(t) => outcome.set("bearer", t.as_str())?,
             Value::Legacy(x) => outcome.set("legacy", current::legacy_object(&env, x)?)?,
+            Value::Connection(c) => outcome.set("connection", c.clone())?,
+            Value::Connections(page, done) => {
+                outcome.set("connections", page.clone())?;
+                outcome.set("done", *done)?;
+            }
+            Value::Report(r) => outcome.set("report", r.clone())?,
+            Value::Status(s) => outcome.set("status", s.clone())?,
         }
         if let Some(e) = val.error {
             outcome.set("error", e)?;

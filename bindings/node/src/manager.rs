@@ -74,7 +74,7 @@ fn seconds(name: &str, value: f64) -> std::result::Result<Duration, Error> {
 }
 
 /// The sealer the options ask for; its errors name `storeKey` and never quote a key.
-fn sealer(
+pub(crate) fn sealer(
     keys: Option<Vec<RawStoreKey>>,
     require_sealed: bool,
 ) -> std::result::Result<Option<Sealer>, Error> {
@@ -217,6 +217,8 @@ pub struct RawEvent {
     pub retry_at_ms: Option<f64>,
     /// The connection, when the keeper holds several.
     pub connection: Option<String>,
+    /// For an `expiring` warning, the horizon crossed, in seconds.
+    pub horizon_seconds: Option<f64>,
 }
 
 impl From<&RefreshEvent> for RawEvent {
@@ -233,12 +235,14 @@ impl From<&RefreshEvent> for RawEvent {
             failures: e.failures,
             retry_at_ms: e.retry_at.map(epoch_ms),
             connection: e.connection.as_deref().map(str::to_string),
+            horizon_seconds: e.horizon.map(|h| h.as_secs_f64()),
         }
     }
 }
 
 /// A manager's state as plain data (no secret); `lib/index.js` makes the status object.
 #[napi(object, object_from_js = false)]
+#[derive(Clone)]
 pub struct RawStatus {
     /// `active`, `failing` or `dead`.
     pub state: String,

@@ -37,6 +37,7 @@ const EVENT_FIELDS = [
   'failures',
   'retryAt',
   'connection',
+  'horizon',
 ];
 
 const STATUS_FIELDS = [

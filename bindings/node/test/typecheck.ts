@@ -16,6 +16,10 @@ import {
   TokenManager,
   RefreshEvent,
   TokenManagerStatus,
+  TokenVault,
+  ConnectionInfo,
+  KeepAliveReport,
+  VaultConnection,
   oauth2AuthorizeUrl,
   parseOauth2Callback,
 } from '..';
@@ -193,3 +197,26 @@ void cancellable;
 void currentApi;
 void currentErrors;
 void observed;
+
+async function vaultExample(client: Client): Promise<number> {
+  const vault = new TokenVault(client, { clientId: 'i', clientSecret: 's', store: 'sqlite:///var/lib/v.db', cacheCapacity: 100 });
+  vault.on('expiring', (e: RefreshEvent) => void e.horizon);
+  const first: OAuth2Token = await vault.add('c1', { companyId: 'uuid', requestToken: 't' }, { replace: true });
+  void first;
+  await vault.add('u1', { refreshToken: 'r', geolocation: 'https://us.api.concursolutions.com' });
+  await vault.add('app', { clientCredentials: true });
+  const bearer: string = await vault.accessToken('c1');
+  void bearer;
+  const info: ConnectionInfo = await vault.connection('c1');
+  const state: 'active' | 'expiring' | 'failing' | 'dead' = info.state;
+  void state;
+  for await (const c of vault.connections()) void c.refreshExpiresAt;
+  const report: KeepAliveReport = await vault.keepAlive({ within: 30 * 86400, concurrency: 8 });
+  const view: VaultConnection = vault.manager('c1');
+  await view.invalidate();
+  await vault.remove('c1', { revoke: true });
+  return report.checked + report.dead.length;
+}
+void vaultExample;
+// @ts-expect-error a start is one of the five shapes
+void new TokenVault(new Client(), { clientId: 'i', clientSecret: 's' }).add('x', { companyId: 'c' });

@@ -39,7 +39,7 @@ fn deliver(py: Python<'_>, event: &RefreshEvent, on_event: Option<&Py<PyAny>>) {
             .getattr("getLogger")?
             .call1((LOGGER,))?;
         let level = match event.outcome.as_str() {
-            "failed" | "dead" => WARNING,
+            "failed" | "dead" | "expiring" => WARNING,
             _ => INFO,
         };
         let extra = PyDict::new(py);
@@ -121,6 +121,7 @@ pub(crate) struct PyRefreshEvent {
     failures: u32,
     retry_at: Option<f64>,
     connection: Option<String>,
+    horizon: Option<f64>,
     text: String,
 }
 
@@ -138,6 +139,7 @@ impl PyRefreshEvent {
             failures: event.failures,
             retry_at: event.retry_at.map(unix),
             connection: event.connection.as_deref().map(str::to_string),
+            horizon: event.horizon.map(|h| h.as_secs_f64()),
             text: event.to_string(),
         }
     }
@@ -146,8 +148,9 @@ impl PyRefreshEvent {
 #[pymethods]
 impl PyRefreshEvent {
     /// How it ended: ``"refreshed"`` (a new token from Concur, saved), ``"from_store"`` (another
-    /// holder had refreshed), ``"failed"`` (tried again after ``retry_at``) or ``"dead"``
-    /// (Concur refused the credentials: not tried again).
+    /// holder had refreshed), ``"failed"`` (tried again after ``retry_at``), ``"dead"``
+    /// (Concur refused the credentials: not tried again), or, from a ``TokenVault``,
+    /// ``"expiring"`` (a warning: the refresh token came within ``horizon`` of its expiry).
     #[getter]
     fn outcome(&self) -> &'static str {
         self.outcome
@@ -155,7 +158,7 @@ impl PyRefreshEvent {
 
     /// Why it was attempted: ``"absent"`` (no token yet), ``"ahead"`` (inside the margin, on
     /// the library's thread), ``"expired"`` (below the floor, a caller waited) or
-    /// ``"invalidated"`` (after ``invalidate()``).
+    /// ``"invalidated"`` (after ``invalidate()``), or ``"keep_alive"`` (a vault's sweep).
     #[getter]
     fn trigger(&self) -> &'static str {
         self.trigger
@@ -216,6 +219,15 @@ impl PyRefreshEvent {
     #[getter]
     fn connection(&self) -> Option<&str> {
         self.connection.as_deref()
+    }
+
+    /// For an ``"expiring"`` warning, the horizon the refresh token came within (a
+    /// ``timedelta``: 30 or 7 days by default); else None.
+    #[getter]
+    fn horizon<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.horizon
+            .map(|h| py.import("datetime")?.getattr("timedelta")?.call1((0, h)))
+            .transpose()
     }
 
     fn __str__(&self) -> &str {

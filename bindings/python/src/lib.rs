@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 mod events;
 mod manager;
 mod pool;
+mod vault;
 
 /// A `str` argument, copied into a buffer that is wiped when dropped. A `str` that cannot be
 /// UTF-8 (a lone surrogate) is an `InvalidArgumentError` that quotes nothing of it: Python's
@@ -1127,6 +1128,11 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<manager::PyTokenManager>()?;
     m.add_class::<events::PyRefreshEvent>()?;
     m.add_class::<events::PyManagerStatus>()?;
+    m.add_class::<vault::PyTokenVault>()?;
+    m.add_class::<vault::PyConnectionInfo>()?;
+    m.add_class::<vault::PyConnections>()?;
+    m.add_class::<vault::PyKeepAliveReport>()?;
+    m.add_class::<vault::PyConnectionManager>()?;
     m.add("__version__", concur_native::VERSION)?;
     m.add("DEFAULT_BASE_URL", concur_native::DEFAULT_BASE_URL)?;
     Ok(())

@@ -332,7 +332,7 @@ const MAX_THRESHOLD_SECONDS: f64 = 86_400.0;
 
 /// The refresh policy of `margin=` (already checked) with an explicit `floor=`; the error is
 /// the detail of an `InvalidArgumentError`.
-fn policy_from(margin: Duration, floor: f64) -> Result<RefreshPolicy, String> {
+pub(crate) fn policy_from(margin: Duration, floor: f64) -> Result<RefreshPolicy, String> {
     if !floor.is_finite() || floor < 0.0 {
         return Err("floor= must be a non-negative number of seconds".into());
     }
@@ -351,7 +351,7 @@ fn policy_from(margin: Duration, floor: f64) -> Result<RefreshPolicy, String> {
 
 /// The sealer of `store_key=` and `require_sealed=`; None without a key. The error is the
 /// detail of an `InvalidArgumentError` and never quotes a key.
-fn sealer_from(
+pub(crate) fn sealer_from(
     store_key: Option<Bound<'_, PyAny>>,
     require_sealed: bool,
 ) -> Result<Option<Sealer>, String> {

@@ -43,6 +43,16 @@ library thread; below ``floor`` (30 s) they wait for it. ``store_key=`` seals th
 ``on_event=`` receives a ``RefreshEvent`` per attempt (every event is also logged on the
 ``concur_native.manager`` logger) and ``manager.status()`` returns a ``ManagerStatus``.
 
+A ``TokenVault`` keeps many connections (every company's, every user's) in one store named
+by URL, each with the manager's guarantees, and sweeps them from a daily cron:
+
+    >>> vault = concur_native.TokenVault(client, client_id, secret, store="sqlite:///var/lib/app/vault.db")
+    >>> vault.add(company_uuid, company_id=company_uuid, request_token=request_token)
+    >>> headers = {"Authorization": f"Bearer {vault.access_token(company_uuid)}"}
+    >>> report = vault.keep_alive()          # in the cron: refreshed, fresh, dead, failed
+
+``vault.manager(id)`` is one connection shaped like a ``TokenManager`` (for the auth adapters).
+
 For asyncio, ``AsyncClient`` has the same methods as ``Client``, each a coroutine, and
 ``await manager.access_token_async()`` never blocks the event loop:
 
@@ -78,11 +88,16 @@ from ._native import (
     DEFAULT_BASE_URL,
     Client,
     LegacyExchange,
+    ConnectionInfo,
+    ConnectionIterator,
+    ConnectionManager,
+    KeepAliveReport,
     ManagerStatus,
     OAuth2Token,
     RefreshEvent,
     Token,
     TokenManager,
+    TokenVault,
     __version__,
     authorization_url,
     native_token,
@@ -95,12 +110,16 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "AsyncClient",
     "Client",
+    "ConnectionInfo",
+    "ConnectionIterator",
+    "ConnectionManager",
     "ConcurConnectionError",
     "ConcurError",
     "ConcurTimeoutError",
     "HTTPStatusError",
     "InternalError",
     "InvalidArgumentError",
+    "KeepAliveReport",
     "LegacyExchange",
     "ManagerStatus",
     "NotBuiltInError",
@@ -112,6 +131,7 @@ __all__ = [
     "TLSError",
     "Token",
     "TokenManager",
+    "TokenVault",
     "UnauthorizedError",
     "__version__",
     "authorization_url",

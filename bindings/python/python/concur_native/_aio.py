@@ -14,7 +14,7 @@ import os
 from typing import Any, Callable, Literal, Optional, Sequence, TypeVar, Union
 
 from . import _native
-from ._native import Client, LegacyExchange, OAuth2Token, Token, TokenManager
+from ._native import Client, LegacyExchange, OAuth2Token, Token, TokenManager, TokenVault
 
 __all__ = ["AsyncClient"]
 
@@ -59,6 +59,15 @@ async def manager_access_token(manager: TokenManager) -> str:
     if cached is not None:
         return cached
     return await call(manager.access_token)
+
+
+async def vault_access_token(vault: TokenVault, id: str) -> str:
+    """``TokenVault.access_token_async``: the token in memory at once, else the call on the
+    library's threads."""
+    cached = vault._cached_access_token(id)
+    if cached is not None:
+        return cached
+    return await call(vault.access_token, id)
 
 
 class AsyncClient:

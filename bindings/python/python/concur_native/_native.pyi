@@ -24,6 +24,11 @@ __all__ = [
     "TokenManager",
     "RefreshEvent",
     "ManagerStatus",
+    "TokenVault",
+    "ConnectionInfo",
+    "ConnectionIterator",
+    "KeepAliveReport",
+    "ConnectionManager",
     "__version__",
     "DEFAULT_BASE_URL",
 ]
@@ -287,10 +292,11 @@ class RefreshEvent:
 
     @property
     def outcome(self) -> str:
-        """"refreshed", "from_store", "failed" (tried again at retry_at) or "dead"."""
+        """"refreshed", "from_store", "failed" (tried again at retry_at), "dead", or "expiring"
+        (a TokenVault's horizon warning)."""
     @property
     def trigger(self) -> str:
-        """"absent", "ahead", "expired" or "invalidated"."""
+        """"absent", "ahead", "expired", "invalidated" or "keep_alive"."""
     @property
     def grant(self) -> Optional[str]:
         """"refresh_token", "password", "client_credentials", or None when nothing was sent."""
@@ -318,6 +324,9 @@ class RefreshEvent:
     @property
     def connection(self) -> Optional[str]:
         """The connection of a keeper of several; None for a TokenManager."""
+    @property
+    def horizon(self) -> Optional[datetime.timedelta]:
+        """For an "expiring" warning (a TokenVault's), the horizon the refresh token came within."""
 
 @final
 class ManagerStatus:
@@ -401,3 +410,135 @@ def _spawn(
     deliver: Callable[[bool, Any], object],
 ) -> _Ticket:
     """Runs func(*args, **kwargs) on the library's threads; deliver(ok, value) gets the outcome."""
+
+_Duration = Union[float, int, datetime.timedelta]
+
+@final
+class TokenVault:
+    """Many Concur connections (companies, users, the application) kept alive in one store:
+    the TokenManager's guarantees per connection. Not picklable."""
+
+    def __new__(
+        cls,
+        client: Client,
+        client_id: str,
+        client_secret: str,
+        *,
+        store: Optional[str] = None,
+        margin: float = 300.0,
+        floor: Optional[float] = None,
+        store_key: Union[None, _StoreKey, Sequence[_StoreKey]] = None,
+        require_sealed: bool = False,
+        on_event: Optional[Callable[[RefreshEvent], object]] = None,
+        cache_capacity: Optional[int] = None,
+        horizons: Optional[Sequence[_Duration]] = None,
+    ) -> TokenVault:
+        """store: "memory:" (default), "sqlite:///path", "redis://...", "postgres://..."; the
+        other options as TokenManager's; cache_capacity: connections held in memory; horizons:
+        when to warn before a refresh token's expiry (default 30 and 7 days)."""
+    def add(
+        self,
+        id: str,
+        *,
+        refresh_token: Optional[str] = None,
+        geolocation: Optional[str] = None,
+        company_id: Optional[str] = None,
+        request_token: Optional[str] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        code: Optional[str] = None,
+        redirect_uri: Optional[str] = None,
+        client_credentials: bool = False,
+        replace: bool = False,
+    ) -> OAuth2Token:
+        """Adds connection id from one start (a refresh token, a company grant, a password
+        grant, an authorization code, or client credentials); stored before it returns."""
+    def access_token(self, id: str) -> str:
+        """Connection id's access token, valid for at least the floor; the GIL is released while it waits."""
+    def access_token_async(self, id: str) -> Awaitable[str]:
+        """The same for asyncio: the token in memory at once, else on the library's threads."""
+    def _cached_access_token(self, id: str) -> Optional[str]: ...
+    def token(self, id: str) -> OAuth2Token:
+        """Connection id's whole OAuth2Token."""
+    def invalidate(self, id: str) -> None:
+        """Forget connection id's access token (after an API call answered 401)."""
+    def remove(self, id: str, revoke: bool = False) -> None:
+        """Remove connection id (revoke=True: Concur revokes it first)."""
+    def connection(self, id: str) -> ConnectionInfo:
+        """Connection id as an operator sees it; no secret."""
+    def connections(self) -> ConnectionIterator:
+        """Every connection in ID order, read a page at a time."""
+    def status(self, id: str) -> ManagerStatus:
+        """Connection id's engine in this process."""
+    def keep_alive(self, within: Optional[_Duration] = None, concurrency: int = 8) -> KeepAliveReport:
+        """Refresh every connection whose refresh token expires within `within` (default 30 days)."""
+    def manager(self, id: str) -> ConnectionManager:
+        """Connection id shaped like a TokenManager (for the auth adapters)."""
+
+@final
+class ConnectionInfo:
+    """One connection as an operator sees it. Immutable; holds no secret."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str:
+        """"company", "user" or "app"."""
+    @property
+    def subject(self) -> Optional[str]: ...
+    @property
+    def geolocation(self) -> Optional[str]: ...
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def refresh_expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def last_refresh(self) -> Optional[datetime.datetime]: ...
+    @property
+    def state(self) -> str:
+        """"active", "expiring", "failing" or "dead"."""
+    @property
+    def concur_code(self) -> Optional[int]: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def horizon(self) -> Optional[datetime.timedelta]: ...
+    @property
+    def added_at(self) -> Optional[datetime.datetime]: ...
+
+@final
+class ConnectionIterator:
+    """vault.connections(): ConnectionInfo objects, a page of the store at a time."""
+
+    def __iter__(self) -> ConnectionIterator: ...
+    def __next__(self) -> ConnectionInfo: ...
+
+@final
+class KeepAliveReport:
+    """What one keep_alive() did; true when nothing died or failed."""
+
+    @property
+    def checked(self) -> int: ...
+    @property
+    def refreshed(self) -> int: ...
+    @property
+    def fresh(self) -> int: ...
+    @property
+    def dead(self) -> list[Tuple[str, Optional[int]]]: ...
+    @property
+    def failed(self) -> list[Tuple[str, ConcurError]]: ...
+    def __bool__(self) -> bool: ...
+
+@final
+class ConnectionManager:
+    """One connection of a TokenVault shaped like a TokenManager. Not picklable."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def vault(self) -> TokenVault: ...
+    def access_token(self) -> str: ...
+    def access_token_async(self) -> Awaitable[str]: ...
+    def token(self) -> OAuth2Token: ...
+    def invalidate(self) -> None: ...
+    def status(self) -> ManagerStatus: ...
