@@ -41,6 +41,8 @@ if wants c; then
   echo "== The current API (oauth2/v0): a password grant, then a refresh (examples/oauth2_password.c)"
   "$BIN_DIR/oauth2_password"
   echo "-- C, the token manager: four threads, one token kept in a file (examples/token_manager.c)"
+  # A file of an earlier run names that run's server (its geolocation): start afresh.
+  rm -f "$TARGET_DIR/demo-token.json"
   CONCUR_TOKEN_FILE="$TARGET_DIR/demo-token.json" "$BIN_DIR/token_manager"
   echo "-- C, the token vault: onboard a company, list, keep-alive (examples/token_vault.c)"
   CONCUR_COMPANY_ID=$COMPANY_ID CONCUR_REQUEST_TOKEN=$REQUEST_TOKEN "$BIN_DIR/token_vault"
@@ -48,15 +50,15 @@ fi
 echo "-- the command-line tool (concur-token native --json)"
 "$BIN_DIR/concur-token" native --consumer-key "$CONCUR_CONSUMER_KEY" --login "$CONCUR_LOGIN_ID" --json
 echo "-- the command-line tool's vault (concur-token vault add, list, keep-alive over SQLite)"
-(
-  rm -f "$TARGET_DIR/demo-vault.db"
-  export CONCUR_VAULT_STORE="sqlite://$TARGET_DIR/demo-vault.db" CONCUR_CLIENT_ID=$CONCUR_OAUTH2_CLIENT_ID
-  export CONCUR_CLIENT_SECRET=$CONCUR_OAUTH2_CLIENT_SECRET
-  printf '%s' "$REQUEST_TOKEN" | "$BIN_DIR/concur-token" vault add "$COMPANY_ID" \
-    --company-id "$COMPANY_ID" --request-token-stdin > /dev/null
-  "$BIN_DIR/concur-token" vault list
-  "$BIN_DIR/concur-token" vault keep-alive --within 3650d
-)
+rm -f "$TARGET_DIR/demo-vault.db"
+# The store and the application's credentials in the command's environment, never on its line.
+cli_vault() {
+  CONCUR_VAULT_STORE="sqlite://$TARGET_DIR/demo-vault.db" CONCUR_CLIENT_ID=$CONCUR_OAUTH2_CLIENT_ID \
+    CONCUR_CLIENT_SECRET=$CONCUR_OAUTH2_CLIENT_SECRET "$BIN_DIR/concur-token" vault "$@"
+}
+printf '%s' "$REQUEST_TOKEN" | cli_vault add "$COMPANY_ID" --company-id "$COMPANY_ID" --request-token-stdin >/dev/null
+cli_vault list
+cli_vault keep-alive --within 3650d
 
 
 echo
