@@ -540,11 +540,14 @@ impl TokenVault {
     /// Calls `f` with connection `id`'s access token without taking a reference count on the
     /// token.
     pub fn with_access_token<R>(&self, id: &str, f: impl FnOnce(&str) -> R) -> Result<R, Error> {
-        let current = match self.cache.usable(id) {
-            Some(current) => current,
-            None => self.renew(id)?,
-        };
-        Ok(f(current.token.access_token()))
+        let mut f = Some(f);
+        if let Some(Some(r)) = self.cache.with_usable(id, |t| f.take().map(|f| f(t))) {
+            return Ok(r);
+        }
+        let current = self.renew(id)?;
+        // `f` is still here: the cached path called it only when it returned.
+        f.map(|f| f(current.token.access_token()))
+            .ok_or_else(|| Error::store("a bug lost the caller's function"))
     }
 
     /// Calls `f` with connection `id`'s access token when this process holds it and may hand it
@@ -554,9 +557,7 @@ impl TokenVault {
     /// the floor, unknown). For callers whose hot path must never block (a binding holding
     /// Python's GIL, Node's event loop).
     pub fn cached_access_token<R>(&self, id: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
-        self.cache
-            .usable(id)
-            .map(|current| f(current.token.access_token()))
+        self.cache.with_usable(id, f)
     }
 
     /// The token [`cached_access_token`](TokenVault::cached_access_token) would hand out, as a
@@ -1179,6 +1180,23 @@ impl Cache {
         let entry = shard.get(id)?;
         self.touch(entry);
         entry.engine.usable()
+    }
+
+    /// Calls `f` with connection `id`'s cached access token when it may be handed out without
+    /// waiting, without a reference count (the engine's token is borrowed for the call).
+    fn with_usable<R>(&self, id: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let shard = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = shard.get(id)?;
+        self.touch(entry);
+        let guard = entry.engine.current.load();
+        let current = guard.as_ref()?;
+        entry
+            .engine
+            .serves(current)
+            .then(|| f(current.token.access_token()))
     }
 
     fn get(&self, id: &str) -> Option<Arc<Engine>> {
