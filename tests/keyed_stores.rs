@@ -6,16 +6,8 @@
 //! The SQLite, Redis and PostgreSQL parts need their cargo features (the test command turns them
 //! on).
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
-use std::net::TcpListener;
-#[cfg(any(feature = "redis", feature = "postgres"))]
-use std::os::unix::process::CommandExt;
-#[cfg(any(feature = "redis", feature = "postgres"))]
-use std::process::Command;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 use std::process::Stdio;
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,15 +16,14 @@ use concur_native::manager::{
     ConnectionKind, ConnectionRecord, ConnectionState, KeyedStore, MemoryKeyedStore,
 };
 
+#[path = "support/servers.rs"]
+mod servers;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+use servers::free_port;
+#[cfg(feature = "postgres")]
+use servers::pg_server;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
-fn unique(name: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
+use servers::unique;
 
 fn record(
     id: &str,
@@ -482,98 +473,11 @@ mod captured {
     }
 }
 
-/// Starts a server program from a thread that lives as long as the program, with the
-/// parent-death signal `signal` set, so that it ends with the program; answers its process id.
-#[cfg(any(feature = "redis", feature = "postgres"))]
-fn spawn_for_program(mut command: Command, signal: libc::c_int) -> u32 {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // SAFETY: only prctl, which is async-signal-safe, runs in the child before exec.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, signal) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        // Never waited for here: it ends with the program.
-        #[allow(clippy::zombie_processes)]
-        let started = command.spawn().map(|child| child.id());
-        sender.send(started).unwrap();
-        // The parent-death signal follows this thread: it must outlive every test.
-        loop {
-            std::thread::park();
-        }
-    });
-    receiver.recv().unwrap().expect("the server program starts")
-}
-
-#[cfg(any(feature = "redis", feature = "postgres"))]
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[cfg(feature = "redis")]
 mod redis_store {
     use super::*;
+    use crate::servers::redis_server::redis;
     use concur_native::manager::redis_keyed::RedisKeyedStore;
-    use std::sync::OnceLock;
-
-    /// The server's process id and working directory.
-    static SERVER: OnceLock<(u32, std::path::PathBuf)> = OnceLock::new();
-
-    extern "C" fn stop_at_exit() {
-        if let Some((pid, dir)) = SERVER.get() {
-            // SAFETY: plain syscalls on our own child's process id.
-            unsafe {
-                libc::kill(*pid as libc::pid_t, libc::SIGKILL);
-                let mut status = 0;
-                libc::waitpid(*pid as libc::pid_t, &mut status, 0);
-            }
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-
-    /// One `redis-server` for the program, on a free loopback port, without persistence;
-    /// stopped, and its directory removed, when the program exits.
-    pub fn redis() -> &'static str {
-        static URL: OnceLock<String> = OnceLock::new();
-        URL.get_or_init(|| {
-            let port = free_port();
-            // Its working directory (where an append-only file goes while a test turns
-            // persistence on) is a temporary one.
-            let dir = std::env::temp_dir().join(unique("concur-keyed-redis"));
-            std::fs::create_dir_all(&dir).unwrap();
-            let mut command = Command::new("redis-server");
-            command
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .arg("--dir")
-                .arg(&dir)
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let pid = spawn_for_program(command, libc::SIGKILL);
-            SERVER.set((pid, dir)).unwrap();
-            // SAFETY: registers a plain extern "C" function.
-            unsafe { libc::atexit(stop_at_exit) };
-            let url = format!("redis://127.0.0.1:{port}/");
-            let client = redis::Client::open(url.as_str()).unwrap();
-            let started = Instant::now();
-            while client.get_connection().is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "redis-server did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            url
-        })
-    }
 
     fn raw() -> redis::Connection {
         redis::Client::open(redis())
@@ -647,6 +551,7 @@ mod redis_store {
             "redis",
             "redis://h?prefix=",
             "redis://h:notaport/",
+            "rediss://127.0.0.1:6379/",
         ] {
             let e = RedisKeyedStore::open(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad:?}");
@@ -750,170 +655,6 @@ mod redis_store {
     }
 }
 
-/// A PostgreSQL server for this program: `initdb` into a temporary directory and `postgres` on
-/// a free loopback port with fsync off, run as `nobody` when the tests run as root (both refuse
-/// root), stopped and its directory removed when the program exits (and killed with the
-/// program if it dies).
-#[cfg(feature = "postgres")]
-pub mod pg_server {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::{Path, PathBuf};
-    use std::sync::OnceLock;
-
-    struct Server {
-        port: u16,
-        pid: u32,
-        dir: PathBuf,
-    }
-
-    static SERVER: OnceLock<Server> = OnceLock::new();
-
-    fn program(name: &str) -> PathBuf {
-        if let Ok(path) = std::env::var("PATH") {
-            for dir in std::env::split_paths(&path) {
-                if dir.join(name).is_file() {
-                    return dir.join(name);
-                }
-            }
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("bin").join(name))
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        found.pop().unwrap_or_else(|| {
-            panic!("{name} is installed (Debian package postgresql; bash tests/prerequisites.sh --install)")
-        })
-    }
-
-    /// As `nobody` when this program is root.
-    fn unprivileged(command: &mut Command) {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
-            // std drops the supplementary groups (setgroups) when it changes the user as root.
-            command.uid(65534).gid(65534);
-        }
-    }
-
-    fn give_to_nobody(path: &Path) {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
-            std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
-        }
-    }
-
-    extern "C" fn stop_at_exit() {
-        if let Some(server) = SERVER.get() {
-            let pid = server.pid as libc::pid_t;
-            // SAFETY: plain syscalls on the server's process id (our own child).
-            unsafe {
-                // Fast shutdown: the postmaster stops its backends and exits.
-                libc::kill(pid, libc::SIGINT);
-                let mut status = 0;
-                libc::waitpid(pid, &mut status, 0);
-            }
-            let _ = std::fs::remove_dir_all(&server.dir);
-        }
-    }
-
-    fn server() -> &'static Server {
-        SERVER.get_or_init(|| {
-            let dir = std::env::temp_dir().join(unique("concur-pg"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-            give_to_nobody(&dir);
-            let data = dir.join("data");
-            let mut initdb = Command::new(program("initdb"));
-            initdb
-                .arg("-D")
-                .arg(&data)
-                .args([
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                    "--no-sync",
-                ])
-                .current_dir(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            unprivileged(&mut initdb);
-            let out = initdb.output().expect("initdb runs");
-            assert!(
-                out.status.success(),
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let port = free_port();
-            let mut postgres = Command::new(program("postgres"));
-            postgres
-                .arg("-D")
-                .arg(&data)
-                .args(["-p", &port.to_string(), "-k"])
-                .arg(&dir)
-                .args([
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=200",
-                ])
-                .current_dir(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            unprivileged(&mut postgres);
-            // The postmaster's immediate shutdown (SIGQUIT) if this program dies.
-            let pid = spawn_for_program(postgres, libc::SIGQUIT);
-            let admin = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
-            let started = Instant::now();
-            while postgres::Client::connect(&admin, postgres::NoTls).is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "postgres did not start"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // SAFETY: registers a plain extern "C" function.
-            unsafe { libc::atexit(stop_at_exit) };
-            Server { port, pid, dir }
-        })
-    }
-
-    /// The URL of a new, empty database on the program's server.
-    pub fn database() -> String {
-        let server = server();
-        let name = unique("vault").replace('-', "_");
-        let mut admin = postgres::Client::connect(
-            &format!(
-                "host=127.0.0.1 port={} user=postgres dbname=postgres",
-                server.port
-            ),
-            postgres::NoTls,
-        )
-        .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
-    }
-
-    /// A raw session on the database at `url`.
-    pub fn raw(url: &str) -> postgres::Client {
-        postgres::Client::connect(url, postgres::NoTls).unwrap()
-    }
-}
-
 #[cfg(feature = "postgres")]
 mod postgres_store {
     use super::*;
@@ -966,7 +707,6 @@ mod postgres_store {
             "postgres",
             "mysql://u@h/db",
             "postgres://u@h:notaport/db",
-            "postgres://u@h/db?sslmode=require",
             "postgres://u@h/db?sslmode=bogus",
         ] {
             let e = PostgresStore::open(bad).unwrap_err();
@@ -985,6 +725,44 @@ mod postgres_store {
         let store = PostgresStore::open(&with_password).unwrap();
         assert_eq!(store.identity("a"), format!("{url}#a"));
         assert!(!format!("{store:?}").contains("pw-unused"));
+    }
+
+    #[test]
+    fn postgres_over_tls_verifies_the_server() {
+        let url = pg_server::database().replacen("postgres@", "tlsonly@", 1);
+        // Plain TCP is refused for this role: a session proves TLS.
+        let plain = format!("{url}?sslmode=disable");
+        assert_eq!(
+            PostgresStore::open(&plain).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        let ca = pg_server::ca_file();
+        for mode in ["require", "verify-full"] {
+            let tls = format!("{url}?sslmode={mode}&sslrootcert={}", ca.display());
+            let store = PostgresStore::open(&tls).unwrap();
+            put(&store, &record("over tls", Some(1), None), b"doc");
+            assert_eq!(&store.load("over tls").unwrap().unwrap()[..], b"doc");
+            assert!(store.remove("over tls").unwrap());
+        }
+        // Without the test CA the server's certificate is not trusted.
+        let untrusted = format!("{url}?sslmode=require");
+        assert_eq!(
+            PostgresStore::open(&untrusted).unwrap_err().kind(),
+            ErrorKind::Store
+        );
+        // By a name its certificate does not carry (the CA trusted): refused.
+        let misnamed = format!(
+            "{}?sslmode=require&sslrootcert={}",
+            url.replacen("127.0.0.1", "127.0.0.2", 1),
+            ca.display()
+        );
+        assert!(PostgresStore::open(&misnamed).is_err());
+        // A root file that cannot be read or holds no certificate is the caller's error.
+        for root in ["/nonexistent/ca.pem", "/etc/hostname"] {
+            let e = PostgresStore::open(&format!("{url}?sslmode=require&sslrootcert={root}"))
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{root}");
+        }
     }
 
     #[test]
@@ -1147,7 +925,10 @@ fn sqlite_eight_processes_lose_no_update() {
 #[test]
 fn redis_eight_processes_lose_no_update() {
     let prefix = format!("{}:", unique("fleet"));
-    eight_processes_lose_no_update(&format!("{}?prefix={prefix}", redis_store::redis()));
+    eight_processes_lose_no_update(&format!(
+        "{}?prefix={prefix}",
+        servers::redis_server::redis()
+    ));
 }
 
 #[cfg(feature = "postgres")]

@@ -3,10 +3,13 @@
 //! crashed worker's lock ends with its connection), a compare-and-swap save in one transaction
 //! (`SELECT … FOR UPDATE`, then the write), and two partial indexes for the sweep.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -59,9 +62,11 @@ const RECORD: &str = "id, kind, subject, geolocation, expires_at, refresh_expire
 /// (`concur_vault_meta`, `concur_vault_connections`) are created on first open in the
 /// session's schema (choose another with `?options=-csearch_path%3Dname`).
 ///
-/// **TLS**: this build connects without TLS. A URL asking for it (`sslmode=require`) is
-/// refused as `InvalidArgument`; reach a remote server over a unix socket, a private network
-/// or a tunnel, or keep `sslmode=prefer`/`disable`.
+/// **TLS**: `sslmode=require` (or `verify-ca`, `verify-full`: the same here) connects over TLS
+/// (rustls) and always verifies the server's certificate and name, against Mozilla's roots,
+/// the operating system's and the file `sslrootcert=/path/ca.pem` names. Without it
+/// (`prefer`, the default, or `disable`) the session is plain TCP or a unix socket: a server
+/// with a self-signed certificate is still reached, unencrypted.
 ///
 /// Each connection's lock is a session-level advisory lock on its ID, held on a database
 /// session of its own for as long as the holder keeps it: waiting is bounded by
@@ -72,6 +77,7 @@ const RECORD: &str = "id, kind, subject, geolocation, expires_at, refresh_expire
 /// holder read, and writes. Every operation outside a lock takes a pooled session.
 pub struct PostgresStore {
     config: Config,
+    tls: Option<MakeRustlsConnect>,
     shown: String,
     pool: Pool<Client>,
 }
@@ -131,6 +137,82 @@ fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// The URL without what libpq reads and the client does not (`sslrootcert`), `verify-ca` and
+/// `verify-full` read as `require` (this store always verifies), and the root file named.
+fn split_tls(url: &str) -> Result<(String, Option<String>), Error> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), None));
+    };
+    let mut root = None;
+    let mut kept = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some(("sslrootcert", path)) => root = Some(percent_decode(path)?),
+            Some(("sslmode", "verify-ca" | "verify-full")) => kept.push("sslmode=require".into()),
+            _ => kept.push(part.to_string()),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, root))
+}
+
+fn percent_decode(text: &str) -> Result<String, Error> {
+    let bad = || Error::invalid("the PostgreSQL store URL's sslrootcert is badly escaped");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).ok_or_else(bad)?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// TLS that verifies the server against Mozilla's roots, the operating system's and
+/// `root_file`'s certificates.
+fn tls_config(root_file: Option<&str>) -> Result<rustls::ClientConfig, Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = root_file {
+        let cannot = |why: &str| {
+            Error::invalid(format!("the PostgreSQL store URL's sslrootcert file {why}"))
+        };
+        let pem = std::fs::read(path).map_err(|_| cannot("cannot be read"))?;
+        let mut found = 0;
+        for item in ureq::tls::parse_pem(&pem) {
+            if let ureq::tls::PemItem::Certificate(cert) =
+                item.map_err(|_| cannot("is not valid PEM"))?
+            {
+                let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
+                roots
+                    .add(der)
+                    .map_err(|_| cannot("holds an unusable certificate"))?;
+                found += 1;
+            }
+        }
+        if found == 0 {
+            return Err(cannot("holds no certificate"));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| Error::store("TLS for the PostgreSQL store cannot be set up"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The advisory lock key of connection `id` (computed by the server).
 const LOCK_KEY: &str = "hashtextextended('concur_vault:' || $1, 0)";
 
@@ -144,14 +226,14 @@ impl PostgresStore {
                 "the store URL is not a postgres:// or postgresql:// URL",
             ));
         }
-        let mut config: Config = url
+        let (parsed, root_file) = split_tls(url)?;
+        let mut config: Config = parsed
             .parse()
             .map_err(|_| Error::invalid("the PostgreSQL store URL does not parse"))?;
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(Error::invalid(
-                "the PostgreSQL store URL asks for TLS (sslmode=require), which this build does not have",
-            ));
-        }
+        let tls = match config.get_ssl_mode() {
+            SslMode::Require => Some(MakeRustlsConnect::new(tls_config(root_file.as_deref())?)),
+            _ => None,
+        };
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -160,6 +242,7 @@ impl PostgresStore {
         }
         let store = PostgresStore {
             config,
+            tls,
             shown: url_without_password(url),
             pool: Pool::new(),
         };
@@ -170,9 +253,11 @@ impl PostgresStore {
     }
 
     fn connect(&self) -> Result<Client, Error> {
-        self.config
-            .connect(NoTls)
-            .map_err(|_| Error::store("the PostgreSQL store cannot be reached"))
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(|_| Error::store("the PostgreSQL store cannot be reached"))
     }
 
     /// Checks the schema version, then creates what is missing, in one transaction serialized
@@ -444,11 +529,6 @@ impl KeyedLock for PostgresLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let (id, expected) = (self.id.clone(), self.generation);
         let next = new_generation();
         let client = self.client()?;

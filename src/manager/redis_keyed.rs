@@ -68,7 +68,8 @@ return 0
 ";
 
 /// Keeps a vault's connections in Redis (`redis://[user[:password]@]host[:port][/db]`, with
-/// `?prefix=NAME` choosing the key prefix, `concur:vault:` by default). Under the prefix:
+/// `?prefix=NAME` choosing the key prefix, `concur:vault:` by default; `rediss://`, TLS, is not
+/// built in and is refused as `InvalidArgument`). Under the prefix:
 /// `c:{id}`, a hash with the (sealed) document, its generation and the record; `lock:{id}`, the
 /// connection's lock (`SET NX PX`, 30 s, renewed every 10 s while held, so that a crashed
 /// worker's lock lapses); `ids`, a sorted set of every ID (listing and counting); `due:known`
@@ -115,9 +116,10 @@ fn encode_key(key: i64) -> String {
     format!("{:016x}", (key as u64) ^ (1 << 63))
 }
 
-fn record_json(r: &ConnectionRecord) -> String {
+/// The record as stored, under the ID of the connection locked (whatever `r.id` says).
+fn record_json(id: &str, r: &ConnectionRecord) -> String {
     json!({
-        "id": r.id,
+        "id": id,
         "kind": r.kind.as_str(),
         "subject": r.subject,
         "geolocation": r.geolocation,
@@ -202,6 +204,12 @@ impl RedisKeyedStore {
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
             return Err(Error::invalid(
                 "the store URL is not a redis:// or rediss:// URL",
+            ));
+        }
+        if url.starts_with("rediss://") {
+            return Err(Error::invalid(
+                "rediss:// (Redis over TLS) is not built into this library's Redis client: use \
+                 redis:// on a private network or through a TLS tunnel",
             ));
         }
         let (base, prefix) = split_prefix(url)?;
@@ -558,11 +566,6 @@ impl KeyedLock for RedisKeyedLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let next = new_generation().to_string();
         let live = record.state != ConnectionState::Dead;
         let known = match record.refresh_expires_at {
@@ -581,7 +584,7 @@ impl KeyedLock for RedisKeyedLock<'_> {
                 .arg(&next)
                 .arg(if document.is_some() { "1" } else { "0" })
                 .arg(document.unwrap_or(&[]))
-                .arg(record_json(record))
+                .arg(record_json(&self.id, record))
                 .arg(&known)
                 .arg(&unknown)
                 .arg(&self.id)

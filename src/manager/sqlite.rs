@@ -208,13 +208,32 @@ impl SqliteStore {
         {
             return Err(schema_newer(found, SQLITE_SCHEMA_VERSION));
         }
-        let mode: String = connection
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| failed(&e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::store(
-                "the SQLite store's file cannot use a WAL journal",
-            ));
+        // Another process opening the new file at once can hold the lock the switch to WAL
+        // needs (SQLite then answers busy, or the old mode, at once): try again for a while.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let mode =
+                connection.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+            match mode {
+                Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
+                Ok(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(rusqlite::Error::SqliteFailure(code, _))
+                    if matches!(
+                        code.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Ok(_) => {
+                    return Err(Error::store(
+                        "the SQLite store's file cannot use a WAL journal",
+                    ));
+                }
+                Err(e) => return Err(failed(&e)),
+            }
         }
         connection
             .execute_batch("BEGIN IMMEDIATE")
@@ -480,11 +499,6 @@ impl KeyedLock for SqliteLock<'_> {
     }
 
     fn save(&mut self, document: Option<&[u8]>, record: &ConnectionRecord) -> Result<(), Error> {
-        if record.id != self.id {
-            return Err(Error::invalid(
-                "the record's ID is not the ID of the connection locked",
-            ));
-        }
         let (id, expected) = (self.id.as_str(), self.generation);
         let next = new_generation();
         self.store.with(|c| {

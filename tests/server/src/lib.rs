@@ -39,7 +39,7 @@ mod scenario;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -226,6 +226,10 @@ pub(crate) struct Shared {
     /// Whether requests are logged and grants remembered; off for load tests, whose memory
     /// measurements must not count the server's bookkeeping.
     pub(crate) recording: AtomicBool,
+    /// Seconds an issued OAuth2 access token lives (`expires_in`; 3600 unless a test says).
+    pub(crate) access_lifetime: AtomicI64,
+    /// Seconds an issued refresh token lives (`refresh_expires_in`; 180 days unless a test says).
+    pub(crate) refresh_lifetime: AtomicI64,
 }
 
 impl Shared {
@@ -323,6 +327,8 @@ impl TestServer {
             stop: AtomicBool::new(false),
             grants: Mutex::default(),
             recording: AtomicBool::new(true),
+            access_lifetime: AtomicI64::new(oauth2::ACCESS_LIFETIME),
+            refresh_lifetime: AtomicI64::new(oauth2::REFRESH_LIFETIME),
         });
         let tls = Arc::new(certs.server_config()?);
         spawn_acceptor(https, Some(tls.clone()), Listener::DataCentre1, &shared);
@@ -414,6 +420,19 @@ impl TestServer {
     /// revocation know no tokens.
     pub fn set_recording(&self, on: bool) {
         self.shared.recording.store(on, Ordering::SeqCst);
+    }
+
+    /// Sets the lifetimes of the OAuth2 tokens issued from now on (whole seconds, at least
+    /// one): short ones make expiry, refresh-ahead and the refresh token's six-month death
+    /// testable. Tokens already issued keep theirs.
+    pub fn set_lifetimes(&self, access: Duration, refresh: Duration) {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1);
+        self.shared
+            .access_lifetime
+            .store(secs(access), Ordering::SeqCst);
+        self.shared
+            .refresh_lifetime
+            .store(secs(refresh), Ordering::SeqCst);
     }
 
     /// Plays a user approving the Web flow: asks `Login.aspx?{query}` (over the plain

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hasher};
 use std::io::{self, Write};
+use std::sync::atomic::Ordering;
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -35,7 +36,9 @@ use crate::{
 pub const DEFAULT_SCOPE: &str = "openid USER user.read LIST EXPRPT";
 
 /// How long a refresh token lives: six months (180 days).
-const REFRESH_LIFETIME: i64 = 180 * 86_400;
+pub(crate) const REFRESH_LIFETIME: i64 = 180 * 86_400;
+/// Seconds an access token lives unless a test sets lifetimes.
+pub(crate) const ACCESS_LIFETIME: i64 = 3600;
 
 /// Form fields Concur refuses to see in a URL.
 const SECRET_FIELDS: &[&str] = &["client_secret", "password", "refresh_token", "code", "otp"];
@@ -650,10 +653,11 @@ impl Context<'_> {
         let shared = self.shared;
         let now = now();
         let access = access_token(shared, &grant, now);
+        let lifetime = shared.access_lifetime.load(Ordering::SeqCst).to_string();
         let expires_in = if self.expires_number {
-            "3600".to_string()
+            lifetime
         } else {
-            json::string("3600")
+            json::string(&lifetime)
         };
         let mut members = vec![
             ("access_token", json::string(&access)),
@@ -666,7 +670,8 @@ impl Context<'_> {
                 "refresh_token",
                 json::string(&refresh_token(shared, &grant)),
             ));
-            members.push(("refresh_expires_in", (now + REFRESH_LIFETIME).to_string()));
+            let refresh_lifetime = shared.refresh_lifetime.load(Ordering::SeqCst);
+            members.push(("refresh_expires_in", (now + refresh_lifetime).to_string()));
             members.push(("id_token", json::string(&id_token(shared, &grant, now))));
         }
         members.push(("geolocation", json::string(&grant.geolocation)));
@@ -932,7 +937,8 @@ fn access_token(shared: &Shared, grant: &Grant, now: i64) -> String {
     let mut claims = grant_json(grant);
     claims.push(("jti", json::string(&uuid_v4(shared))));
     claims.push(("iat", now.to_string()));
-    claims.push(("exp", (now + 3600).to_string()));
+    let lifetime = shared.access_lifetime.load(Ordering::SeqCst);
+    claims.push(("exp", (now + lifetime).to_string()));
     jwt(
         shared,
         r#"{"alg":"HS256","typ":"JWT"}"#,
