@@ -76,5 +76,24 @@ echo "== The current API (oauth2/v0), next to the Native Flow above: same server
 )
 
 echo
+echo "== The token vault: a company and a user kept alive in one SQLite file, then the daily keep-alive"
+(
+  export CONCUR_CLIENT_ID=$OAUTH2_CLIENT_ID CONCUR_CLIENT_SECRET=$OAUTH2_CLIENT_SECRET
+  export CONCUR_USERNAME=$CONCUR_LOGIN_ID
+  info="$TARGET_DIR/test-server.json"
+  CONCUR_COMPANY_ID=$(grep -o '"company_id":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
+  CONCUR_REQUEST_TOKEN=$(grep -o '"request_token":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
+  export CONCUR_COMPANY_ID CONCUR_REQUEST_TOKEN
+  if wants python; then
+    echo "-- Python (examples/token_vault.py)"
+    CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-python.db" "$VENV/bin/python" examples/token_vault.py
+  fi
+  if wants node; then
+    echo "-- Node (examples/token_vault.mjs)"
+    CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-node.db" node examples/token_vault.mjs
+  fi
+)
+
+echo
 echo "With a wrong password, the C example explains the refusal:"
 CONCUR_PASSWORD=wrong "$BIN_DIR/native_token" || true

@@ -382,3 +382,25 @@ describe('TokenVault', () => {
     }
   });
 });
+
+describe('examples/token_vault.mjs', () => {
+  it('runs', () => {
+    const example = path.join(__dirname, '..', '..', '..', 'examples', 'token_vault.mjs');
+    const env = {
+      ...process.env,
+      CONCUR_BASE_URL: server.base_url,
+      CONCUR_CA_FILE: server.ca_file,
+      CONCUR_CLIENT_ID: app.clientId,
+      CONCUR_CLIENT_SECRET: app.clientSecret,
+      CONCUR_USERNAME: server.login_id,
+      CONCUR_PASSWORD: server.password,
+      CONCUR_COMPANY_ID: server.company_id,
+      CONCUR_REQUEST_TOKEN: server.request_token,
+      CONCUR_VAULT: `sqlite:///${tmp}/example.db`,
+    };
+    const out = execFileSync(process.execPath, [example], { env, encoding: 'utf8' });
+    assert.ok(out.includes(`company:${server.company_id}`) && out.includes(`user:${server.login_id}`), out);
+    assert.ok(out.includes('10 callers, 1 token') && out.includes('keep-alive: 0 due'), out);
+    assert.ok(!out.includes(server.password));
+  });
+});

@@ -527,3 +527,21 @@ def test_no_secret_in_any_text_and_no_pickling(client, server, tmp_path):
     for value in [vault, vault.manager("who")]:
         with pytest.raises(TypeError):
             pickle.dumps(value)
+
+
+def test_the_example_runs(server, tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "token_vault.py"
+    env = dict(
+        os.environ, CONCUR_BASE_URL=server.base_url, CONCUR_CA_FILE=server.ca_file,
+        CONCUR_CLIENT_ID=server.client_id, CONCUR_CLIENT_SECRET=server.oauth2_secret,
+        CONCUR_USERNAME=server.login_id, CONCUR_PASSWORD=server.password,
+        CONCUR_COMPANY_ID=server.company_id, CONCUR_REQUEST_TOKEN=server.request_token,
+        CONCUR_VAULT=f"sqlite:///{tmp_path}/vault.db",
+    )
+    out = subprocess.run([sys.executable, str(example)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"company:{server.company_id}" in out.stdout and f"user:{server.login_id}" in out.stdout
+    assert "keep-alive: 0 due" in out.stdout
+    assert server.password not in out.stdout + out.stderr
