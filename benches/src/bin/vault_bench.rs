@@ -1,9 +1,10 @@
 //! `vault_bench MODE …`: the token vault's benchmark figures (issue 20), printed as one JSON
 //! object for benches/run.py. Modes:
-//! - `cached N CALLS`: N connections filled straight into a `MemoryKeyedStore` (documents made
+//! - `cached N CALLS [CAPACITY]`: N connections filled straight into a `MemoryKeyedStore` (documents made
 //!   by `StoredToken::to_document`, no network), every one cached, then `access_token(id)` on
-//!   random IDs against the single `TokenManager`'s cached `access_token()` in the same program
-//!   (its token seeded in a `MemoryStore`): ns per call, p50/p99 over batches of 64 calls; and
+//!   random IDs (the vault's cache capacity N, or CAPACITY) against the single `TokenManager`'s cached `access_token()` in the same program
+//!   (its token seeded in a `MemoryStore`), and the vault's call on one ID again and again
+//!   (its own path, without random IDs' cache misses): ns per call, p50/p99 over batches of 64 calls; and
 //!   the bytes a cached connection holds beyond its token strings (this program's counting
 //!   allocator: live bytes after caching all N minus before, over N).
 //! - `fill URL N`: N connections with fresh fake tokens written into the store URL names
@@ -162,13 +163,13 @@ fn timed(calls: usize, mut call: impl FnMut(usize)) -> String {
     )
 }
 
-fn cached(n: usize, calls: usize) {
+fn cached(n: usize, calls: usize, capacity: usize) {
     let store = Arc::new(MemoryKeyedStore::new());
     fill(&*store, "connection", 0..n, &fake_token);
     let client = Arc::new(Client::new(&Options::new()).unwrap());
     let vault = TokenVault::new(client.clone(), "client-id", "client-secret", store)
         .unwrap()
-        .with_cache_capacity(n);
+        .with_cache_capacity(capacity);
     let ids: Vec<String> = (0..n).map(|i| id_of("connection", i)).collect();
 
     let before = LIVE.load(Ordering::SeqCst);
@@ -211,8 +212,12 @@ fn cached(n: usize, calls: usize) {
     manager.access_token().unwrap();
 
     // Taken in turn, so that a noisy moment of the machine hits both alike.
-    let (mut vault_runs, mut manager_runs) = (Vec::new(), Vec::new());
+    let (mut vault_runs, mut manager_runs, mut hot_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let hot = &ids[n / 2];
     for _ in 0..3 {
+        hot_runs.push(timed(calls, |_| {
+            std::hint::black_box(vault.access_token(std::hint::black_box(hot)).unwrap());
+        }));
         vault_runs.push(timed(calls, |i| {
             let id = &ids[order[i & mask] as usize];
             std::hint::black_box(vault.access_token(std::hint::black_box(id)).unwrap());
@@ -222,9 +227,10 @@ fn cached(n: usize, calls: usize) {
         }));
     }
     println!(
-        "{{\"connections\":{n},\"calls\":{calls},\"vault\":[{}],\"manager\":[{}],\
+        "{{\"connections\":{n},\"calls\":{calls},\"vault\":[{}],\"vault_hot\":[{}],\"manager\":[{}],\
          \"held_bytes\":{held:.1},\"string_bytes\":{strings},\"beyond_strings_bytes\":{:.1}}}",
         vault_runs.join(","),
+        hot_runs.join(","),
         manager_runs.join(","),
         held - strings
     );
@@ -354,7 +360,10 @@ fn main() {
             .unwrap_or(default)
     };
     match args.get(1).map(String::as_str) {
-        Some("cached") => cached(number(2, 100_000), number(3, 2_000_000)),
+        Some("cached") => {
+            let n = number(2, 100_000);
+            cached(n, number(3, 2_000_000), number(4, n))
+        }
         Some("fill") => {
             let store = open_store(&args[2]).unwrap();
             let n = number(3, 100_000);
