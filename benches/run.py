@@ -530,6 +530,8 @@ def vault_stores(ctx):
         out = json.loads(run([str(ctx.paths["vault_bench"]), "stores", str(keep), str(listed),
                               "8"] + urls, env=ctx.env).stdout)
     names = {"memory": "memory", "sqlite": "SQLite", "redis": "Redis", "postgres": "PostgreSQL"}
+    for store in out["stores"]:  # the fill rate too, for whoever reads the progress
+        progress(f"      {json.dumps(store)}")
     for row, store in zip("fghi", out["stores"]):
         ours, bare = keep / store["keep_alive_s"], keep / store["bare_s"]
         ctx.add(f"8{row}. keep_alive over {keep} connections, concurrency 8, "

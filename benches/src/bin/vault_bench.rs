@@ -315,7 +315,10 @@ fn stores(n_keep: usize, n_list: usize, concurrency: usize, urls: &[String]) {
             .keep_alive(Duration::from_secs(400 * 86_400), concurrency)
             .unwrap();
         let keep_alive = started.elapsed().as_secs_f64();
-        assert_eq!(report.refreshed, n_keep as u64, "{url}: every connection refreshed");
+        assert_eq!(
+            report.refreshed, n_keep as u64,
+            "{url}: every connection refreshed"
+        );
         assert!(report.is_clean());
         tokens = (0..n_keep)
             .map(|i| {
@@ -354,11 +357,8 @@ fn stores(n_keep: usize, n_list: usize, concurrency: usize, urls: &[String]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let number = |i: usize, default: usize| {
-        args.get(i)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(default)
-    };
+    let number =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.get(1).map(String::as_str) {
         Some("cached") => {
             let n = number(2, 100_000);
@@ -374,7 +374,12 @@ fn main() {
                 started.elapsed().as_secs_f64()
             );
         }
-        Some("stores") => stores(number(2, 10_000), number(3, 100_000), number(4, 8), &args[5..]),
+        Some("stores") => stores(
+            number(2, 10_000),
+            number(3, 100_000),
+            number(4, 8),
+            &args[5..],
+        ),
         other => panic!("unknown mode {other:?}: cached | fill | stores"),
     }
 }
