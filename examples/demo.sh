@@ -77,22 +77,23 @@ echo "== The current API (oauth2/v0), next to the Native Flow above: same server
 
 echo
 echo "== The token vault: a company and a user kept alive in one SQLite file, then the daily keep-alive"
-(
-  export CONCUR_CLIENT_ID=$OAUTH2_CLIENT_ID CONCUR_CLIENT_SECRET=$OAUTH2_CLIENT_SECRET
-  export CONCUR_USERNAME=$CONCUR_LOGIN_ID
-  info="$TARGET_DIR/test-server.json"
-  CONCUR_COMPANY_ID=$(grep -o '"company_id":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
-  CONCUR_REQUEST_TOKEN=$(grep -o '"request_token":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
-  export CONCUR_COMPANY_ID CONCUR_REQUEST_TOKEN
-  if wants python; then
-    echo "-- Python (examples/token_vault.py)"
-    CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-python.db" "$VENV/bin/python" examples/token_vault.py
-  fi
-  if wants node; then
-    echo "-- Node (examples/token_vault.mjs)"
-    CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-node.db" node examples/token_vault.mjs
-  fi
-)
+# Runs "$@" with the application's credentials and the test server's company in its environment
+# (never on a command line).
+with_vault_env() {
+  local info="$TARGET_DIR/test-server.json" company request
+  company=$(grep -o '"company_id":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
+  request=$(grep -o '"request_token":"[^"]*"' "$info" | head -n 1 | cut -d'"' -f4)
+  CONCUR_CLIENT_ID=$OAUTH2_CLIENT_ID CONCUR_CLIENT_SECRET=$OAUTH2_CLIENT_SECRET CONCUR_USERNAME=$CONCUR_LOGIN_ID \
+    CONCUR_COMPANY_ID=$company CONCUR_REQUEST_TOKEN=$request "$@"
+}
+if wants python; then
+  echo "-- Python (examples/token_vault.py)"
+  CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-python.db" with_vault_env "$VENV/bin/python" examples/token_vault.py
+fi
+if wants node; then
+  echo "-- Node (examples/token_vault.mjs)"
+  CONCUR_VAULT="sqlite:///$TARGET_DIR/demo-vault-node.db" with_vault_env node examples/token_vault.mjs
+fi
 
 echo
 echo "With a wrong password, the C example explains the refusal:"

@@ -306,6 +306,48 @@ fn eight_threads_make_one_refresh_per_connection() {
 }
 
 #[test]
+fn the_cached_read_never_waits_sends_or_reads_the_store() {
+    let c = tag("cached");
+    let store = Arc::new(MemoryKeyedStore::new());
+    let vault = vault_on(store.clone(), &c);
+    // Unknown, and not cached: None, nothing sent, nothing read.
+    assert!(vault.cached_access_token("nobody", str::len).is_none());
+    assert!(vault.cached_token("nobody").is_none());
+    let added = vault.add("cached-1", password(), false).unwrap();
+    let sent = grants(&c, "password") + grants(&c, "refresh_token");
+    assert_eq!(
+        vault
+            .cached_access_token("cached-1", str::to_string)
+            .as_deref(),
+        Some(added.as_str())
+    );
+    assert_eq!(
+        vault.cached_token("cached-1").unwrap().as_str(),
+        added.as_str()
+    );
+    // Invalidated: a call would wait for a refresh, so the cached read says None.
+    vault.invalidate("cached-1").unwrap();
+    assert!(vault.cached_access_token("cached-1", str::len).is_none());
+    // Another vault over the same store has it stored but not cached: None, nothing read.
+    let other = vault_on(store, &c);
+    assert!(other.cached_access_token("cached-1", str::len).is_none());
+    assert_eq!(grants(&c, "password") + grants(&c, "refresh_token"), sent);
+    // The slow path refreshes; the cached read then serves the new token.
+    let fresh = vault.access_token("cached-1").unwrap();
+    assert!(
+        vault.wait_idle(Duration::from_secs(30)),
+        "no refresh left running"
+    );
+    assert_ne!(fresh.as_str(), added.as_str());
+    assert_eq!(
+        vault
+            .cached_access_token("cached-1", str::to_string)
+            .as_deref(),
+        Some(fresh.as_str())
+    );
+}
+
+#[test]
 fn two_vaults_over_one_store_act_as_two_processes() {
     let c = tag("two");
     let store: Arc<dyn KeyedStore> = Arc::new(MemoryKeyedStore::new());
@@ -510,6 +552,20 @@ fn connections_page_over_records_without_reading_a_token() {
             .all(|c| c.horizon == Some(Duration::from_secs(30 * 86_400)))
     );
     assert!(listed.iter().all(|c| c.state_name() == "expiring"));
+    // Pages with the caller's own cursor: the same records, in the same order.
+    let first = vault.connection_page(None, 1_000).unwrap();
+    let second = vault.connection_page(Some(&first[999].id), 1_000).unwrap();
+    let last = vault.connection_page(Some(&second[999].id), 1_000).unwrap();
+    assert_eq!((first.len(), second.len(), last.len()), (1_000, 1_000, 500));
+    assert_eq!(first[0], listed[0]);
+    assert_eq!(second[0], listed[1_000]);
+    assert_eq!(last[499], listed[2_499]);
+    assert!(
+        vault
+            .connection_page(Some("c02499"), 10)
+            .unwrap()
+            .is_empty()
+    );
     // A garbage document is a Store error when used, not a crash.
     assert_eq!(
         vault.access_token("c00001").unwrap_err().kind(),

@@ -319,6 +319,15 @@ fn fleet(url: &str) {
         "{swept} sweep refreshes for {CONNECTIONS} connections"
     );
     let before_check = refresh_token_uses(&server).len();
+    // Nothing is left due: every connection was refreshed by a sweep or a caller.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let left = open_store(url)
+        .due(now, WITHIN.as_secs() as i64, None, 10)
+        .unwrap();
+    assert!(left.is_empty(), "left due after the fleet: {left:?}");
     check_alive(&server, url, &HashSet::new());
     let uses = refresh_token_uses(&server);
     // Every connection was due: the fleet refreshed each at least once; then each once more.

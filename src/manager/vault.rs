@@ -303,7 +303,7 @@ impl KeepAliveReport {
         self.checked += 1;
         match swept {
             Swept::Refreshed => self.refreshed += 1,
-            Swept::Fresh => self.fresh += 1,
+            Swept::Fresh | Swept::Busy => self.fresh += 1,
             Swept::Dead(code) => self.dead.push((id.to_string(), code)),
             Swept::Failed(error) => self.failed.push(KeepAliveFailure {
                 id: id.to_string(),
@@ -339,9 +339,15 @@ impl KeepAliveFailure {
 enum Swept {
     Refreshed,
     Fresh,
+    /// Its lock was held at that moment: by another sweeper (which refreshes it) or by a caller
+    /// only reading it (which does not); looked at again at the end of the sweep.
+    Busy,
     Dead(Option<i64>),
     Failed(Error),
 }
+
+/// How long a sweep waits, at its end, for the lock of a connection that was busy when listed.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
 
 /// How many records a page of [`TokenVault::connections`] or of a sweep reads.
 const PAGE: usize = 500;
@@ -541,6 +547,24 @@ impl TokenVault {
         Ok(f(current.token.access_token()))
     }
 
+    /// Calls `f` with connection `id`'s access token when this process holds it and may hand it
+    /// out without waiting (above the floor; a refresh ahead starts in the background inside
+    /// the window); `None` — without waiting, locking, reading the store or sending anything —
+    /// when [`access_token`](TokenVault::access_token) would (a connection not cached, below
+    /// the floor, unknown). For callers whose hot path must never block (a binding holding
+    /// Python's GIL, Node's event loop).
+    pub fn cached_access_token<R>(&self, id: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.cache
+            .usable(id)
+            .map(|current| f(current.token.access_token()))
+    }
+
+    /// The token [`cached_access_token`](TokenVault::cached_access_token) would hand out, as a
+    /// handle (one reference count); `None` in the same cases.
+    pub fn cached_token(&self, id: &str) -> Option<AccessToken> {
+        self.cache.usable(id).map(AccessToken)
+    }
+
     /// Connection `id`'s whole token (expiry, geolocation, refresh expiry, …), as
     /// [`access_token`](TokenVault::access_token) hands it out.
     pub fn token(&self, id: &str) -> Result<OAuth2Token, Error> {
@@ -619,6 +643,23 @@ impl TokenVault {
         }
     }
 
+    /// Up to `limit` connections in ID order, starting after the ID `after`: one page of
+    /// [`connections`](TokenVault::connections), for a caller that keeps its own cursor (a
+    /// binding's iterator, a paged API). No token is loaded.
+    pub fn connection_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConnectionInfo>, Error> {
+        let now = unix_now();
+        Ok(self
+            .store
+            .records(after, limit)?
+            .into_iter()
+            .map(|record| ConnectionInfo::of(record, &self.horizons, now))
+            .collect())
+    }
+
     /// A snapshot of connection `id`'s engine in this process (expiries, failures, the last
     /// error); an unknown ID is an `UnknownConnection` error.
     pub fn status(&self, id: &str) -> Result<ManagerStatus, Error> {
@@ -643,6 +684,7 @@ impl TokenVault {
         let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
         let now = unix_now();
         let report = Mutex::new(KeepAliveReport::default());
+        let busy = Mutex::new(Vec::new());
         let mut seen: HashSet<String> = HashSet::new();
         let mut cursor: Option<(i64, String)> = None;
         loop {
@@ -660,40 +702,75 @@ impl TokenVault {
                 .into_iter()
                 .filter(|r| seen.insert(r.id.clone()))
                 .collect();
-            let next = AtomicUsize::new(0);
-            std::thread::scope(|scope| {
-                for _ in 0..concurrency.min(work.len()) {
-                    scope.spawn(|| {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(record) = work.get(i) else {
-                                break;
-                            };
-                            let swept =
-                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    self.sweep_one(record, now, within)
-                                }))
-                                .unwrap_or_else(|_| {
-                                    Swept::Failed(Error::store("a bug interrupted the refresh"))
-                                });
-                            report
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .add(&record.id, swept);
-                        }
-                    });
-                }
-            });
+            self.sweep_all(
+                &work,
+                now,
+                within,
+                concurrency,
+                Duration::ZERO,
+                &report,
+                &busy,
+            );
         }
+        // A connection whose lock was held when reached may have been held by a caller only
+        // reading it: unless another holder refreshed it meanwhile (its record changed), wait
+        // for its lock and sweep it now, so that no due connection is left behind.
+        let busy = busy.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let none = Mutex::new(Vec::new());
+        self.sweep_all(&busy, now, within, concurrency, BUSY_WAIT, &report, &none);
         Ok(report.into_inner().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Sweeps `work`, `concurrency` at a time, waiting `wait` for each lock; a connection whose
+    /// lock stayed held goes to `busy` (when `wait` is zero) or counts as fresh.
+    #[allow(clippy::too_many_arguments)]
+    fn sweep_all(
+        &self,
+        work: &[ConnectionRecord],
+        now: i64,
+        within: i64,
+        concurrency: usize,
+        wait: Duration,
+        report: &Mutex<KeepAliveReport>,
+        busy: &Mutex<Vec<ConnectionRecord>>,
+    ) {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..concurrency.min(work.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(record) = work.get(i) else {
+                            break;
+                        };
+                        let swept = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.sweep_one(record, now, within, wait)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Swept::Failed(Error::store("a bug interrupted the refresh"))
+                        });
+                        if matches!(swept, Swept::Busy) && wait.is_zero() {
+                            busy.lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(record.clone());
+                            continue;
+                        }
+                        report
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .add(&record.id, swept);
+                    }
+                });
+            }
+        });
     }
 
     /// The sweep of one listed connection: under its lock taken at once (or skipped), the
     /// record read again, refreshed only if still due.
-    fn sweep_one(&self, listed: &ConnectionRecord, now: i64, within: i64) -> Swept {
-        let Ok(lock) = self.store.lock(&listed.id, Duration::ZERO) else {
-            // Another sweeper (or a caller's refresh) holds it.
-            return Swept::Fresh;
+    fn sweep_one(&self, listed: &ConnectionRecord, now: i64, within: i64, wait: Duration) -> Swept {
+        let Ok(lock) = self.store.lock(&listed.id, wait) else {
+            // Another sweeper, or a caller, holds it.
+            return Swept::Busy;
         };
         let mut lock = match VaultLock::new(lock, &listed.id) {
             Ok(lock) => lock,
@@ -790,6 +867,28 @@ impl TokenVault {
             self.store.identity(id),
             Some(Arc::clone(id)),
         )
+    }
+}
+
+impl TokenVault {
+    /// Waits until no refresh ahead of this vault's cached connections runs, at most
+    /// `timeout`; whether none runs. Dropping the vault waits without a limit; a binding whose
+    /// objects are freed from a caller's thread (C's `concur_token_vault_free`) bounds it.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        self.cache.shards.iter().all(|shard| {
+            let engines: Vec<Arc<Engine>> = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .map(|e| Arc::clone(&e.engine))
+                .collect();
+            engines.iter().all(|engine| {
+                engine.wait_idle(Some(
+                    deadline.saturating_duration_since(std::time::Instant::now()),
+                ))
+            })
+        })
     }
 }
 

@@ -1075,7 +1075,13 @@ class TokenVault extends EventEmitter {
   accessToken(id, options) {
     const where = 'TokenVault.accessToken(id, options)';
     this.#id(where, id);
-    return this.#call(where, options, (callId) => this.#raw.accessToken(id, callId));
+    const signal = callSignal(where, options);
+    // A token held in memory above the floor is answered on this thread: no hop to the addon's threads.
+    if (!signal?.aborted) {
+      const cached = this.#raw.cachedAccessToken(id);
+      if (cached != null) return Promise.resolve(cached);
+    }
+    return call(signal, (callId) => this.#raw.accessToken(id, callId), settleVault);
   }
 
   /** Connection `id`'s whole token (expiry, geolocation, subject, …) as an OAuth2Token. */

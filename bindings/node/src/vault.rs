@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use concur_native::Error;
 use concur_native::manager::{DEFAULT_WINDOW, RefreshPolicy};
-use concur_native::vault::{
-    ConnectionInfo, Connections, KeepAliveReport, TokenVault, VaultStart, open_store,
-};
+use concur_native::vault::{ConnectionInfo, KeepAliveReport, TokenVault, VaultStart, open_store};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -388,6 +386,21 @@ impl RawTokenVault {
         })
     }
 
+    /// Connection `id`'s access token when this process holds it and may hand it out without
+    /// waiting, at once, on the calling thread (no lock, no store, no request); `null` when a
+    /// call would wait.
+    #[napi]
+    pub fn cached_access_token(&self, id: String) -> Option<String> {
+        guard(
+            || {
+                self.inner
+                    .as_ref()
+                    .and_then(|v| v.cached_access_token(&id, str::to_string))
+            },
+            |_| None,
+        )
+    }
+
     /// Connection `id`'s whole token: `{ oauth2 }`.
     #[napi(ts_return_type = "Promise<RawOutcome>")]
     pub fn token<'env>(
@@ -488,47 +501,46 @@ impl RawTokenVault {
     }
 }
 
-/// The listing's state: the core's iterator and the vault it borrows.
+/// Where a listing stands: the last ID handed out, and whether it has ended.
+#[derive(Default)]
+struct Cursor {
+    after: Option<String>,
+    done: bool,
+}
+
+/// A listing: the vault and its cursor.
 struct Pages {
-    // Declared first, so dropped first: it borrows from `_vault`.
-    pages: Mutex<Option<Connections<'static>>>,
-    _vault: Arc<TokenVault>,
+    vault: Arc<TokenVault>,
+    cursor: Mutex<Cursor>,
 }
 
 impl Pages {
     fn new(vault: Arc<TokenVault>) -> Pages {
-        let pages: Connections<'_> = vault.connections();
-        // SAFETY: `pages` borrows the vault inside the `Arc`, whose heap address never moves;
-        // the `Arc` is kept in `_vault` for as long as `pages` lives (fields drop in
-        // declaration order, so `pages` goes first), and `pages` is never handed out.
-        let pages: Connections<'static> = unsafe { std::mem::transmute(pages) };
         Pages {
-            pages: Mutex::new(Some(pages)),
-            _vault: vault,
+            vault,
+            cursor: Mutex::new(Cursor::default()),
         }
     }
 
     /// Up to [`PAGE`] connections, and whether the listing has ended.
     fn next_page(&self) -> std::result::Result<(Vec<RawConnectionInfo>, bool), Error> {
-        let mut guard = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(pages) = guard.as_mut() else {
+        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        if cursor.done {
             return Ok((Vec::new(), true));
-        };
-        let mut page = Vec::new();
-        while page.len() < PAGE {
-            match pages.next() {
-                Some(Ok(info)) => page.push(RawConnectionInfo::from(info)),
-                Some(Err(e)) => {
-                    *guard = None;
-                    return Err(e);
-                }
-                None => {
-                    *guard = None;
-                    return Ok((page, true));
-                }
-            }
         }
-        Ok((page, false))
+        let page = match self.vault.connection_page(cursor.after.as_deref(), PAGE) {
+            Ok(page) => page,
+            Err(e) => {
+                cursor.done = true;
+                return Err(e);
+            }
+        };
+        cursor.done = page.len() < PAGE;
+        cursor.after = page.last().map(|c| c.id.clone());
+        Ok((
+            page.into_iter().map(RawConnectionInfo::from).collect(),
+            cursor.done,
+        ))
     }
 }
 

@@ -10,9 +10,8 @@
 // and killed it); two refreshes racing on the seeded token would have failed one caller with 108.
 
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { after, before, describe, it } = require('node:test');
@@ -20,6 +19,7 @@ const util = require('node:util');
 
 const { AbortError, Client, ConcurError, OAuth2Token, TokenManager } = require('..');
 const { startServer } = require('./support/server.js');
+const { startRedis } = require('./support/redis.js');
 
 let server;
 let client;
@@ -211,43 +211,6 @@ describe('TokenManager', () => {
     new TokenManager({ ...good, store: 'redis://127.0.0.1:1/', redisKey: 'k', margin: 0 });
   });
 });
-
-/** A redis-server of this file's own on a free loopback port (the Rust tests do the same). */
-async function startRedis() {
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address();
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const failed = new Promise((_, reject) => child.once('error', reject));
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    const up = await Promise.race([
-      failed,
-      new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.once('connect', () => {
-          s.write('PING\r\n');
-          s.once('data', (d) => {
-            s.destroy();
-            resolve(d.toString().startsWith('+PONG'));
-          });
-        });
-        s.once('error', () => resolve(false));
-      }),
-    ]);
-    if (up) break;
-    assert.ok(Date.now() < deadline, 'redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return { url: `redis://127.0.0.1:${port}/`, stop: () => child.kill() };
-}
 
 describe('TokenManager with a Redis store', () => {
   let redis;

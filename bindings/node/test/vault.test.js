@@ -22,6 +22,7 @@ const util = require('node:util');
 
 const { Client, ConcurError, OAuth2Token, TokenVault, oauth2AuthorizeUrl, parseOauth2Callback } = require('..');
 const { startServer } = require('./support/server.js');
+const { startRedis } = require('./support/redis.js');
 
 const REDIRECT = 'https://partner.example/callback';
 const YEARS = 10 * 365 * 86400;
@@ -95,6 +96,15 @@ async function list(vault) {
   const all = [];
   for await (const c of vault.connections()) all.push(c);
   return all;
+}
+
+/** Waits until `done()` holds: events reach JS on the event loop after the call that made them. A bound only a broken run reaches. */
+async function until(done) {
+  const deadline = Date.now() + 60000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, 'the event never came');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 function textsOf(value) {
@@ -283,8 +293,7 @@ describe('TokenVault', () => {
     const info = await vault.connection('k0');
     assert.equal(info.state, 'dead');
     assert.equal(info.concurCode, 108);
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(events.some((e) => e.connection === 'k0' && e.outcome === 'dead'));
+    await until(() => events.some((e) => e.connection === 'k0' && e.outcome === 'dead'));
     await assert.rejects(vaultOf().keepAlive({ within: -1 }), (e) => e.code === 'INVALID_ARGUMENT');
     await assert.rejects(vault.keepAlive({ concurrency: 0 }), (e) => e.code === 'INVALID_ARGUMENT');
     await assert.rejects(vault.keepAlive({ concurrency: 65 }), (e) => e.code === 'INVALID_ARGUMENT');
@@ -298,11 +307,29 @@ describe('TokenVault', () => {
     const seed = await refreshToken();
     await vault.add('evented', { refreshToken: seed });
     await vault.accessToken('evented'); // below the floor: refreshed again
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(events.length >= 1);
+    await until(() => events.length >= 2);
     assert.deepEqual([...new Set(events.map((e) => e.connection))], ['evented']);
     const secrets = [seed, app.clientSecret, (await vault.token('evented')).refreshToken];
     for (const e of events) for (const text of textsOf(e)) for (const s of secrets) assert.ok(!text.includes(s));
+  });
+
+  it("emits 'expiring' once per horizon a refresh token comes within", async () => {
+    // The test server's refresh tokens live six months: within both horizons given.
+    const vault = vaultOf({ horizons: [365 * 86400, 200 * 86400] });
+    const warned = [];
+    vault.on('expiring', (e) => warned.push(e));
+    await vault.add('h', user());
+    const info = await vault.connection('h');
+    assert.equal(info.state, 'expiring');
+    assert.equal(info.horizon, 200 * 86400);
+    await vault.invalidate('h');
+    await vault.accessToken('h'); // a refresh: its new refresh token is within both horizons
+    for (let i = 0; i < 10; i += 1) await vault.accessToken('h');
+    await until(() => warned.length >= 2);
+    assert.deepEqual(warned.map((e) => [e.connection, e.outcome, e.horizon]), [
+      ['h', 'expiring', 365 * 86400],
+      ['h', 'expiring', 200 * 86400],
+    ]);
   });
 
   it('two vaults over one SQLite file share connections; a second process reads them', async () => {
@@ -324,6 +351,34 @@ describe('TokenVault', () => {
     assert.equal(out.trim(), token.accessToken);
     assert.equal(await stillRefreshes(token.refreshToken), true, 'nothing refreshed');
   });
+
+  for (const kind of ['sqlite', 'redis']) {
+    it(`two vaults sweeping one store at once never send a refresh token twice (${kind})`, async () => {
+      const redis = kind === 'redis' ? await startRedis() : null;
+      try {
+        const url = redis ? redis.url : `sqlite:///${tmp}/race.db`;
+        const first = vaultOf({ store: url });
+        const second = vaultOf({ store: url });
+        const ids = Array.from({ length: 12 }, (_, n) => `race-${n}`);
+        for (const id of ids) await first.add(id, { refreshToken: await refreshToken() });
+        const reports = await Promise.all([first, second].map((v) => v.keepAlive({ within: YEARS, concurrency: 4 })));
+        for (const r of reports) {
+          assert.equal(r.checked, r.refreshed + r.fresh + r.dead.length + r.failed.length);
+          // A refresh token sent twice would have been refused (108) and reported dead.
+          assert.deepEqual([r.dead, r.failed], [[], []]);
+        }
+        assert.ok(reports[0].refreshed + reports[1].refreshed >= ids.length);
+        for (const id of ids) {
+          await first.invalidate(id); // its memory may hold an earlier (still valid) access token
+          const token = await first.token(id);
+          assert.ok(generation(token.refreshToken)[1] >= 2);
+          assert.equal(await stillRefreshes(token.refreshToken), true);
+        }
+      } finally {
+        redis?.stop();
+      }
+    });
+  }
 
   it('a sealed store opens only with its key', async () => {
     const url = `sqlite:///${tmp}/sealed.db`;
@@ -348,6 +403,22 @@ describe('TokenVault', () => {
     await m.invalidate();
     assert.notEqual(await m.accessToken(), token.accessToken);
     assert.equal((await m.status()).state, 'active');
+  });
+
+  it("runs on the addon's own threads: 8 pending adds do not delay fs.readFile", async () => {
+    const deadlineMs = 3000;
+    const slow = new Client({ baseUrl: server.scenario('slow-headers-20000'), caFile: server.ca_file, timeoutMs: deadlineMs });
+    const vault = new TokenVault(slow, app);
+    const started = performance.now();
+    const adds = Array.from({ length: 8 }, (_, n) => vault.add(`slow-${n}`, { clientCredentials: true }).catch((e) => e));
+    const before = performance.now();
+    await fs.promises.readFile(__filename);
+    const readMs = performance.now() - before;
+    // With libuv's pool of 4 held by the adds, the read would wait for their deadline.
+    assert.ok(readMs < deadlineMs / 3, `fs.readFile took ${readMs.toFixed(0)} ms`);
+    for (const e of await Promise.all(adds)) assert.equal(e.code, 'TIMEOUT', String(e));
+    assert.ok(performance.now() - started >= deadlineMs * 0.9, 'the adds really were pending');
+    assert.deepEqual(await list(vault), [], 'a failed add stores nothing');
   });
 
   it('an aborted call rejects with AbortError', async () => {

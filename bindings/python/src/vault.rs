@@ -3,13 +3,12 @@
 //! call may wait; `ConnectionInfo`, `KeepAliveReport` and the per-connection `ConnectionManager`
 //! view that the requests/httpx adapters and anything taking a `TokenManager` accept.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use concur_native::Error;
-use concur_native::vault::{
-    ConnectionInfo, Connections, KeepAliveReport, TokenVault, VaultStart, open_store,
-};
+use concur_native::vault::{ConnectionInfo, KeepAliveReport, TokenVault, VaultStart, open_store};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
@@ -227,6 +226,10 @@ impl PyTokenVault {
     /// every caller (threads, processes, machines). The GIL is released while it waits.
     fn access_token(&self, py: Python<'_>, id: Text) -> PyResult<Py<PyString>> {
         guard(py, || {
+            // The hot path, with the GIL held: a token in memory is read without waiting.
+            if let Some(token) = self.cached(py, &id) {
+                return Ok(token);
+            }
             let vault = Arc::clone(&self.inner);
             let id = id.to_string();
             let token = run(py, move || vault.with_access_token(&id, str::to_string))?;
@@ -241,6 +244,13 @@ impl PyTokenVault {
         py.import("concur_native._aio")?
             .getattr("vault_access_token")?
             .call1((slf, &*id))
+    }
+
+    /// Connection ``id``'s access token when it is held in memory and usable without waiting,
+    /// else None: never waits, never sends. Not part of the API (``access_token_async``'s fast
+    /// path).
+    fn _cached_access_token(&self, py: Python<'_>, id: Text) -> Option<Py<PyString>> {
+        self.cached(py, &id)
     }
 
     /// Connection ``id``'s whole ``OAuth2Token`` (expiry, geolocation, refresh token, …), as
@@ -345,6 +355,15 @@ impl PyTokenVault {
 
     fn __reduce__(&self) -> PyResult<()> {
         Err(refuse_pickle("TokenVault"))
+    }
+}
+
+impl PyTokenVault {
+    /// Connection `id`'s access token held in memory, as a new `str`, when the core hands it out
+    /// without waiting (no lock, no store, no request); else None.
+    fn cached(&self, py: Python<'_>, id: &str) -> Option<Py<PyString>> {
+        self.inner
+            .cached_access_token(id, |token| PyString::new(py, token).unbind())
     }
 }
 
@@ -552,23 +571,46 @@ impl PyConnectionInfo {
 /// ``StoreError``, then the iterator ends.
 #[pyclass(frozen, module = "concur_native", name = "ConnectionIterator")]
 pub(crate) struct PyConnections {
-    // Declared first, so dropped first: it borrows from `_vault`.
-    pages: Mutex<Option<Connections<'static>>>,
-    _vault: Shared,
+    vault: Shared,
+    cursor: Mutex<Cursor>,
 }
+
+/// Where a listing stands: the page read and not yet handed out, and the last ID read.
+#[derive(Default)]
+struct Cursor {
+    page: VecDeque<ConnectionInfo>,
+    after: Option<String>,
+    done: bool,
+}
+
+/// How many connections a page of the listing reads.
+const PAGE: usize = 500;
 
 impl PyConnections {
     fn new(vault: Shared) -> PyConnections {
-        let pages: Connections<'_> = vault.connections();
-        // SAFETY: `pages` borrows the vault inside the `Arc`, whose heap address never moves;
-        // the `Arc` is kept in `_vault` for as long as `pages` lives (fields drop in
-        // declaration order, so `pages` goes first), and `pages` is never handed out.
-        // A core `Connections` that owned its vault would remove this (see the report).
-        let pages: Connections<'static> = unsafe { std::mem::transmute(pages) };
         PyConnections {
-            pages: Mutex::new(Some(pages)),
-            _vault: vault,
+            vault,
+            cursor: Mutex::new(Cursor::default()),
         }
+    }
+
+    /// The next connection, reading a page when the last is used up.
+    fn next(&self) -> Option<Result<ConnectionInfo, Error>> {
+        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        if cursor.page.is_empty() && !cursor.done {
+            match self.vault.connection_page(cursor.after.as_deref(), PAGE) {
+                Ok(page) => {
+                    cursor.done = page.len() < PAGE;
+                    cursor.after = page.last().map(|c| c.id.clone());
+                    cursor.page = page.into();
+                }
+                Err(e) => {
+                    cursor.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        cursor.page.pop_front().map(Ok)
     }
 }
 
@@ -580,17 +622,9 @@ impl PyConnections {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyConnectionInfo>> {
         guard(py, || {
-            // The lock is taken with the GIL released: a thread waiting for it never holds the
-            // GIL the holder needs back.
-            let next = py.detach(|| {
-                let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-                let next = pages.as_mut().and_then(Iterator::next);
-                if matches!(next, None | Some(Err(_))) {
-                    *pages = None;
-                }
-                next
-            });
-            match next {
+            // The cursor's lock is taken with the GIL released: a thread waiting for it never
+            // holds the GIL its holder needs back.
+            match py.detach(|| self.next()) {
                 None => Ok(None),
                 Some(Ok(info)) => Ok(Some(PyConnectionInfo::from(info))),
                 Some(Err(e)) => Err(to_py_err(py, &e)),

@@ -170,3 +170,92 @@ def listener() -> Iterator[Listener]:
     watched = Listener()
     yield watched
     watched.close()
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A redis-server of the test module's own, on a free loopback port, without persistence."""
+    import shutil
+    import socket
+    import time
+
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed (Debian package redis-server)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/"
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A PostgreSQL of the test module's own (initdb + postgres on a free loopback port, fsync
+    off), run as nobody when the tests run as root (both programs refuse root); its database
+    `postgres` is the URL's."""
+    import glob
+    import shutil
+    import socket
+    import tempfile
+    import time
+
+    def program(name: str) -> str:
+        found = shutil.which(name) or (sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [None])[-1]
+        assert found, f"{name} is needed (Debian package postgresql)"
+        return found
+
+    root = os.geteuid() == 0
+    demote = (lambda: (os.setgid(65534), os.setuid(65534))) if root else None
+    # Under /tmp itself: nobody cannot enter pytest's root-owned temporary folders.
+    base = Path(tempfile.mkdtemp(prefix="concur-pg-"))
+    os.chmod(base, 0o700)
+    if root:
+        os.chown(base, 65534, 65534)
+    data = base / "data"
+    initdb = subprocess.run(
+        [program("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
+         "--no-sync"],
+        cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=demote,
+    )
+    assert initdb.returncode == 0, initdb.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [program("postgres"), "-D", str(data), "-p", str(port), "-k", str(base), "-c", "listen_addresses=127.0.0.1",
+         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+        cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=demote,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, "postgres exited"
+            assert time.monotonic() < deadline, "postgres did not start"
+            time.sleep(0.05)
+    yield f"postgres://postgres@127.0.0.1:{port}/postgres"
+    process.send_signal(2)  # fast shutdown
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    shutil.rmtree(base, ignore_errors=True)

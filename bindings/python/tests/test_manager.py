@@ -20,7 +20,6 @@ import base64
 import json
 import os
 import pickle
-import shutil
 import socket
 import subprocess
 import sys
@@ -356,34 +355,6 @@ def test_four_processes_sharing_a_file_store_refresh_once(client, server, tmp_pa
     # would have made it 2, or failed its process with 108), and the saved token is its newest.
     assert generation(stored["refresh_token"]) == (generation(seeded)[0], 1)
     assert still_refreshes(client, server, stored["refresh_token"])
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """A redis-server of this module's own, on a free loopback port, without persistence."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed (Debian package redis-server)"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                probe.sendall(b"PING\r\n")
-                if probe.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/"
-    process.kill()
-    process.wait()
 
 
 def test_eight_workers_sharing_redis_refresh_once(client, server, redis_url):

@@ -20,6 +20,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -545,3 +546,116 @@ def test_the_example_runs(server, tmp_path):
     assert f"company:{server.company_id}" in out.stdout and f"user:{server.login_id}" in out.stdout
     assert "keep-alive: 0 due" in out.stdout
     assert server.password not in out.stdout + out.stderr
+
+
+def test_a_refresh_token_within_a_horizon_is_warned_about_once(client, server):
+    # The test server's refresh tokens live six months: within both horizons given.
+    events = []
+    vault = vault_of(client, server, horizons=[datetime.timedelta(days=365), 200 * DAY], on_event=events.append)
+    vault.add("h", username=server.login_id, password=server.password)
+    info = vault.connection("h")
+    assert (info.state, info.horizon) == ("expiring", datetime.timedelta(days=200))
+    vault.invalidate("h")
+    vault.access_token("h")  # a refresh: its new refresh token is within both horizons
+    warned = [e for e in events if e.outcome == "expiring"]
+    assert [(e.connection, e.horizon) for e in warned] == [
+        ("h", datetime.timedelta(days=365)), ("h", datetime.timedelta(days=200))]
+    for _ in range(10):
+        vault.access_token("h")
+    vault.keep_alive(within=1)
+    assert len([e for e in events if e.outcome == "expiring"]) == 2, "once per horizon"
+    assert all(server.password not in t for e in events for t in texts_of(e))
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
+def shared_store(request, tmp_path):
+    """A store URL two vaults (two processes, two machines) share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/race.db"
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def test_two_vaults_sweeping_one_store_at_once_never_use_a_refresh_token_twice(client, server, shared_store):
+    # A server just started may refuse sessions for a moment: a bound only a broken run reaches.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            first = vault_of(client, server, store=shared_store)
+            break
+        except concur_native.StoreError:
+            assert time.monotonic() < deadline, "the store never opened"
+            time.sleep(0.1)
+    second = vault_of(client, server, store=shared_store)
+    tag = os.urandom(4).hex()  # a Redis server is shared by this module's tests
+    ids = [f"race-{tag}-{n:02d}" for n in range(12)]
+    for id in ids:
+        first.add(id, refresh_token=fresh_refresh_token(client, server))
+    reports: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def sweep(i: int, vault: TokenVault) -> None:
+        barrier.wait()
+        reports[i] = vault.keep_alive(within=10 * 365 * DAY, concurrency=4)
+
+    threads = [threading.Thread(target=sweep, args=(i, v)) for i, v in enumerate([first, second])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for report in reports:
+        assert isinstance(report, KeepAliveReport)
+        assert report.checked == report.refreshed + report.fresh + len(report.dead) + len(report.failed)
+        # A refresh token sent twice would have been refused (108) and reported dead.
+        assert (report.dead, report.failed) == ([], [])
+    assert sum(r.refreshed for r in reports) >= len(ids), "every connection refreshed at least once"
+    # A vault's memory may hold an earlier access token of a connection (valid until it
+    # expires). Invalidated, the first takes the newest from the store (or refreshes when that
+    # is the one it held): its refresh token is the family's newest, alive.
+    for id in ids:
+        first.invalidate(id)
+        token = first.token(id)
+        assert generation(token.refresh_token)[1] >= 2
+        assert still_refreshes(client, server, token.refresh_token)
+
+
+def test_the_gil_is_released_while_an_add_waits(server):
+    # Every answer of this server address comes a second late.
+    slow = Client(base_url=server.scenario("slow-headers-1000"), ca_file=server.ca_file, timeout=10.0)
+    vault = vault_of(slow, server)
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        vault.add("slow", client_credentials=True)
+    finally:
+        done.set()
+        counter.join()
+    # Held for the whole second, the GIL would let the counter run a switch interval (5 ms) at
+    # most; released, it counts for about the whole second (as in test_manager.py).
+    assert ticks > 1_000_000, ticks
+
+
+def test_the_cached_path_hands_out_only_what_memory_holds(client, server, tmp_path):
+    url = f"sqlite:///{tmp_path}/cached.db"
+    first = vault_of(client, server, store=url)
+    token = first.add("c", client_credentials=True)
+    assert first._cached_access_token("c") == token.access_token
+    second = vault_of(client, server, store=url)
+    # Not in the second vault's memory yet: only a call (which reads the store) gets it.
+    assert second._cached_access_token("c") is None
+    assert second._cached_access_token("nobody") is None
+    assert second.access_token("c") == token.access_token
+    assert second._cached_access_token("c") == token.access_token
+    assert asyncio.run(second.access_token_async("c")) == token.access_token
+    # Below the floor a token is never handed out from memory: a call waits for a refresh.
+    strict = vault_of(client, server, margin=7200, floor=3700)
+    first_strict = strict.add("s", client_credentials=True)
+    assert strict._cached_access_token("s") is None
+    assert strict.access_token("s") != first_strict.access_token

@@ -62,7 +62,11 @@ async def manager_access_token(manager: TokenManager) -> str:
 
 
 async def vault_access_token(vault: TokenVault, id: str) -> str:
-    """``TokenVault.access_token_async``: the call on the library's threads."""
+    """``TokenVault.access_token_async``: the token in memory at once, else the call on the
+    library's threads."""
+    cached = vault._cached_access_token(id)
+    if cached is not None:
+        return cached
     return await call(vault.access_token, id)
 
 

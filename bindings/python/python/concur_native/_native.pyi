@@ -456,7 +456,8 @@ class TokenVault:
     def access_token(self, id: str) -> str:
         """Connection id's access token, valid for at least the floor; the GIL is released while it waits."""
     def access_token_async(self, id: str) -> Awaitable[str]:
-        """The same for asyncio, on the library's threads."""
+        """The same for asyncio: the token in memory at once, else on the library's threads."""
+    def _cached_access_token(self, id: str) -> Optional[str]: ...
     def token(self, id: str) -> OAuth2Token:
         """Connection id's whole OAuth2Token."""
     def invalidate(self, id: str) -> None:
