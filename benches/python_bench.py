@@ -4,8 +4,10 @@ TokenManager's cached access_token() from 1 and 8 threads, against the check-and
 pure-Python cache would do.
 
 Reads the server from CONCUR_* variables; prints one JSON object of seconds-per-token figures.
-BENCH_PARTS (comma-separated: client, one_shot, requests, oauth2, threads, manager) measures
-only those parts (default: all); benches/run.py's --only uses it.
+BENCH_PARTS (comma-separated: client, one_shot, requests, oauth2, threads, manager, vault)
+measures only those parts (default: all but vault); benches/run.py's --only uses it. The vault
+part needs BENCH_VAULT_STORE, a store URL holding BENCH_VAULT_CONNECTIONS connections named
+connection-0000000… with fresh tokens (`vault_bench fill` writes one).
 """
 
 import json
@@ -174,6 +176,44 @@ def manager_rows():
     }
 
 
+def vault_rows():
+    """TokenVault.access_token(id) on random IDs, every connection cached, against the
+    TokenManager's cached access_token(), 1 thread, taken in turn."""
+    import random
+    n = int(ENV["BENCH_VAULT_CONNECTIONS"])
+    calls = int(ENV.get("BENCH_VAULT_CALLS", "300000"))
+    vault = concur_native.TokenVault(client, O2_ID, O2_SECRET, store=ENV["BENCH_VAULT_STORE"],
+                                     cache_capacity=n)
+    ids = [f"connection-{i:07}" for i in range(n)]
+    for i in ids:  # every connection read from the store once: cached from here on
+        vault.access_token(i)
+    rng = random.Random(7)
+    order = [ids[rng.randrange(n)] for _ in range(calls)]
+    manager = concur_native.TokenManager(client, O2_ID, O2_SECRET, grant="client_credentials")
+    manager.access_token()
+
+    def vault_loop():
+        call = vault.access_token
+        started = time.perf_counter()
+        for i in order:
+            call(i)
+        return calls / (time.perf_counter() - started)
+
+    def manager_loop():
+        call = manager.access_token
+        started = time.perf_counter()
+        for _ in order:  # the same loop, so that only the call differs
+            call()
+        return calls / (time.perf_counter() - started)
+
+    ours, peer = [], []
+    for _ in range(REPEATS):
+        ours.append(vault_loop())
+        peer.append(manager_loop())
+    return {"vault_cached_per_s": statistics.median(ours),
+            "manager_cached_per_s": statistics.median(peer)}
+
+
 def main():
     out = {}
     if "oauth2" in PARTS:
@@ -190,6 +230,8 @@ def main():
         out["threads8_per_s"] = statistics.median(threads(8, COUNT) for _ in range(3))
     if "manager" in PARTS:
         out.update(manager_rows())
+    if "vault" in PARTS:
+        out.update(vault_rows())
     print(json.dumps(out))
 
 

@@ -58,6 +58,7 @@ def paths_of(target):
         "addon": next((ROOT / "bindings/node").glob("*.node"), None),
         "cdylib": release / "libconcur_native.so",
         "token_loop": release / "token_loop",
+        "vault_bench": release / "vault_bench",
         "refresh_hold": release / "refresh_hold",
         "server": release / "concur-test-server",
         "emulator": release / "concur-emulator",
@@ -127,6 +128,63 @@ class redis_server:
     def __exit__(self, *exc):
         self.process.terminate()
         self.process.wait()
+
+
+class postgres_server:
+    """A PostgreSQL of its own for the vault's rows: `initdb` into a temporary directory and
+    `postgres` on a free loopback port with fsync off (as the tests run it), as `nobody` when
+    this runs as root (both refuse root); stopped and removed at the end."""
+
+    @staticmethod
+    def program(name):
+        found = shutil.which(name) or sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+        if not found:
+            raise SystemExit(f"{name} is missing: bash tests/prerequisites.sh --install")
+        return str(found if isinstance(found, str) else found[-1])
+
+    def __enter__(self):
+        import socket
+        self.dir = Path(tempfile.mkdtemp(prefix="concur-bench-pg-"))
+        user = {}
+        if os.geteuid() == 0:
+            os.chown(self.dir, 65534, 65534)
+            user = {"user": 65534, "group": 65534, "extra_groups": []}
+        data = self.dir / "data"
+        subprocess.run([self.program("initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+                       cwd=self.dir, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, **user)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.process = subprocess.Popen(
+            [self.program("postgres"), "-D", str(data), "-p", str(port), "-k", str(self.dir),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "max_connections=200"],
+            cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **user)
+        for _ in range(600):
+            ready = subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)],
+                                   check=False).returncode == 0 if shutil.which("pg_isready") \
+                else self._connects(port)
+            if ready:
+                break
+            time.sleep(0.05)
+        return f"postgres://postgres@127.0.0.1:{port}/postgres"
+
+    @staticmethod
+    def _connects(port):
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return True
+        except OSError:
+            return False
+
+    def __exit__(self, *exc):
+        self.process.send_signal(2)  # fast shutdown
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def peak_rss_kib(helper, cmd, env):
@@ -422,6 +480,70 @@ def manager_round_two(ctx):
             "(information)", None, "µs")
 
 
+@group("8a", "8b", "8c", "8d", title="token vault: cached access_token over 100,000 connections, memory")
+def vault_cached(ctx):
+    n = ctx.scaled(100_000, 20_000)
+    out = json.loads(run([str(ctx.paths["vault_bench"]), "cached", str(n),
+                          str(ctx.scaled(2_000_000, 500_000))]).stdout)
+
+    def median(runs, key):
+        return statistics.median(r[key] for r in runs)
+
+    vault, single = median(out["vault"], "p50_ns"), median(out["manager"], "p50_ns")
+    ctx.add(f"8a. TokenVault.access_token(id), cached, {n} connections, random IDs, p50 "
+            "(peer: the single TokenManager's cached access_token())", vault, single,
+            vault / single, "<= 2x the manager", vault / single <= 2, "ns/call")
+    hot = median(out["vault_hot"], "p50_ns")
+    ctx.add(f"8b. the same vault, one ID again and again, p50 (peer: the manager)", hot, single,
+            hot / single, "(information)", None, "ns/call")
+    vault99, single99 = median(out["vault"], "p99_ns"), median(out["manager"], "p99_ns")
+    ctx.add("8c. 8a's p99 (of batches of 64 calls; peer: the manager's p99)", vault99, single99,
+            vault99 / single99, "(information)", None, "ns/call")
+    beyond = out["beyond_strings_bytes"]
+    ctx.add(f"8d. memory a cached connection holds beyond its token strings ({n} connections, "
+            "counting allocator; peer: all it holds)", beyond, out["held_bytes"],
+            beyond / out["held_bytes"], "<= 2 KiB", beyond <= 2048, "bytes")
+
+
+@group("8e", title="Python: token vault, cached")
+def python_vault(ctx):
+    n = ctx.scaled(100_000, 20_000)
+    path = Path(ctx.tmp) / f"vault-{n}.db"
+    if not path.exists():
+        run([str(ctx.paths["vault_bench"]), "fill", f"sqlite://{path}", str(n)])
+    py = ctx.python_bench("vault", BENCH_VAULT_STORE=f"sqlite://{path}",
+                          BENCH_VAULT_CONNECTIONS=str(n),
+                          BENCH_VAULT_CALLS=str(ctx.scaled(300_000, 50_000)))
+    ratio = py["vault_cached_per_s"] / py["manager_cached_per_s"]
+    ctx.add(f"8e. Python: TokenVault.access_token(id), cached, {n} connections, random IDs, "
+            "1 thread (peer: TokenManager.access_token(), cached)",
+            py["vault_cached_per_s"] / 1e6, py["manager_cached_per_s"] / 1e6, ratio,
+            ">= 0.5x the manager", ratio >= 0.5, "M calls/s")
+
+
+@group("8f", "8g", "8h", "8i", "8j", "8k", "8l", "8m",
+       title="token vault: keep_alive throughput and connections() per store")
+def vault_stores(ctx):
+    keep = ctx.scaled(10_000, 1_000)
+    listed = ctx.scaled(100_000, 10_000)
+    with tempfile.TemporaryDirectory() as tmp, redis_server() as redis_url, \
+            postgres_server() as pg_url:
+        urls = ["memory:", f"sqlite://{tmp}/vault.db", redis_url, pg_url]
+        out = json.loads(run([str(ctx.paths["vault_bench"]), "stores", str(keep), str(listed),
+                              "8"] + urls, env=ctx.env).stdout)
+    names = {"memory": "memory", "sqlite": "SQLite", "redis": "Redis", "postgres": "PostgreSQL"}
+    for store in out["stores"]:  # the fill rate too, for whoever reads the progress
+        progress(f"      {json.dumps(store)}")
+    for row, store in zip("fghi", out["stores"]):
+        ours, bare = keep / store["keep_alive_s"], keep / store["bare_s"]
+        ctx.add(f"8{row}. keep_alive over {keep} connections, concurrency 8, "
+                f"{names[store['store']]} store (peer: the same refreshes sent bare by the "
+                "client, 8 threads)", ours, bare, ours / bare, ">= 0.7x bare",
+                ours / bare >= 0.7, "refreshes/s")
+    for row, store in zip("jklm", out["stores"]):
+        ctx.add(f"8{row}. connections() over {store['listed']} connections, whole listing, "
+                f"{names[store['store']]} store", store["list_ms"], None, None,
+                "(information)", None, "ms")
 def emulator_process(binary, *flags):
     """A concur-emulator started with `flags`: (process, its JSON line, seconds from the spawn
     to the line)."""
@@ -449,7 +571,7 @@ def emulator_grants(ctx, clients, *flags):
         process.wait()
 
 
-@group("8a", "8b", title="concur-emulator: start-up, token grants per second")
+@group("9a", "9b", title="concur-emulator: start-up, token grants per second")
 def emulator_rows(ctx):
     binary = ctx.paths["emulator"]
     starts, floors = [], []
@@ -462,13 +584,13 @@ def emulator_rows(ctx):
         run([str(binary), "--help"])
         floors.append(time.perf_counter() - started)
     start, floor = statistics.median(starts), statistics.median(floors)
-    ctx.add("8a. concur-emulator start-up: process start to its JSON line (peer: the same "
+    ctx.add("9a. concur-emulator start-up: process start to its JSON line (peer: the same "
             "program printing --help, exec alone)", start * 1e3, floor * 1e3, start / floor,
             "< 200 ms", start < 0.2, "ms")
     clients = 8
     recorded = emulator_grants(ctx, clients)
     bare = emulator_grants(ctx, clients, "--no-recording")
-    ctx.add(f"8b. concur-emulator: client_credentials grants from {clients} keep-alive clients on "
+    ctx.add(f"9b. concur-emulator: client_credentials grants from {clients} keep-alive clients on "
             "loopback, journal on (peer: --no-recording)", recorded, bare, recorded / bare,
             ">= 5,000/s", recorded >= 5000, "grants/s")
 
