@@ -470,9 +470,11 @@ impl TokenVault {
         self.configure(|shared| shared.lock_wait = wait)
     }
 
-    /// Keeps at most `capacity` connections in memory (at least 1; default
+    /// Keeps about `capacity` connections in memory (at least 1; default
     /// [`DEFAULT_CACHE_CAPACITY`]), the least recently used forgotten first (they are read
-    /// from the store again when used).
+    /// from the store again when used). Up to 2,047 the bound is exact; above, the cache is
+    /// spread over up to 16 shards that each hold an eighth more than their share, so that
+    /// `capacity` connections fit however their IDs spread, and at most 12.5 % more are kept.
     pub fn with_cache_capacity(mut self, capacity: usize) -> TokenVault {
         self.forget_all();
         self.cache = Cache::new(capacity.max(1));
@@ -1141,15 +1143,26 @@ struct Entry {
     used: AtomicU64,
 }
 
-/// At most this many shards (fewer for a small capacity, so that the bound holds).
+/// At most this many shards.
 const SHARDS: usize = 16;
+
+/// Connections per shard below which the cache has fewer shards (one below 2,048): IDs spread
+/// unevenly, and a shard of a few entries would forget one on almost every call.
+const PER_SHARD: usize = 1024;
 
 impl Cache {
     fn new(capacity: usize) -> Cache {
-        let shards = capacity.clamp(1, SHARDS);
+        let shards = (capacity / PER_SHARD).clamp(1, SHARDS);
+        let share = capacity.div_ceil(shards);
         Cache {
             shards: (0..shards).map(|_| RwLock::new(HashMap::new())).collect(),
-            per_shard: capacity / shards,
+            // One shard holds exactly the capacity; several hold an eighth more than their
+            // share each, so that IDs spread unevenly still fit (at most 12.5 % over in all).
+            per_shard: if shards == 1 {
+                share
+            } else {
+                share + share / 8
+            },
             capacity,
             clock: AtomicU64::new(0),
         }
@@ -1337,5 +1350,41 @@ mod tests {
             assert!(cache.get(&id).is_some(), "the entry just put is kept");
         }
         assert!(cache.len() <= 10, "{}", cache.len());
+    }
+
+    #[test]
+    fn a_cache_holds_its_capacity_however_ids_spread() {
+        let client = Arc::new(Client::new(&crate::Options::new()).unwrap());
+        let store: Arc<dyn KeyedStore> = Arc::new(MemoryKeyedStore::new());
+        let vault = TokenVault::new(client, "id", "secret", store).unwrap();
+        for capacity in [10, 2_047, 20_000] {
+            let cache = Cache::new(capacity);
+            let ids: Vec<Arc<str>> = (0..capacity)
+                .map(|i| Arc::from(format!("company-{i:06}").as_str()))
+                .collect();
+            for id in &ids {
+                cache.put(
+                    id.clone(),
+                    Arc::new(vault.engine(id, ConnectionKind::User)),
+                    false,
+                );
+            }
+            // Every one of `capacity` connections is still cached: none was forgotten.
+            assert!(ids.iter().all(|id| cache.get(id).is_some()), "{capacity}");
+            assert_eq!(cache.len(), capacity);
+            for i in 0..capacity {
+                let id: Arc<str> = Arc::from(format!("more-{i:06}").as_str());
+                cache.put(
+                    id.clone(),
+                    Arc::new(vault.engine(&id, ConnectionKind::User)),
+                    false,
+                );
+            }
+            assert!(
+                cache.len() <= capacity + capacity / 8 + SHARDS,
+                "{}",
+                cache.len()
+            );
+        }
     }
 }
