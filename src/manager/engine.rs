@@ -326,6 +326,12 @@ impl Drop for InFlight {
     }
 }
 
+/// How many refreshes ahead run in this process now (every manager's and every vault
+/// connection's; at most [`MAX_REFRESHES_AHEAD`]): for a status page, and for tests.
+pub fn refreshes_ahead() -> usize {
+    *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Waits, at most `timeout`, until no refresh ahead runs in this process (every manager's);
 /// whether none runs. For an exit hook: a process that ends in the middle of a refresh may lose
 /// the refresh token Concur just rotated (the Python and Node packages call it at exit).

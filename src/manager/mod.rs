@@ -56,7 +56,9 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-pub use engine::{AccessToken, DEFAULT_LOCK_WAIT, MAX_REFRESHES_AHEAD, Start, wait_for_refreshes};
+pub use engine::{
+    AccessToken, DEFAULT_LOCK_WAIT, MAX_REFRESHES_AHEAD, Start, refreshes_ahead, wait_for_refreshes,
+};
 pub use events::{LOG_TARGET, ManagerStatus, Observer, Outcome, RefreshEvent, State, Trigger};
 pub use file::FileStore;
 pub use keyed::{
