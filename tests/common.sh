@@ -18,6 +18,8 @@ VENV="$TARGET_DIR/venv"
 # the current API CONCUR_OAUTH2_CLIENT_ID, CONCUR_OAUTH2_CLIENT_SECRET, CONCUR_USERNAME.
 start_test_server() {
   local info="$TARGET_DIR/test-server.json"
+  # Not an earlier run's line: the wait below would read it before the new server truncates it.
+  rm -f "$info"
   "$BIN_DIR/concur-test-server" >"$info" &
   SERVER_PID=$!
   # Killed, the server cannot remove its CA file: do it here.
