@@ -206,7 +206,7 @@ trap 'rm -rf "$log" "$artifacts" "$split"' EXIT
 start=$(date +%s)
 # Built for size: whole-program (fat) LTO, optimised for size. A C caller's time goes to the
 # network (a token call is about 150 µs even on loopback), and the default library stays under
-# issue 22's 3 MiB with the token vault in it (thin LTO at -O3 was 3.06 MiB; this is 2.67).
+# issue 22's 3 MiB with the token vault in it (thin LTO at -O3 was 3.06 MiB; this is 2.22).
 # Both may be overridden from the environment (CARGO_PROFILE_RELEASE_LTO, _OPT_LEVEL).
 export CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-fat}
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}
