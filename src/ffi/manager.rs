@@ -15,7 +15,7 @@ use super::details::concur_error_details;
 use super::extensible;
 use super::failure::{Failure, invalid};
 use super::manager_events::{EventSink, concur_manager_status, concur_refresh_event_cb};
-use super::oauth2::{deliver_token, details_export, open_token_out};
+use super::oauth2::{deliver_token, details_export, failed_into, open_token_out};
 use super::status::concur_status;
 use crate::Error;
 use crate::manager::{
@@ -756,11 +756,10 @@ pub unsafe extern "C" fn concur_token_manager_access_token(
             let manager = manager.as_ref().ok_or_else(|| invalid("manager is NULL"));
             details.open(error_message, error_capacity)?;
             let out = open_token_out(out, details, error_message, error_capacity)?;
-            let token = manager?.inner.access_token().map_err(|e| {
-                let failure = Failure::from(e);
-                out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
-                failure
-            })?;
+            let token = manager?
+                .inner
+                .access_token()
+                .map_err(|e| failed_into(out, e))?;
             deliver_token(out, token.token())
         })
     }

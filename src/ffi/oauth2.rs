@@ -295,11 +295,7 @@ pub unsafe extern "C" fn concur_client_oauth2_token(
                     &grant.as_grant(),
                     host.as_deref().map(|h| h.as_str()),
                 )
-                .map_err(|e| {
-                    let failure = Failure::from(e);
-                    out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
-                    failure
-                })?;
+                .map_err(|e| failed_into(out, e))?;
             deliver_token(out, &token)
         })
     }
@@ -335,6 +331,14 @@ pub(crate) unsafe fn open_token_out<'a>(
         }
         Ok(out)
     }
+}
+
+/// The failure of the call whose token was to go into `out` (opened by [`open_token_out`]),
+/// its HTTP status recorded there (0 when no answer came).
+pub(crate) fn failed_into(out: &mut concur_oauth2_token_buffers, error: crate::Error) -> Failure {
+    let failure = Failure::from(error);
+    out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
+    failure
 }
 
 /// Writes `token` into outputs opened by [`open_token_out`]: every buffer or none (then each

@@ -18,7 +18,7 @@ use super::extensible;
 use super::failure::{Failure, invalid};
 use super::manager::{policy_of, sealer_of};
 use super::manager_events::{EventSink, concur_refresh_event_cb};
-use super::oauth2::{deliver_token, details_export, open_token_out};
+use super::oauth2::{deliver_token, details_export, failed_into, open_token_out};
 use super::status::concur_status;
 use crate::manager::{ConnectionInfo, ConnectionKind, MAX_CONNECTION_ID, TokenVault, VaultStart};
 use crate::vault::open_store;
@@ -494,11 +494,10 @@ pub unsafe extern "C" fn concur_token_vault_add(
             details.open(error_message, error_capacity)?;
             let out = open_token_out(out, details, error_message, error_capacity)?;
             let (vault, id, start, replace) = inputs?;
-            let token = vault.inner.add(&id, start, replace).map_err(|e| {
-                let failure = Failure::from(e);
-                out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
-                failure
-            })?;
+            let token = vault
+                .inner
+                .add(&id, start, replace)
+                .map_err(|e| failed_into(out, e))?;
             deliver_token(out, token.token())
         })
     }
@@ -528,11 +527,10 @@ pub unsafe extern "C" fn concur_token_vault_access_token(
             details.open(error_message, error_capacity)?;
             let out = open_token_out(out, details, error_message, error_capacity)?;
             let (vault, id) = inputs?;
-            let token = vault.inner.access_token(&id).map_err(|e| {
-                let failure = Failure::from(e);
-                out.http_status = u16::try_from(failure.http_status).unwrap_or(0);
-                failure
-            })?;
+            let token = vault
+                .inner
+                .access_token(&id)
+                .map_err(|e| failed_into(out, e))?;
             deliver_token(out, token.token())
         })
     }
